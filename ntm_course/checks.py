@@ -1,0 +1,54 @@
+"""Input checks shared by every public function.
+
+Each check raises a ``ValueError`` that names the argument, the expected shape and the shape it got,
+so a learner sees ``w must have shape (B, N) = (2, 8), got (2, 7)`` rather than a broadcasting error
+from deep inside torch.
+"""
+import torch
+
+
+def _fmt(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def check_tensor(name, x, ndim, dims="", expected=None):
+    """Check that ``x`` is a floating tensor with ``ndim`` dimensions and, optionally, an expected shape.
+
+    ``dims`` names the dimensions (e.g. ``"B, N, M"``) for the message; ``expected`` holds the expected
+    size of each dimension, ``None`` where any size will do.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of shape ({dims}), got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor (float32 or float64), got {x.dtype}")
+    if x.dim() != ndim:
+        raise ValueError(f"{name} must have shape ({dims}), got {x.dim()} dimensions {_fmt(x.shape)}")
+    if expected is not None and any(e is not None and e != s for e, s in zip(expected, x.shape)):
+        want = _fmt("?" if e is None else e for e in expected)
+        raise ValueError(f"{name} must have shape ({dims}) = {want}, got {_fmt(x.shape)}")
+    return x
+
+
+def check_memory(memory):
+    """Memory must be ``(B, N, M)``. Returns ``(B, N, M)``."""
+    check_tensor("memory", memory, 3, "B, N, M")
+    return tuple(memory.shape)
+
+
+def check_weighting(name, w, B, N):
+    """A weighting over the N memory rows, ``(B, N)``."""
+    return check_tensor(name, w, 2, "B, N", (B, N))
+
+
+def check_scalar(name, x, B):
+    """A per-example scalar such as beta, g or gamma, ``(B, 1)``."""
+    return check_tensor(name, x, 2, "B, 1", (B, 1))
+
+
+def check_same_device_dtype(**tensors):
+    """All tensors share one device and dtype; the message lists what each argument has."""
+    items = list(tensors.items())
+    first = items[0][1]
+    if any(t.device != first.device or t.dtype != first.dtype for _, t in items[1:]):
+        got = ", ".join(f"{n}: {t.dtype} on {t.device}" for n, t in items)
+        raise ValueError(f"arguments must share one dtype and device, got {got}")

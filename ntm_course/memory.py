@@ -1,0 +1,110 @@
+"""The memory matrix: reading (eq. 2), writing (eqs. 3-4) and initialisation.
+
+Shapes: memory ``(B, N, M)`` -- a batch of B memories of N rows (locations), each a vector of width M;
+weightings ``(B, N)``; read, erase and add vectors ``(B, M)``. Several heads stack on a heads axis:
+``(B, H, N)`` weightings and ``(B, H, M)`` vectors.
+"""
+import torch
+from torch import nn
+
+from .checks import check_memory, check_same_device_dtype, check_tensor, check_weighting
+
+INIT_SCHEMES = ("constant", "learned", "random")
+
+
+def read(memory, w):
+    r"""Read a vector from memory through the weighting ``w`` (paper eq. 2).
+
+    .. math:: r_t = \sum_i w_t(i)\, M_t(i)
+
+    Args:
+        memory: ``(B, N, M)``.
+        w: ``(B, N)``, a weighting over the rows (non-negative, sums to 1).
+    Returns:
+        ``(B, M)``: the rows of memory averaged with the weights ``w``.
+
+    A one-hot ``w`` returns one row exactly; a spread-out ``w`` returns a blend, which is what makes
+    reading differentiable with respect to *where* we read.
+    """
+    B, N, _ = check_memory(memory)
+    check_weighting("w", w, B, N)
+    check_same_device_dtype(memory=memory, w=w)
+    return torch.bmm(w.unsqueeze(1), memory).squeeze(1)
+
+
+def _as_heads(name, x, B, size, dims):
+    """``(B, size)`` or ``(B, H, size)`` -> ``(B, H, size)``."""
+    if isinstance(x, torch.Tensor) and x.dim() == 2:
+        check_tensor(name, x, 2, f"B, {dims}", (B, size))
+        return x.unsqueeze(1)
+    return check_tensor(name, x, 3, f"B, H, {dims}", (B, None, size))
+
+
+def write(memory, w, erase, add):
+    r"""Write to memory: erase (paper eq. 3), then add (eq. 4). Returns the new memory; inputs are unchanged.
+
+    .. math::
+        \tilde M_t(i) = M_{t-1}(i)\,[\mathbf 1 - w_t(i)\, e_t] \qquad
+        M_t(i) = \tilde M_t(i) + w_t(i)\, a_t
+
+    Args:
+        memory: ``(B, N, M)``, the memory before the write, :math:`M_{t-1}`.
+        w: ``(B, N)`` write weighting (or ``(B, H, N)`` for H write heads).
+        erase: ``(B, M)`` erase vector with entries in (0, 1) (or ``(B, H, M)``).
+        add: ``(B, M)`` add vector (or ``(B, H, M)``).
+    Returns:
+        ``(B, N, M)``, :math:`M_t`.
+
+    A row is erased only where both the weighting and the erase vector are near 1, like an LSTM's forget
+    gate; the add plays the input gate. With several heads every head erases (the products commute),
+    then every head adds (the sums commute), so the order of the heads does not matter.
+    """
+    B, N, M = check_memory(memory)
+    w = _as_heads("w", w, B, N, "N")
+    erase = _as_heads("erase", erase, B, M, "M")
+    add = _as_heads("add", add, B, M, "M")
+    if not (w.shape[1] == erase.shape[1] == add.shape[1]):
+        raise ValueError(
+            f"w, erase and add must have the same number of heads, got w {tuple(w.shape)}, "
+            f"erase {tuple(erase.shape)}, add {tuple(add.shape)}")
+    check_same_device_dtype(memory=memory, w=w, erase=erase, add=add)
+    # (B, H, N, 1) * (B, H, 1, M) -> (B, H, N, M), one term per head
+    keep = (1 - w.unsqueeze(3) * erase.unsqueeze(2)).prod(dim=1)
+    added = (w.unsqueeze(3) * add.unsqueeze(2)).sum(dim=1)
+    return memory * keep + added
+
+
+class InitialMemory(nn.Module):
+    """The memory an episode starts from, ``(B, N, M)``, by one of three schemes.
+
+    - ``"constant"``: every cell holds ``value`` (1e-6 by default). Collier & Beel (2018) found this
+      converges fastest: all rows look alike, so the first writes decide what is where.
+    - ``"learned"``: an ``(N, M)`` parameter learned with the rest of the model, shared across the batch.
+    - ``"random"``: fresh uniform noise in ``[-value_range, value_range]`` for every episode and example.
+    """
+
+    def __init__(self, N, M, scheme="constant", value=1e-6, value_range=0.1):
+        super().__init__()
+        if scheme not in INIT_SCHEMES:
+            raise ValueError(f"scheme must be one of {INIT_SCHEMES}, got {scheme!r}")
+        if N < 1 or M < 1:
+            raise ValueError(f"memory size N x M must be positive, got N={N}, M={M}")
+        self.N, self.M, self.scheme = N, M, scheme
+        self.value, self.value_range = value, value_range
+        if scheme == "learned":
+            self.weight = nn.Parameter(torch.empty(N, M).uniform_(-value_range, value_range))
+        else:
+            self.register_buffer("reference", torch.zeros(()), persistent=False)
+
+    def forward(self, batch_size):
+        """Return a fresh ``(batch_size, N, M)`` memory."""
+        if self.scheme == "learned":
+            return self.weight.unsqueeze(0).expand(batch_size, -1, -1)
+        shape = (batch_size, self.N, self.M)
+        ref = self.reference
+        if self.scheme == "constant":
+            return ref.new_full(shape, self.value)
+        return (torch.rand(shape, dtype=ref.dtype, device=ref.device) * 2 - 1) * self.value_range
+
+    def extra_repr(self):
+        return f"N={self.N}, M={self.M}, scheme={self.scheme!r}"
