@@ -1,0 +1,152 @@
+"""A hand-programmed NTM: head parameters set by hand, no controller and no training, that copies a sequence.
+
+It runs the algorithm the paper found its trained NTM using on the copy task (section 4.1): *write each
+input and shift the write head by +1; then jump back to the start, read and shift the read head by +1*.
+Every step goes through the library's own functions -- :func:`~ntm_course.addressing.address` for both
+heads, then :func:`~ntm_course.memory.write` and :func:`~ntm_course.memory.read`, in the order
+:class:`~ntm_course.ntm.NTMCell` uses -- so the only thing missing from a real NTM is the controller
+that would emit these parameters.
+
+Layout: the input ``(T, B, W)`` is written during steps ``0 .. T-1``; it is read back during steps
+``T .. 2T-1``. Memory has ``M = W + 1`` columns: the last one holds a *start marker*, written only with
+the first item, so that content addressing can find the start again. Both heads begin focused on row
+``N - 1``, one row before row 0, so the first +1 shift lands on row 0.
+
+Two ways back to the start (``jump``):
+
+- ``"content"``: the read head walks alongside the write head while it writes; at the first read step it
+  jumps back by looking up the marker, key ``(0, ..., 0, 1)`` with a large beta and gate g = 1
+  (eqs. 5, 7); afterwards g = 0 and location addressing takes over.
+- ``"location"``: the read head never uses content; it waits at the start with shift 0 while the write
+  head moves, then shifts +1 at every read step.
+
+Either way the walk along the memory is *location-based addressing*: content alone cannot say "the row
+after the one I just read", because the rows hold arbitrary data.
+"""
+import torch
+
+from .addressing import address, shift_offsets
+from .checks import check_tensor
+from .memory import read, write
+
+JUMPS = ("content", "location")
+
+
+def shift_distribution(offset, K=3, blur=0.0, batch_size=1, like=None):
+    """A ``(B, K)`` shift distribution with mass ``1 - blur`` on ``offset`` and ``blur`` spread evenly on the others.
+
+    ``s[:, k]`` weights offset ``k - K//2`` (the library's convention: +1 moves focus from row i to i+1).
+    """
+    offsets = shift_offsets(K)
+    if offset not in offsets:
+        raise ValueError(f"offset must be one of {offsets} for K={K}, got {offset}")
+    if not 0.0 <= blur < 1.0 or (blur > 0 and K == 1):
+        raise ValueError(f"blur must be in [0, 1) (and K > 1 for a non-zero blur), got blur={blur}, K={K}")
+    like = torch.zeros(()) if like is None else like
+    s = like.new_full((batch_size, K), blur / max(K - 1, 1))
+    s[:, offsets.index(offset)] = 1.0 - blur
+    return s
+
+
+def copy_head_params(step, T, W, batch_size=1, jump="content", blur=0.0, gamma=1.0, beta=100.0,
+                     inputs=None, like=None):
+    """The hand-set head parameters of the copy machine at one time step.
+
+    Args:
+        step: the time step, ``0 .. 2T-1`` (writing while ``step < T``, reading afterwards).
+        T: sequence length; W: item width (memory width is ``W + 1``).
+        jump: ``"content"`` or ``"location"`` (see the module docstring).
+        blur: mass each shift puts on the wrong offsets (0 gives exact shifts).
+        gamma: sharpening exponent (eq. 9) for both heads; > 1 undoes the blur.
+        beta: key strength of the content jump (eq. 5).
+        inputs: ``(B, W)``, the item written at this step (required while writing).
+    Returns:
+        ``(write_params, read_params)``: dicts with ``key (B, M)``, ``beta``, ``g``, ``gamma (B, 1)``,
+        ``s (B, 3)``; the write dict also has ``erase`` and ``add (B, M)``.
+    """
+    if jump not in JUMPS:
+        raise ValueError(f"jump must be one of {JUMPS}, got {jump!r}")
+    if not 0 <= step < 2 * T:
+        raise ValueError(f"step must be in [0, 2T) = [0, {2 * T}), got {step}")
+    like = torch.zeros(()) if like is None else like
+    B, M = batch_size, W + 1
+
+    def scalar(value):
+        return like.new_full((B, 1), value)
+
+    def head(key, beta_, g, offset):
+        return {"key": key, "beta": scalar(beta_), "g": scalar(g), "gamma": scalar(gamma),
+                "s": shift_distribution(offset, 3, blur, B, like)}
+
+    no_key = like.new_zeros(B, M)
+    writing = step < T
+    if writing:
+        if inputs is None:
+            raise ValueError(f"inputs (B, W) = ({B}, {W}) are required at a write step, got None (step {step})")
+        check_tensor("inputs", inputs, 2, "B, W", (B, W))
+        marker = like.new_full((B, 1), 1.0 if step == 0 else 0.0)
+        write_params = head(no_key, 1.0, 0.0, +1)
+        write_params.update(erase=like.new_ones(B, M), add=torch.cat([inputs.to(like), marker], dim=1))
+    else:
+        write_params = head(no_key, 1.0, 0.0, 0)
+        write_params.update(erase=like.new_zeros(B, M), add=like.new_zeros(B, M))
+
+    if jump == "content" and step == T:
+        marker_key = like.new_zeros(B, M)
+        marker_key[:, -1] = 1.0
+        read_params = head(marker_key, beta, 1.0, 0)
+    elif writing and jump == "location":
+        read_params = head(no_key, 1.0, 0.0, 0)       # wait at the start
+    else:
+        read_params = head(no_key, 1.0, 0.0, +1)      # walk: alongside the writer, or along the copy
+    return write_params, read_params
+
+
+def _address(params, memory, w_prev):
+    return address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"], w_prev)
+
+
+def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, beta=100.0):
+    """Copy ``sequence`` with an NTM whose head parameters are set by hand (no training).
+
+    Args:
+        sequence: ``(T, B, W)``, the items to copy (any real values; the copy task uses bits).
+        N: memory rows (at least T; default T + 1 so one row stays free).
+        jump, blur, gamma, beta: see :func:`copy_head_params`.
+    Returns:
+        ``(outputs, trace)``. ``outputs`` ``(T, B, W)``: what the read head returns at steps ``T .. 2T-1``
+        (the item part of each read vector). ``trace`` maps, over all ``2T`` steps,
+        ``write_weights`` and ``read_weights`` ``(2T, B, N)``, ``reads`` ``(2T, B, M)``,
+        ``memory`` ``(2T, B, N, M)`` (after each step's write) and ``params`` (a list of
+        ``(write_params, read_params)`` per step).
+
+    With ``blur = 0`` the copy is exact. With a blurred shift, ``gamma = 1`` lets the focus spread a little
+    more at every step, so the copy fades; a larger ``gamma`` sharpens it back (eq. 9).
+    """
+    check_tensor("sequence", sequence, 3, "T, B, W")
+    T, B, W = sequence.shape
+    if T == 0:
+        raise ValueError(f"sequence must hold at least one item, got shape {tuple(sequence.shape)}")
+    N = T + 1 if N is None else N
+    if N < T:
+        raise ValueError(f"N must be at least the sequence length T to hold it, got N={N} for sequence "
+                         f"of shape {tuple(sequence.shape)}")
+    memory = sequence.new_zeros(B, N, W + 1)     # zeros: empty rows have cosine 0 to the marker key
+    w_write = sequence.new_zeros(B, N)
+    w_write[:, -1] = 1.0                          # one row before row 0
+    w_read = w_write.clone()
+    trace = {"write_weights": [], "read_weights": [], "reads": [], "memory": [], "params": []}
+    for step in range(2 * T):
+        inputs = sequence[step] if step < T else None
+        write_params, read_params = copy_head_params(step, T, W, B, jump, blur, gamma, beta, inputs, like=sequence)
+        w_write = _address(write_params, memory, w_write)
+        memory = write(memory, w_write, write_params["erase"], write_params["add"])
+        w_read = _address(read_params, memory, w_read)
+        r = read(memory, w_read)
+        for name, value in (("write_weights", w_write), ("read_weights", w_read), ("reads", r),
+                            ("memory", memory), ("params", (write_params, read_params))):
+            trace[name].append(value)
+    params = trace.pop("params")
+    trace = {name: torch.stack(values) for name, values in trace.items()}
+    trace["params"] = params
+    return trace["reads"][T:, :, :W], trace
