@@ -1,0 +1,198 @@
+"""The course as a learner meets it: JupyterLab started by the README's quick start, driven in a real Chromium.
+
+Starts ``python course.py lab`` on 127.0.0.1 (a free port, no token), follows the page that the quick start
+opens, then opens the welcome lesson and every lesson with widgets, runs all cells, checks for error output and
+unrendered widgets, moves sliders and checks that the figures and numbers respond. Screenshots land in
+``test-artifacts/browser/``. Needs Debian's ``chromium`` (``.ci/run`` installs it) and Python ``playwright``
+(no browser download: it drives ``/usr/bin/chromium``).
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+WIDGET_MODULES = re.compile(r"ntm_course\.widgets|ntm_course import widgets|import ipywidgets")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+KERNEL_DISPLAY_NAME = "Python 3 (ntm-course)"
+
+
+def widget_lessons():
+    """Lessons whose code uses widgets (found from their source, so a new widget lesson is tested too)."""
+    found = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        if any(c["cell_type"] == "code" and WIDGET_MODULES.search("".join(c["source"])) for c in cells):
+            found.append(path.name)
+    return found
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_server(url, proc, log, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/api/status", timeout=2):
+                return
+        except OSError:
+            time.sleep(1)
+    pytest.fail(f"JupyterLab did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab started as the quick start does; yields (base url, runtime dir)."""
+    tmp = tmp_path_factory.mktemp("lab")
+    # A user-wide "python3" kernel that lacks the course, as a learner's machine may have: the quick start
+    # must still run the lessons in the course's own environment.
+    foreign = tmp / "data" / "kernels" / "python3"
+    foreign.mkdir(parents=True)
+    (foreign / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-I", "-c", "raise SystemExit('wrong kernel')"],
+        "display_name": "Python 3 (somebody else's)", "language": "python"}))
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
+               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
+    port = _free_port()
+    log = tmp / "lab.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "course.py", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+             "--ServerApp.password=", "--LabApp.expose_app_in_browser=True"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_server(url, proc, log)
+        yield url, tmp / "runtime"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("Chromium is not installed: `apt-get install chromium` (.ci/run does this)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})  # a laptop screen
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+NOTEBOOK_READY = """() => { const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
+  return !!kernel && kernel.status === 'idle' && nb.content.widgets.length > 0; }"""
+ALL_RAN = """() => { const nb = window.jupyterapp.shell.currentWidget;
+  const code = nb.content.widgets.filter(c => c.model.type === 'code');
+  const failed = code.some(c => c.model.outputs.toJSON().some(o => o.output_type === 'error'));
+  return nb.sessionContext.session.kernel.status === 'idle' && (failed || code.every(c => c.model.executionCount !== null)); }"""
+PROBLEMS = """() => { const nb = window.jupyterapp.shell.currentWidget; const found = [];
+  nb.content.widgets.forEach((c, i) => { if (c.model.type !== 'code') return;
+    c.model.outputs.toJSON().forEach(o => {
+      if (o.output_type === 'error') found.push(`cell ${i + 1}: ${o.ename}: ${o.evalue}`);
+      if (o.output_type === 'stream' && o.name === 'stderr') found.push(`cell ${i + 1} wrote to stderr: ${o.text}`);
+    }); });
+  return found; }"""
+
+
+def open_and_run(page, url, notebook):
+    """Open a lesson, wait for an idle kernel, run every cell; return the problems found (errors, stderr)."""
+    page.goto(f"{url}/lab/tree/notebooks/{notebook}")
+    page.wait_for_function(NOTEBOOK_READY, timeout=120_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_RAN, timeout=180_000, polling=500)
+    page.wait_for_timeout(1000)  # let widget views render
+    return page.evaluate(PROBLEMS)
+
+
+def test_quick_start_lands_on_welcome_lesson_with_course_kernel(lab, page):
+    url, runtime = lab
+    # With --no-browser, JupyterLab writes the page it would have opened; follow it as the browser would.
+    opener = next(runtime.glob("jpserver-file-to-run-*-open.html"), None)
+    assert opener is not None, f"JupyterLab did not ask to open a file; runtime dir has {os.listdir(runtime)}"
+    landing = re.search(r'href="([^"]+)"', opener.read_text()).group(1)
+    assert landing.endswith("/lab/tree/notebooks/00_welcome.ipynb"), landing
+    page.goto(landing)
+    page.wait_for_function(NOTEBOOK_READY, timeout=120_000)
+    path, kernel = page.evaluate("""() => { const nb = window.jupyterapp.shell.currentWidget;
+        return [nb.context.path, nb.sessionContext.kernelDisplayName]; }""")
+    assert path == "notebooks/00_welcome.ipynb"
+    assert kernel == KERNEL_DISPLAY_NAME
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "00_landing.png")
+
+
+# What a slider's cell shows, less the sliders themselves (their own readout always changes).
+SHOWN = """a => { const c = a.cloneNode(true);
+  c.querySelectorAll('.widget-slider, .widget-readout').forEach(e => e.remove()); return c.innerHTML; }"""
+
+
+def _slider_effect(page, handle):
+    """Press the slider's handle to the right; return True when the figures or text in its cell change."""
+    area = handle.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
+    before = area.evaluate(SHOWN)
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowRight")
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        page.wait_for_timeout(500)
+        if area.evaluate(SHOWN) != before:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("notebook", ["00_welcome.ipynb"] + [n for n in widget_lessons() if n != "00_welcome.ipynb"])
+def test_lesson_runs_and_widgets_respond(lab, page, notebook):
+    url, _ = lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stem = Path(notebook).stem
+    problems = open_and_run(page, url, notebook)
+    page.screenshot(path=ARTIFACTS / f"{stem}.png")
+    assert not problems, f"{notebook}: " + "; ".join(problems)
+    body = page.locator(".jp-Notebook").inner_text()
+    assert "Loading widget" not in body and "Error displaying widget" not in body, \
+        f"{notebook}: a widget did not render"
+    handles = page.locator(".jp-OutputArea .noUi-handle")
+    if notebook != "00_welcome.ipynb" or handles.count():
+        assert handles.count() > 0, f"{notebook}: uses widgets but shows no slider"
+    for i in range(min(handles.count(), 3)):
+        label = handles.nth(i).locator("xpath=ancestor::div[contains(@class, 'widget-slider')][1]").inner_text()
+        assert _slider_effect(page, handles.nth(i)), \
+            f"{notebook}: moving slider {i + 1} ({label.strip()!r}) changed no figure or number"
+        page.screenshot(path=ARTIFACTS / f"{stem}-slider{i + 1}.png")
+    problems = page.evaluate(PROBLEMS)
+    assert not problems, f"{notebook} after moving sliders: " + "; ".join(problems)
