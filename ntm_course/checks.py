@@ -20,7 +20,8 @@ def check_tensor(name, x, ndim, dims="", expected=None):
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape ({dims}), got {type(x).__name__}")
     if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor (float32 or float64), got {x.dtype}")
+        raise ValueError(f"{name} must be a floating-point tensor (float32 or float64) of shape ({dims}), "
+                         f"got {x.dtype} {_fmt(x.shape)}")
     if x.dim() != ndim:
         raise ValueError(f"{name} must have shape ({dims}), got {x.dim()} dimensions {_fmt(x.shape)}")
     if expected is not None and any(e is not None and e != s for e, s in zip(expected, x.shape)):
@@ -50,5 +51,5 @@ def check_same_device_dtype(**tensors):
     items = list(tensors.items())
     first = items[0][1]
     if any(t.device != first.device or t.dtype != first.dtype for _, t in items[1:]):
-        got = ", ".join(f"{n}: {t.dtype} on {t.device}" for n, t in items)
+        got = ", ".join(f"{n}: {t.dtype} {_fmt(t.shape)} on {t.device}" for n, t in items)
         raise ValueError(f"arguments must share one dtype and device, got {got}")
