@@ -107,7 +107,7 @@ def shift(w, s):
     return (w[:, source] * s.unsqueeze(1)).sum(dim=2)                     # (B, N, K) -> (B, N)
 
 
-def sharpen(w, gamma, eps=1e-12):
+def sharpen(w, gamma, eps=None):
     r"""Sharpen the weighting by raising it to the power gamma and renormalising (paper eq. 9).
 
     .. math:: w_t(i) = \frac{\tilde w_t(i)^{\gamma_t}}{\sum_j \tilde w_t(j)^{\gamma_t}}
@@ -118,14 +118,16 @@ def sharpen(w, gamma, eps=1e-12):
     Returns:
         ``(B, N)``, a distribution.
 
-    ``w`` is first divided by its maximum (the ratio is unchanged), so even a large gamma cannot
-    underflow every entry to 0; zero weights stay 0 and give no NaN.
+    ``w`` is first divided by its maximum (the result does not depend on that scale), so even a large
+    gamma on tiny weights cannot underflow every entry to 0; zero weights stay 0 and give no NaN.
+    ``eps`` is a floor for that maximum (default: the dtype's smallest normal number).
     """
     check_tensor("w", w, 2, "B, N")
     B, _ = w.shape
     check_scalar("gamma", gamma, B)
     check_same_device_dtype(w=w, gamma=gamma)
-    scaled = w / w.max(dim=1, keepdim=True).values.clamp_min(eps)
+    peak = w.max(dim=1, keepdim=True).values.detach()  # a constant scale: the output is invariant to it
+    scaled = w / peak.clamp_min(torch.finfo(w.dtype).tiny if eps is None else eps)
     powered = scaled ** gamma
     return powered / powered.sum(dim=1, keepdim=True)
 
