@@ -1,0 +1,172 @@
+"""Figures of whole episodes and trained models: learning curves, an episode's input, target and output with the
+heads' weightings over time (like the paper's copy figure), and generalisation to longer sequences.
+
+Like :mod:`ntm_course.viz`, every function draws a new ``matplotlib.figure.Figure`` (or into given axes) and
+returns it; nothing touches pyplot's global state. Sequences are time first, ``(T, B, channels)`` or
+``(T, channels)``; head weightings ``(T, B, H, N)``, ``(T, B, N)`` or ``(T, N)`` (one example and one head are
+drawn, ``example=0`` and ``head=0`` unless told otherwise).
+"""
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .viz import _new_axes
+
+
+def _series(x, ndim, example=0, head=0):
+    """A time series as a ``(T, channels)`` numpy array, from ``(T, C)``, ``(T, B, C)`` or ``(T, B, H, C)``."""
+    x = x.detach().to("cpu").double()
+    if x.dim() == ndim + 2:                    # (T, B, H, C): pick the example, then the head
+        x = x[:, example, head]
+    elif x.dim() == ndim + 1:                  # (T, B, C)
+        x = x[:, example]
+    if x.dim() != ndim:
+        raise ValueError(f"expected (T, C), (T, B, C) or (T, B, H, C), got shape {tuple(x.shape)}")
+    return x.numpy()
+
+
+def used_rows(*weightings, threshold=0.01, margin=1):
+    """The range ``(first, last + 1)`` of memory rows any weighting puts more than ``threshold`` on.
+
+    Weightings are ``(T, N)`` numpy arrays. A trained NTM with N = 128 rows uses only a few on a short
+    episode; drawing just those (plus ``margin`` rows either side) makes its weightings readable.
+    """
+    if not weightings:
+        raise ValueError("used_rows needs at least one weighting")
+    N = weightings[0].shape[1]
+    hot = np.flatnonzero(np.max([w.max(axis=0) for w in weightings], axis=0) > threshold)
+    if hot.size == 0:
+        return 0, N
+    return max(int(hot[0]) - margin, 0), min(int(hot[-1]) + 1 + margin, N)
+
+
+def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmin=0.0, vmax=1.0, cmap="Greys"):
+    """Heatmap of a sequence with time running left to right, one row per channel.
+
+    Args:
+        x: ``(T, C)`` or ``(T, B, C)``.
+    Returns:
+        the Figure.
+    """
+    values = _series(x, 2, example)
+    fig, ax = _new_axes(ax, (max(4.0, 0.25 * values.shape[0] + 1.5), 2.5))
+    image = ax.imshow(values.T, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xlabel("time step $t$")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel)
+    fig.colorbar(image, ax=ax, pad=0.01)
+    return fig
+
+
+def plot_weightings_over_time(w, ax=None, title="Head weighting over time", example=0, head=0, rows=None,
+                              cmap="magma"):
+    """Heatmap of one head's weighting at every step: memory rows down, time left to right.
+
+    Args:
+        w: ``(T, N)``, ``(T, B, N)`` or ``(T, B, H, N)``.
+        rows: ``(first, stop)``, the range of rows to draw (default: all).
+    Returns:
+        the Figure.
+    """
+    values = _series(w, 2, example, head)
+    first, stop = rows if rows is not None else (0, values.shape[1])
+    fig, ax = _new_axes(ax, (max(4.0, 0.25 * values.shape[0] + 1.5), 3.0))
+    image = ax.imshow(values[:, first:stop].T, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto",
+                      interpolation="nearest", extent=(-0.5, values.shape[0] - 0.5, stop - 0.5, first - 0.5))
+    ax.set_title(title)
+    ax.set_xlabel("time step $t$")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("memory row $i$")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.colorbar(image, ax=ax, pad=0.01, label="weight")
+    return fig
+
+
+def plot_episode(inputs, targets=None, outputs=None, read_weights=None, write_weights=None, example=0,
+                 title="One episode", rows="used"):
+    """An episode, as in the paper's copy figure: inputs, targets and outputs over time above, the write and
+    read heads' weightings over time below.
+
+    Args:
+        inputs ``(T, [B,] in)``, targets and outputs ``(T, [B,] out)`` (outputs as probabilities, e.g.
+        ``torch.sigmoid(logits)``), read and write weightings ``(T, [B, [H,]] N)``; any of the last four may
+        be ``None`` and is then left out.
+        rows: ``"used"`` draws only the memory rows the heads visit, ``None`` all rows, or ``(first, stop)``.
+    Returns:
+        the Figure.
+    """
+    panels = [("inputs", inputs), ("targets", targets), ("outputs", outputs)]
+    panels = [(name, x) for name, x in panels if x is not None]
+    heads = [(name, w) for name, w in (("write head", write_weights), ("read head", read_weights)) if w is not None]
+    if rows == "used" and heads:
+        rows = used_rows(*[_series(w, 2, example) for _, w in heads])
+    T = inputs.shape[0]
+    fig = Figure(figsize=(max(7.0, 0.22 * T + 3.0), 1.9 * len(panels) + 2.6 * len(heads)), layout="constrained")
+    axes = fig.subplots(len(panels) + len(heads), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": [1] * len(panels) + [1.5] * len(heads)})[:, 0]
+    for ax, (name, x) in zip(axes, panels):
+        plot_sequence(x, ax=ax, title=name, example=example)
+    for ax, (name, w) in zip(axes[len(panels):], heads):
+        plot_weightings_over_time(w, ax=ax, title=f"{name} weighting $w_t$", example=example,
+                                  rows=rows)
+    for ax in axes:
+        ax.set_xlim(-0.5, T - 0.5)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_learning_curves(curves, ax=None, title="Learning curves", xlabel="sequences seen",
+                         ylabel="cost (bits per sequence)", log_y=True):
+    """One line per model: a metric against training progress.
+
+    Args:
+        curves: ``{label: (x, y)}``, x and y sequences of numbers of the same length.
+        log_y: a logarithmic y axis (costs fall over orders of magnitude).
+    Returns:
+        the Figure.
+    """
+    if not curves:
+        raise ValueError("curves must hold at least one {label: (x, y)} entry, got an empty dict")
+    fig, ax = _new_axes(ax, (6.5, 3.8))
+    for label, (x, y) in curves.items():
+        if len(x) != len(y):
+            raise ValueError(f"curve {label!r} has {len(x)} x values but {len(y)} y values")
+        ax.plot(x, y, label=label, lw=2)
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def plot_generalisation(lengths, results, ax=None, train_max=None, title="Generalisation to longer sequences",
+                        xlabel="sequence length", ylabel="bit errors per sequence"):
+    """A metric against test length, one line per model, the training range shaded.
+
+    Args:
+        lengths: the test lengths, a sequence of numbers.
+        results: ``{label: values}``, one value per length.
+        train_max: the longest length seen in training (shades ``[0, train_max]``).
+    Returns:
+        the Figure.
+    """
+    if not results:
+        raise ValueError("results must hold at least one {label: values} entry, got an empty dict")
+    fig, ax = _new_axes(ax, (6.5, 3.8))
+    if train_max is not None:
+        ax.axvspan(0, train_max, color="0.9", label=f"training lengths (<= {train_max})")
+    for label, values in results.items():
+        if len(values) != len(lengths):
+            raise ValueError(f"results[{label!r}] has {len(values)} values for {len(lengths)} lengths")
+        ax.plot(lengths, values, "o-", label=label, lw=2)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
