@@ -6,11 +6,18 @@ import torch
 from torch import nn
 
 
+def _check_sizes(input_size, hidden_size, num_layers):
+    if input_size < 1 or hidden_size < 1 or num_layers < 1:
+        raise ValueError(f"controller sizes must be positive, got input_size={input_size}, "
+                         f"hidden_size={hidden_size}, num_layers={num_layers}")
+
+
 class LSTMController(nn.Module):
     """A stack of LSTM cells. State: a tuple of ``(h, c)`` pairs, each ``(B, hidden_size)``."""
 
     def __init__(self, input_size, hidden_size=100, num_layers=1):
         super().__init__()
+        _check_sizes(input_size, hidden_size, num_layers)
         sizes = [input_size] + [hidden_size] * num_layers
         self.cells = nn.ModuleList(nn.LSTMCell(i, hidden_size) for i in sizes[:-1])
         self.output_size = hidden_size
@@ -34,6 +41,7 @@ class FeedForwardController(nn.Module):
 
     def __init__(self, input_size, hidden_size=100, num_layers=1):
         super().__init__()
+        _check_sizes(input_size, hidden_size, num_layers)
         layers = []
         for i in range(num_layers):
             layers += [nn.Linear(input_size if i == 0 else hidden_size, hidden_size), nn.ReLU()]

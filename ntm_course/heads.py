@@ -39,7 +39,7 @@ def split_head_params(raw, M, K, write=False, clip=20.0):
 
     Args:
         raw: ``(B, P)`` with ``P = sum(head_param_sizes(M, K, write).values())``
-            (``2M + K + 3`` for a read head, ``4M + K + 3`` for a write head).
+            (``M + K + 3`` for a read head, ``3M + K + 3`` for a write head).
         M: memory width; K: shift width (odd); write: also return erase and add vectors.
         clip: raw values are clamped to ``[-clip, clip]`` first (``None`` to skip).
     Returns:

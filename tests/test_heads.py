@@ -1,0 +1,116 @@
+"""Heads: raw controller output -> named, range-limited addressing parameters -> a weighting."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from torch.autograd import gradcheck
+
+from ntm_course.heads import ReadHead, WriteHead, head_param_sizes, split_head_params
+
+
+def test_param_sizes_and_order():
+    assert head_param_sizes(4, 3) == {"key": 4, "beta": 1, "g": 1, "s": 3, "gamma": 1}          # M + K + 3
+    assert head_param_sizes(4, 5, write=True) == {"key": 4, "beta": 1, "g": 1, "s": 5, "gamma": 1,
+                                                  "erase": 4, "add": 4}                      # 3M + K + 3
+    with pytest.raises(ValueError, match="K must be odd and positive, got K=4"):
+        head_param_sizes(4, 4)
+
+
+def test_split_hand_computed():
+    # M = 2, K = 3 write head: key (1, -2) | beta 0 | g 0 | s (0, ln 2, 0) | gamma 0 | erase (0, 100) | add (0, 1)
+    raw = torch.tensor([[1.0, -2.0, 0.0, 0.0, 0.0, math.log(2), 0.0, 0.0, 0.0, 100.0, 0.0, 1.0]],
+                       dtype=torch.float64)
+    p = split_head_params(raw, M=2, K=3, write=True)
+    expected = {
+        "key": [[1.0, -2.0]],                          # identity
+        "beta": [[math.log(2)]],                       # softplus(0) = ln(1 + e^0) = ln 2
+        "g": [[0.5]],                                  # sigmoid(0)
+        "s": [[0.25, 0.5, 0.25]],                      # softmax(0, ln 2, 0) = (1, 2, 1) / 4
+        "gamma": [[1 + math.log(2)]],                  # 1 + softplus(0)
+        "erase": [[0.5, 1 / (1 + math.exp(-20))]],     # sigmoid; 100 is clipped to 20 first
+        "add": [[0.0, math.tanh(1)]],                  # tanh
+    }
+    assert list(p) == list(expected)
+    for name, value in expected.items():
+        torch.testing.assert_close(p[name], torch.tensor(value, dtype=torch.float64), msg=name)
+
+
+def test_read_head_has_no_erase_or_add():
+    p = split_head_params(torch.zeros(2, 3 + 5 + 3), M=3, K=5)
+    assert sorted(p) == ["beta", "g", "gamma", "key", "s"]
+    assert p["s"].shape == (2, 5) and p["key"].shape == (2, 3)
+
+
+def test_clip_limits_raw_values_and_can_be_turned_off():
+    raw = torch.full((1, 2 + 3 + 3), 50.0)
+    clipped = split_head_params(raw, 2, 3)
+    torch.testing.assert_close(clipped["key"], torch.full((1, 2), 20.0))
+    torch.testing.assert_close(split_head_params(raw, 2, 3, clip=None)["key"], torch.full((1, 2), 50.0))
+    torch.testing.assert_close(split_head_params(raw, 2, 3, clip=5.0)["beta"],
+                               torch.nn.functional.softplus(torch.tensor([[5.0]])))
+
+
+@given(st.integers(1, 4), st.sampled_from([1, 3, 5]), st.booleans(), st.data())
+def test_parameters_land_in_their_ranges(M, K, write, data):
+    P = sum(head_param_sizes(M, K, write).values())
+    raw = torch.from_numpy(data.draw(arrays(np.float64, (2, P), elements=st.floats(-1e6, 1e6))))
+    p = split_head_params(raw, M, K, write)
+    assert (p["beta"] > 0).all()
+    assert ((p["g"] >= 0) & (p["g"] <= 1)).all()
+    assert (p["s"] >= 0).all()
+    torch.testing.assert_close(p["s"].sum(1), torch.ones(2, dtype=torch.float64))
+    assert (p["gamma"] >= 1).all()
+    assert p["key"].abs().max() <= 20
+    if write:
+        assert ((p["erase"] >= 0) & (p["erase"] <= 1)).all()
+        assert (p["add"].abs() <= 1).all()
+    assert all(torch.isfinite(v).all() for v in p.values())
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_gradcheck_split_head_params(write):
+    P = sum(head_param_sizes(2, 3, write).values())
+    raw = torch.randn(2, P, dtype=torch.float64, requires_grad=True)
+    assert gradcheck(lambda r: tuple(split_head_params(r, 2, 3, write).values()), (raw,))
+
+
+@pytest.mark.parametrize("raw, message", [
+    (torch.zeros(2, 9), r"raw must have shape \(B, P\) = \(\?, 8\), got \(2, 9\)"),
+    (torch.zeros(8), r"raw must have shape \(B, P\), got 1 dimensions \(8\)"),
+    (torch.zeros(2, 8, dtype=torch.int64), r"raw must be a floating-point tensor .* torch.int64 \(2, 8\)"),
+    (np.zeros((2, 8)), r"raw must be a torch.Tensor of shape \(B, P\), got ndarray"),
+])
+def test_split_bad_input(raw, message):
+    with pytest.raises(ValueError, match=message):
+        split_head_params(raw, M=2, K=3)
+
+
+def test_split_even_k():
+    with pytest.raises(ValueError, match="K must be odd and positive, got K=2"):
+        split_head_params(torch.zeros(2, 9), M=2, K=2)
+
+
+@pytest.mark.parametrize("cls, P", [(ReadHead, 3 + 5 + 3), (WriteHead, 3 * 3 + 5 + 3)])
+def test_head_addresses_memory(cls, P):
+    head = cls(controller_size=6, M=3, K=5)
+    assert head.fc.out_features == P
+    h, memory = torch.randn(2, 6), torch.randn(2, 4, 3)
+    w, params = head(h, memory, torch.softmax(torch.randn(2, 4), 1))
+    assert w.shape == (2, 4)
+    assert (w >= 0).all()
+    torch.testing.assert_close(w.sum(1), torch.ones(2))
+    assert ("erase" in params) == cls.write
+
+
+def test_head_float64_and_gradients_reach_its_layer():
+    head = WriteHead(controller_size=4, M=3).double()
+    w, params = head(torch.randn(2, 4, dtype=torch.float64), torch.randn(2, 5, 3, dtype=torch.float64),
+                     torch.full((2, 5), 0.2, dtype=torch.float64))
+    assert w.dtype == torch.float64
+    (w * torch.arange(5.0, dtype=torch.float64)).sum().add(params["add"].sum()).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
+               for p in head.parameters())
