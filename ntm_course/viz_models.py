@@ -55,6 +55,7 @@ def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmi
     ax.set_xlabel("time step $t$")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.colorbar(image, ax=ax, pad=0.01)
     return fig
 
