@@ -1,0 +1,361 @@
+"""Train an NTM (or the LSTM baseline) on one of the paper's tasks; save, load and resume checkpoints.
+
+Python::
+
+    from ntm_course.training import train
+    result = train("copy", steps=2000, checkpoint="copy.pt")      # result.model, result.history
+
+Command line (the same options, spelled ``--batch-size`` and so on)::
+
+    ntm-course train copy --steps 2000 --checkpoint copy.pt --history copy.csv
+
+A training step: draw a batch of fresh episodes, run the model, take the cost in bits per sequence
+(:func:`ntm_course.tasks.bits_per_sequence`, the paper's cost) as the loss, clip the gradients elementwise
+and update. Every ``eval_every`` steps the model is scored on a held-out set of episodes made once at the
+start (from the task's full, paper-sized distribution), a row is added to the history and the checkpoint
+is saved. With ``curriculum=True`` the task's curriculum argument (copy: ``max_length``) starts small and
+grows by one each time the training batches' bit errors per sequence fall below ``curriculum_threshold``.
+
+Reproducible: the same seed gives the same numbers on CPU, and a run resumed from a checkpoint continues
+exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
+generator's and torch's random states, the curriculum level and the history).
+"""
+import csv
+import inspect
+import json
+import math
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from .device import get_device
+from .ntm import NTM, LSTMBaseline
+from .tasks import bit_errors, bits_per_sequence, get_task
+
+FORMAT = "ntm-course-checkpoint"
+VERSION = 1
+
+#: The model's options and their defaults (the paper's copy configuration).
+MODEL_DEFAULTS = dict(
+    model="ntm",                # "ntm" or "lstm" (the baseline)
+    controller="lstm",          # NTM controller: "lstm" or "feedforward"
+    controller_size=100,
+    controller_layers=1,
+    N=128, M=20,                # memory rows x width
+    read_heads=1,
+    write_heads=1,
+    shift_width=3,
+    memory_init="constant",     # "constant" (1e-6), "learned" or "random"
+    lstm_size=256,              # the LSTM baseline's hidden size ...
+    lstm_layers=3,              # ... and depth (the paper's: 3 x 256 for copy)
+)
+
+#: The training options and their defaults (converge the copy task fast on a CPU).
+TRAIN_DEFAULTS = dict(
+    seed=0,
+    steps=4000,                 # optimiser steps (batches)
+    batch_size=32,
+    optimizer="adam",           # "adam" or "rmsprop" (with momentum 0.9, as in the paper)
+    lr=1e-3,
+    clip=10.0,                  # gradients clipped elementwise to [-clip, clip] (the paper's 10)
+    curriculum=True,
+    curriculum_threshold=0.5,   # grow the curriculum below this many bit errors per sequence
+    eval_every=100,
+    eval_size=256,              # held-out episodes
+    target_errors=None,         # stop once held-out bit errors per sequence fall below this
+    max_minutes=None,           # stop after this much training time
+)
+
+OPTIMIZERS = {
+    "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
+    "rmsprop": lambda params, lr: torch.optim.RMSprop(params, lr=lr, momentum=0.9),
+}
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradients stopped being finite; the last good checkpoint was kept."""
+
+
+class TrainResult(NamedTuple):
+    """What :func:`train` returns: the trained model, the history rows and the full configuration."""
+    model: torch.nn.Module
+    history: list
+    config: dict
+
+
+def make_config(task, **options):
+    """The full configuration: the defaults overridden by ``options``; unknown options are a ValueError."""
+    get_task(task)
+    unknown = set(options) - set(MODEL_DEFAULTS) - set(TRAIN_DEFAULTS) - {"task_options"}
+    if unknown:
+        raise ValueError(f"unknown training options {sorted(unknown)}; known: "
+                         f"{sorted(MODEL_DEFAULTS) + sorted(TRAIN_DEFAULTS) + ['task_options']}")
+    config = {"task": task, **MODEL_DEFAULTS, **TRAIN_DEFAULTS, "task_options": {}}
+    config.update(options)
+    if config["optimizer"] not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {config['optimizer']!r}")
+    if config["model"] not in ("ntm", "lstm"):
+        raise ValueError(f"model must be 'ntm' or 'lstm', got {config['model']!r}")
+    return config
+
+
+def build_model(config):
+    """A freshly initialised model for ``config`` (see :data:`MODEL_DEFAULTS`)."""
+    task = get_task(config["task"])
+    if config["model"] == "lstm":
+        return LSTMBaseline(task.input_size, task.output_size, config["lstm_size"], config["lstm_layers"])
+    return NTM(task.input_size, task.output_size, controller=config["controller"],
+               controller_size=config["controller_size"], controller_layers=config["controller_layers"],
+               N=config["N"], M=config["M"], num_read_heads=config["read_heads"],
+               num_write_heads=config["write_heads"], shift_width=config["shift_width"],
+               memory_init=config["memory_init"])
+
+
+# ----------------------------------------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path, state):
+    """Write ``state`` (a dict of tensors, numbers, strings, lists and dicts) atomically to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, "version": VERSION, **state}, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path, map_location="cpu"):
+    """Read a checkpoint written by :func:`train` with ``torch.load(weights_only=True)``.
+
+    Raises ValueError when the file is missing, unreadable, not one of ours, or lacks weights or config.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch raises many kinds for truncated or foreign files
+        raise ValueError(f"checkpoint {str(path)!r} is not a readable torch checkpoint "
+                         f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"checkpoint {str(path)!r} is not an ntm-course checkpoint (no format={FORMAT!r})")
+    missing = {"config", "model"} - set(state)
+    if missing:
+        raise ValueError(f"checkpoint {str(path)!r} lacks {sorted(missing)}")
+    return state
+
+
+def model_from_checkpoint(state, path="checkpoint"):
+    """Build the model a checkpoint describes and load its weights; mismatches are a ValueError."""
+    try:
+        config = make_config(**state["config"])
+    except TypeError as error:
+        raise ValueError(f"{path}: its config is not a valid training configuration ({error})") from None
+    model = build_model(config)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as error:
+        raise ValueError(f"{path}: the weights do not match the model its config describes: "
+                         f"{str(error).splitlines()[0][:300]}") from None
+    return model, config
+
+
+def load_model(path, device=None):
+    """Load a trained model from a checkpoint: returns ``(model in eval mode, config)``."""
+    model, config = model_from_checkpoint(load_checkpoint(path), str(path))
+    return model.to(device or get_device()).eval(), config
+
+
+# ------------------------------------------------------------------------------------------------- training
+
+def evaluate(model, batch):
+    """Score ``model`` on ``batch``: ``{"bits": cost per sequence, "errors": bit errors per sequence}``."""
+    with torch.no_grad():
+        logits = model(batch.inputs)
+    return {"bits": bits_per_sequence(logits, batch.targets, batch.mask).item(),
+            "errors": bit_errors(logits, batch.targets, batch.mask).item()}
+
+
+def _to(batch, device):
+    return type(batch)(*(t.to(device) for t in batch))
+
+
+def write_history(path, history):
+    """Write the history rows to ``path``: JSON when it ends in ``.json``, else CSV."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".json":
+        path.write_text(json.dumps(history, indent=1))
+        return
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]) if history else ["step"])
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def train(task="copy", checkpoint=None, resume=None, history_path=None, progress=True, device=None,
+          callback=None, **options):
+    """Train a model on ``task``; return a :class:`TrainResult` ``(model, history, config)``.
+
+    Args:
+        task: one of :data:`ntm_course.tasks.TASKS` (ignored when resuming: the checkpoint's task is used).
+        checkpoint: save here (weights, optimiser, random states, config, history) at every evaluation.
+        resume: a checkpoint to continue from; ``options`` may change only ``steps``, ``target_errors``,
+            ``max_minutes`` and ``eval_every``.
+        history_path: write the history as CSV (or JSON for ``.json``) at every evaluation.
+        progress: show a tqdm progress bar (the notebook kind inside Jupyter).
+        device: where to train (default :func:`ntm_course.get_device`).
+        callback: ``callback(step, model)`` after every optimiser step (live plots, tests).
+        options: any of :data:`MODEL_DEFAULTS` and :data:`TRAIN_DEFAULTS`, and ``task_options`` (a dict of
+            arguments for the task's generator, e.g. ``{"max_length": 10}``).
+
+    Each history row: ``step``, ``sequences`` seen, ``seconds`` of training, the mean training ``loss``
+    (bits per sequence) and bit ``train_errors`` since the last row, the held-out ``eval_bits`` and
+    ``eval_errors`` per sequence, and the curriculum ``level``.
+
+    Raises :class:`TrainingDiverged` when the loss or a gradient is not finite; the checkpoint file then
+    still holds the last good state.
+    """
+    device = torch.device(device) if device is not None else get_device()
+    state = load_checkpoint(resume) if resume is not None else None
+    if state is not None:
+        changeable = {"steps", "target_errors", "max_minutes", "eval_every"}
+        changed = {k for k in options if options[k] != state["config"].get(k)} - changeable
+        if changed:
+            raise ValueError(f"cannot change {sorted(changed)} when resuming; only {sorted(changeable)}")
+        config = make_config(**{**state["config"], **options})
+    else:
+        config = make_config(task, **options)
+    spec = get_task(config["task"])
+
+    torch.manual_seed(config["seed"])
+    model = build_model(config).to(device)
+    optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), config["lr"])
+    data = torch.Generator().manual_seed(config["seed"])
+    held_out = _to(spec.make(config["eval_size"], **config["task_options"],
+                             generator=torch.Generator().manual_seed(config["seed"] + 1_000_000)), device)
+    task_options = dict(config["task_options"])
+    key, level, full = None, None, None
+    if spec.curriculum and config["curriculum"]:
+        key, start = spec.curriculum
+        full = task_options.get(key, inspect.signature(spec.make).parameters[key].default)
+        level = min(start, full)
+    step, elapsed, history = 0, 0.0, []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        data.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        step, elapsed, history, level = state["step"], state["seconds"], state["history"], state["level"]
+
+    def snapshot():
+        return {"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "generator": data.get_state(), "torch_rng": torch.get_rng_state(), "step": step,
+                "seconds": elapsed, "history": history, "level": level}
+
+    good = snapshot() if checkpoint is not None else None
+    if checkpoint is not None:
+        save_checkpoint(checkpoint, good)
+    from tqdm.auto import tqdm
+    bar = tqdm(total=config["steps"], initial=step, disable=not progress, desc=f"train {config['task']}")
+    losses, errors, streak = [], [], []
+    started = time.perf_counter() - elapsed
+    try:
+        while step < config["steps"]:
+            if key is not None:
+                task_options[key] = level
+            batch = _to(spec.make(config["batch_size"], **task_options, generator=data), device)
+            model.train()
+            logits = model(batch.inputs)
+            loss = bits_per_sequence(logits, batch.targets, batch.mask)
+            optimizer.zero_grad()
+            loss.backward()
+            grads_finite = all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+            if not (torch.isfinite(loss) and grads_finite):
+                where = f"; the last good checkpoint (step {good['step']}) is kept in {checkpoint}" \
+                    if checkpoint is not None else ""
+                raise TrainingDiverged(f"training diverged at step {step + 1}: the loss is {loss.item()} and "
+                                       f"the gradients are {'finite' if grads_finite else 'not finite'}"
+                                       f"{where}. Try a lower lr (now {config['lr']}) or a smaller clip.")
+            torch.nn.utils.clip_grad_value_(model.parameters(), config["clip"])
+            optimizer.step()
+            step += 1
+            batch_errors = bit_errors(logits.detach(), batch.targets, batch.mask).item()
+            losses.append(loss.item())
+            errors.append(batch_errors)
+            if key is not None and level < full:
+                streak.append(batch_errors)
+                if len(streak) >= 10 and sum(streak[-10:]) / 10 < config["curriculum_threshold"]:
+                    level, streak = level + 1, []
+            bar.update(1)
+            if callback is not None:
+                callback(step, model)
+            elapsed = time.perf_counter() - started
+            out_of_time = config["max_minutes"] is not None and elapsed >= 60 * config["max_minutes"]
+            if step % config["eval_every"] == 0 or step == config["steps"] or out_of_time:
+                model.eval()
+                scores = evaluate(model, held_out)
+                if not math.isfinite(scores["bits"]):
+                    raise TrainingDiverged(f"the held-out cost is {scores['bits']} at step {step}")
+                history.append({"step": step, "sequences": step * config["batch_size"],
+                                "seconds": round(elapsed, 3),
+                                "loss": sum(losses) / len(losses), "train_errors": sum(errors) / len(errors),
+                                "eval_bits": scores["bits"], "eval_errors": scores["errors"], "level": level})
+                losses, errors = [], []
+                bar.set_postfix(bits=f"{scores['bits']:.3g}", errors=f"{scores['errors']:.3g}",
+                                **({key: level} if key else {}))
+                elapsed = time.perf_counter() - started
+                if checkpoint is not None:
+                    good = snapshot()
+                    save_checkpoint(checkpoint, good)
+                if history_path is not None:
+                    write_history(history_path, history)
+                target = config["target_errors"]
+                if (target is not None and scores["errors"] < target) or out_of_time:
+                    break
+    finally:
+        bar.close()
+    model.eval()
+    return TrainResult(model, history, config)
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+def add_arguments(parser):
+    """``ntm-course train TASK``: one option per entry of MODEL_DEFAULTS and TRAIN_DEFAULTS."""
+    from .tasks import TASKS
+    parser.add_argument("task", choices=sorted(TASKS), help="the paper task to train on")
+    parser.add_argument("--checkpoint", help="save the checkpoint here at every evaluation")
+    parser.add_argument("--resume", help="continue from this checkpoint")
+    parser.add_argument("--history", dest="history_path", help="write the history here (.csv or .json)")
+    parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("--task-option", action="append", default=[], metavar="NAME=INT",
+                        help="an argument of the task's generator, e.g. max_length=10 (repeatable)")
+    for name, default in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None,
+                                metavar="BOOL", help=f"default {default}")
+        else:
+            kind = type(default) if default is not None else float
+            parser.add_argument(flag, type=kind, default=None, help=f"default {default}")
+
+
+def run(args):
+    options = {name: getattr(args, name) for name in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}
+               if getattr(args, name) is not None}
+    if args.task_option:
+        try:
+            options["task_options"] = {k: int(v) for k, v in (o.split("=", 1) for o in args.task_option)}
+        except ValueError:
+            raise SystemExit(f"--task-option takes NAME=INT, got {args.task_option}") from None
+    try:
+        result = train(args.task, checkpoint=args.checkpoint, resume=args.resume,
+                       history_path=args.history_path, progress=args.progress, device=args.device, **options)
+    except (TrainingDiverged, ValueError) as error:
+        print(f"error: {error}")
+        return 1
+    last = result.history[-1] if result.history else {}
+    print(json.dumps(last))
+    return 0
