@@ -8,8 +8,9 @@ from .addressing import (address, address_stages, content_addressing, cosine_sim
 from .device import get_device, seed_everything
 from .memory import InitialMemory, read, write
 from .ntm import NTM, LSTMBaseline, NTMCell, count_parameters
+from .pretrained import load_pretrained
 
 __version__ = "0.1.0"
 __all__ = ["read", "write", "InitialMemory", "cosine_similarity", "content_addressing", "interpolate", "shift",
            "sharpen", "address", "address_stages", "NTM", "NTMCell", "LSTMBaseline", "count_parameters",
-           "get_device", "seed_everything"]
+           "get_device", "seed_everything", "load_pretrained"]
