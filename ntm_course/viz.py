@@ -39,7 +39,8 @@ def _new_axes(ax, size):
     return fig, fig.add_subplot()
 
 
-def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), color="C0", highlight=None):
+def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), color="C0", highlight=None,
+                   ylabel="weight $w(i)$"):
     """Bar chart of a weighting over the memory rows.
 
     Args:
@@ -47,6 +48,7 @@ def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), col
         ax: draw into these axes instead of a new figure.
         ylim: the y range; ``None`` lets matplotlib choose (e.g. for similarities in [-1, 1]).
         highlight: a row index to draw in a contrasting colour (e.g. the row the key was taken from).
+        ylabel: the y axis label (e.g. "similarity" for the values of eq. 6).
     Returns:
         the Figure.
     """
@@ -58,7 +60,7 @@ def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), col
     ax.bar(range(len(values)), values, color=colors)
     ax.set_title(title)
     ax.set_xlabel("memory row $i$")
-    ax.set_ylabel("weight $w(i)$")
+    ax.set_ylabel(ylabel)
     if len(values) <= 16:
         ax.set_xticks(range(len(values)))
     if ylim is not None:
@@ -105,24 +107,29 @@ def plot_address_stages(stages, w_prev=None, example=0, title="The addressing pi
     return plot_weightings(panels, title=title, example=example)
 
 
-def plot_memory(memory, ax=None, title="Memory", example=0, vmin=None, vmax=None, cmap="viridis"):
+def plot_memory(memory, ax=None, title="Memory", example=0, vmin=None, vmax=None, cmap="viridis",
+                row_labels=None):
     """Heatmap of a memory matrix: one row per memory location, one column per element of its vector.
 
     Args:
         memory: ``(N, M)`` or ``(B, N, M)``.
         vmin, vmax: the colour range (fix it to compare two memories by eye).
+        row_labels: names for the rows, when they are not memory locations (e.g. stacked vectors).
     Returns:
         the Figure.
     """
     values = _as_array(memory, example, 2)
     N, M = values.shape
-    fig, ax = _new_axes(ax, (max(3.0, 0.35 * M + 1.5), max(2.5, 0.3 * N + 1.0)))
+    fig, ax = _new_axes(ax, (min(10.0, max(3.0, 0.35 * M + 1.5)), min(8.0, max(2.5, 0.3 * N + 1.0))))
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_title(title)
     ax.set_xlabel("element $j$ of the row ($M$ wide)")
-    ax.set_ylabel("memory row $i$")
-    if N <= 16:
-        ax.set_yticks(range(N))
+    if row_labels is not None:
+        ax.set_yticks(range(N), row_labels)
+    else:
+        ax.set_ylabel("memory row $i$")
+        if N <= 16:
+            ax.set_yticks(range(N))
     if M <= 16:
         ax.set_xticks(range(M))
     fig.colorbar(image, ax=ax, label="value")
@@ -159,7 +166,7 @@ def plot_read(memory, w, example=0, title="Reading: $r = \\sum_i w(i)\\, M(i)$ (
     ax_r.set_ylim(-limit * 1.05, limit * 1.05)
     ax_r.set_title("read vector $r$")
     ax_r.set_xlabel("element $j$")
-    ax_r.set_ylabel("value")
+    ax_r.set_ylabel("$r_j$")
     fig.suptitle(title)
     return fig
 
