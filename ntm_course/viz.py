@@ -6,6 +6,7 @@ notebook, a returned figure displays itself (``%matplotlib inline``). Tensors wi
 for one example, ``example=0`` unless told otherwise.
 """
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .addressing import shift, shift_offsets
 from .memory import read, write
@@ -61,8 +62,10 @@ def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), col
     ax.set_title(title)
     ax.set_xlabel("memory row $i$")
     ax.set_ylabel(ylabel)
-    if len(values) <= 16:
+    if len(values) <= 12:
         ax.set_xticks(range(len(values)))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if ylim is not None:
         ax.set_ylim(*ylim)
     return fig
