@@ -1,0 +1,129 @@
+"""The trained-model explorer: pick a model (and so a task) and a sequence size; see the input, the target,
+the model's output and, for an NTM, its heads' weightings over time.
+
+What the widget shows is computed by :func:`run_episode`, a pure function tested without a browser, and
+drawn by :func:`ntm_course.viz_models.plot_episode`; :func:`model_explorer` only wires controls to them.
+"""
+from typing import NamedTuple, Optional
+
+import ipywidgets as widgets
+import torch
+
+from . import viz_models
+from .tasks import bit_errors, bits_per_sequence, get_task
+from .widgets import LiveFigure, _slider
+
+
+class Size(NamedTuple):
+    """What the explorer's size slider means for a task: its label, its range and default, and the
+    arguments of the task's generator for a size ``n`` (see :mod:`ntm_course.tasks`)."""
+    label: str
+    low: int
+    high: int
+    default: int
+    options: callable
+
+
+SIZES = {
+    "copy": Size("sequence length", 1, 120, 20, lambda n: dict(min_length=n, max_length=n)),
+    "repeat_copy": Size("sequence length", 1, 20, 5,
+                        lambda n: dict(min_length=n, max_length=n, min_repeats=3, max_repeats=3)),
+    "associative_recall": Size("number of items", 2, 20, 6, lambda n: dict(min_items=n, max_items=n)),
+    "ngrams": Size("sequence length", 10, 400, 200, lambda n: dict(length=n)),
+    "priority_sort": Size("number of inputs", 1, 40, 20, lambda n: dict(n_inputs=n, n_outputs=min(n, 16))),
+}
+
+
+class Episode(NamedTuple):
+    """One episode of a model on a task; tensors on the CPU, batch of one.
+
+    inputs ``(T, 1, in)``, targets and outputs ``(T, 1, out)`` (outputs are probabilities), mask ``(T, 1)``;
+    read_weights ``(T, 1, R, N)`` and write_weights ``(T, 1, W, N)`` for an NTM, ``None`` for a model
+    without memory; bits and errors: cost in bits and bit errors of this episode.
+    """
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    mask: torch.Tensor
+    outputs: torch.Tensor
+    read_weights: Optional[torch.Tensor]
+    write_weights: Optional[torch.Tensor]
+    bits: float
+    errors: float
+
+
+def task_options(task, size):
+    """The task generator's arguments for an explorer size (checked against the task's range)."""
+    if task not in SIZES:
+        raise ValueError(f"task must be one of {sorted(SIZES)}, got {task!r}")
+    spec = SIZES[task]
+    if not spec.low <= size <= spec.high:
+        raise ValueError(f"size ({spec.label}) for {task} must be in [{spec.low}, {spec.high}], got {size}")
+    return spec.options(size)
+
+
+def run_episode(model, task, size, seed=0):
+    """Run ``model`` on one fresh episode of ``task`` at ``size`` (see :data:`SIZES`): an :class:`Episode`.
+
+    The episode is made on the CPU from ``seed`` (the same seed gives the same episode), run on the
+    model's device, and returned on the CPU. A model with a ``trace`` method (the NTM) also returns its
+    heads' weightings.
+    """
+    batch = get_task(task).make(1, **task_options(task, size), generator=torch.Generator().manual_seed(seed))
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        if hasattr(model, "trace"):
+            logits, trace = model.trace(batch.inputs.to(device))
+            read_weights, write_weights = trace["read_weights"].cpu(), trace["write_weights"].cpu()
+        else:
+            logits, read_weights, write_weights = model(batch.inputs.to(device)), None, None
+    logits = logits.cpu()
+    return Episode(batch.inputs, batch.targets, batch.mask, torch.sigmoid(logits), read_weights, write_weights,
+                   bits_per_sequence(logits, batch.targets, batch.mask).item(),
+                   bit_errors(logits, batch.targets, batch.mask).item())
+
+
+def plot_run(episode, name, task, size):
+    """Draw an :class:`Episode` with :func:`viz_models.plot_episode`, its score in the title."""
+    return viz_models.plot_episode(
+        episode.inputs, episode.targets, episode.outputs * episode.mask.unsqueeze(2),
+        episode.read_weights, episode.write_weights,
+        title=f"{name} on {task}, {SIZES[task].label} {size}: {episode.errors:.0f} bit errors, "
+              f"{episode.bits:.1f} bits")
+
+
+def model_explorer(models, seed=0):
+    """A widget: choose a model, a size and a seed; see the episode it produces.
+
+    Args:
+        models: ``{name: (model, task)}``, e.g. ``{"NTM copy": (ntm, "copy"), "LSTM copy": (lstm, "copy")}``.
+    Returns:
+        a :class:`ntm_course.widgets.LiveFigure`; its ``figure`` is the latest drawing.
+    """
+    if not models:
+        raise ValueError("models must hold at least one {name: (model, task)} entry, got an empty dict")
+    for name, (_, task) in models.items():
+        if task not in SIZES:
+            raise ValueError(f"models[{name!r}] has task {task!r}; tasks are {sorted(SIZES)}")
+    first_task = next(iter(models.values()))[1]
+    size = SIZES[first_task]
+    choice = widgets.Dropdown(options=list(models), description="model", layout=widgets.Layout(width="420px"))
+    size_slider = _slider(widgets.IntSlider, size.label, size.default, min=size.low, max=size.high)
+    size_slider.continuous_update = False
+    seed_box = widgets.IntText(value=seed, description="seed")
+
+    def follow_task(change):
+        """A new model may mean a new task: set the size slider's meaning and range to it."""
+        spec = SIZES[models[change["new"]][1]]
+        size_slider.description = spec.label
+        # widen the range first, so the old value is never clamped (which would redraw at a wrong size)
+        size_slider.min, size_slider.max = min(spec.low, size_slider.min), max(spec.high, size_slider.max)
+        size_slider.value = spec.default
+        size_slider.min, size_slider.max = spec.low, spec.high
+
+    choice.observe(follow_task, names="value")
+
+    def draw(model, size, seed):
+        network, task = models[model]
+        return plot_run(run_episode(network, task, size, seed), model, task, size)
+
+    return LiveFigure({"model": choice, "size": size_slider, "seed": seed_box}, draw)

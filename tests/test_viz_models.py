@@ -1,0 +1,95 @@
+"""Figures of episodes and trained models: they draw the data they are given, where they say they do."""
+import numpy as np
+import pytest
+import torch
+
+from ntm_course import viz_models
+
+
+def image_data(ax):
+    return np.asarray(ax.images[0].get_array())
+
+
+def test_used_rows_finds_the_visited_rows_with_a_margin():
+    w = np.zeros((4, 10))
+    w[0, 3], w[1, 4], w[2, 5] = 1.0, 0.5, 0.02
+    other = np.zeros((4, 10))
+    other[3, 6] = 0.005                                        # below the threshold: ignored
+    assert viz_models.used_rows(w, other) == (2, 7)            # rows 3-5, one row either side
+    assert viz_models.used_rows(w, margin=0) == (3, 6)
+    w[3, 9] = 1.0
+    assert viz_models.used_rows(w) == (2, 10)                  # clipped at N
+    assert viz_models.used_rows(np.zeros((2, 5))) == (0, 5)    # nothing visited: every row
+
+
+def test_used_rows_needs_a_weighting():
+    with pytest.raises(ValueError, match="at least one"):
+        viz_models.used_rows()
+
+
+def test_plot_sequence_draws_channels_down_and_time_across_for_the_chosen_example():
+    x = torch.rand(6, 2, 3)
+    fig = viz_models.plot_sequence(x, title="inputs", example=1)
+    ax = fig.axes[0]
+    np.testing.assert_allclose(image_data(ax), x[:, 1].T.double().numpy())
+    assert ax.get_title() == "inputs" and ax.get_xlabel() == "time step $t$" and ax.get_ylabel() == "channel"
+
+
+def test_plot_weightings_over_time_picks_the_head_and_crops_the_rows():
+    w = torch.softmax(torch.randn(5, 2, 3, 12), dim=-1)       # (T, B, H, N)
+    fig = viz_models.plot_weightings_over_time(w, example=1, head=2, rows=(4, 9))
+    np.testing.assert_allclose(image_data(fig.axes[0]), w[:, 1, 2, 4:9].T.double().numpy(), rtol=1e-6)
+    assert fig.axes[0].get_ylabel() == "memory row $i$"
+    assert fig.axes[0].get_ylim() == (8.5, 3.5)               # row labels are the real row numbers
+
+
+@pytest.mark.parametrize("shape", [(5,), (5, 2, 3, 4, 6)])
+def test_series_of_the_wrong_rank_is_a_readable_error(shape):
+    with pytest.raises(ValueError, match=r"expected \(T, C\)"):
+        viz_models.plot_sequence(torch.zeros(shape))
+
+
+def test_plot_episode_draws_every_given_panel_and_only_the_used_rows():
+    T, N = 7, 20
+    inputs, targets, outputs = torch.rand(T, 1, 4), torch.rand(T, 1, 3), torch.rand(T, 1, 3)
+    w = torch.zeros(T, 1, 1, N)
+    w[torch.arange(T), 0, 0, torch.arange(T) + 5] = 1.0        # rows 5 .. 11
+    fig = viz_models.plot_episode(inputs, targets, outputs, read_weights=w, write_weights=w, title="ep")
+    axes = [ax for ax in fig.axes if ax.get_title()]          # colour bars have no title
+    assert [ax.get_title() for ax in axes] == ["inputs", "targets", "outputs", "write head weighting $w_t$",
+                                               "read head weighting $w_t$"]
+    assert image_data(axes[3]).shape == (9, T)                 # rows 4 .. 12
+    assert all(ax.get_xlim() == (-0.5, T - 0.5) for ax in axes)
+    assert fig.get_suptitle() == "ep"
+
+
+def test_plot_episode_leaves_out_what_is_not_given():
+    fig = viz_models.plot_episode(torch.rand(4, 2), outputs=torch.rand(4, 2), rows=None)
+    assert [ax.get_title() for ax in fig.axes if ax.get_title()] == ["inputs", "outputs"]
+
+
+def test_plot_learning_curves_draws_one_line_per_model():
+    fig = viz_models.plot_learning_curves({"NTM": ([1, 2, 3], [9.0, 3.0, 0.1]), "LSTM": ([1, 2], [9.0, 8.0])})
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["NTM", "LSTM"]
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [9.0, 3.0, 0.1])
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "sequences seen"
+
+
+def test_plot_generalisation_shades_the_training_range():
+    fig = viz_models.plot_generalisation([10, 20, 50], {"NTM": [0, 0, 1], "LSTM": [0, 2, 30]}, train_max=20)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 1                                # the shaded span
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [0, 2, 30])
+    assert ax.get_ylabel() == "bit errors per sequence"
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: viz_models.plot_learning_curves({}), "at least one"),
+    (lambda: viz_models.plot_learning_curves({"a": ([1, 2], [1.0])}), "2 x values but 1 y values"),
+    (lambda: viz_models.plot_generalisation([1, 2], {}), "at least one"),
+    (lambda: viz_models.plot_generalisation([1, 2], {"a": [1]}), r"has 1 values for 2 lengths"),
+])
+def test_mismatched_data_raises_a_readable_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
