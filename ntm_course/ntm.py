@@ -16,7 +16,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .checks import check_tensor
+from .checks import check_same_device_dtype, check_tensor
 from .controller import make_controller
 from .heads import ReadHead, WriteHead
 from .memory import InitialMemory, read, write
@@ -92,6 +92,7 @@ class NTMCell(nn.Module):
         """
         B = state.memory.shape[0]
         check_tensor("x", x, 2, "B, input_size", (B, self.input_size))
+        check_same_device_dtype(x=x, memory=state.memory)
         h, controller_state = self.controller(torch.cat([x, state.reads.flatten(1)], dim=1), state.controller)
 
         memory = state.memory
@@ -137,6 +138,8 @@ class NTM(nn.Module):
         step) to tensors stacked over time; with ``record=False`` it is empty.
         """
         check_tensor("x", x, 3, "T, B, input_size", (None, None, self.cell.input_size))
+        if x.shape[0] == 0:
+            raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
         state = self.cell.initial_state(x.shape[1])
         outputs, steps = [], []
         for x_t in x:
@@ -158,6 +161,7 @@ class LSTMBaseline(nn.Module):
 
     def forward(self, x):
         check_tensor("x", x, 3, "T, B, input_size", (None, None, self.lstm.input_size))
+        check_same_device_dtype(x=x, output_weight=self.output.weight)
         return self.output(self.lstm(x)[0])
 
 
