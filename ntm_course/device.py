@@ -10,7 +10,10 @@ def get_device(prefer=None):
     ``prefer`` ("cpu" or "cuda") overrides the choice; asking for cuda without a GPU is an error.
     """
     if prefer is not None:
-        device = torch.device(prefer)
+        try:
+            device = torch.device(prefer)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"prefer must name a device such as 'cpu' or 'cuda', got {prefer!r}") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("prefer='cuda' but no CUDA device is available; use 'cpu'")
         return device

@@ -1,0 +1,74 @@
+"""The ``ntm-course`` command's dispatch (the subcommands are tested with their own modules)."""
+import subprocess
+import sys
+import types
+
+import pytest
+
+from ntm_course import cli
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ntm-course")
+    for command in cli.COMMANDS:
+        assert command in out
+
+
+def test_no_command_shows_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([])
+    assert exit_info.value.code == 0
+    assert "usage: ntm-course" in capsys.readouterr().out
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["frobnicate"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: ntm-course" in err and "invalid choice: 'frobnicate'" in err
+
+
+def test_unknown_command_from_the_shell_has_no_traceback():
+    done = subprocess.run([sys.executable, "-m", "ntm_course.cli", "frobnicate"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert "usage: ntm-course" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def fake_command(monkeypatch):
+    """A stand-in subcommand module, so dispatch is tested without running a real job."""
+    module = types.ModuleType("fake_job")
+    module.calls = []
+
+    def add_arguments(parser):
+        parser.add_argument("name")
+        parser.add_argument("--times", type=int, default=1)
+
+    def run(args):
+        module.calls.append(args)
+        return 3 if args.name == "fail" else None
+
+    module.add_arguments, module.run = add_arguments, run
+    monkeypatch.setitem(sys.modules, "fake_job", module)
+    monkeypatch.setitem(cli.COMMANDS, "fake", ("fake_job", "a fake job"))
+    return module
+
+
+def test_dispatch_passes_the_rest_to_the_command(fake_command):
+    assert cli.main(["fake", "copy", "--times", "2"]) == 0            # run() returned None -> 0
+    (args,) = fake_command.calls
+    assert args.name == "copy" and args.times == 2
+    assert cli.main(["fake", "fail"]) == 3                            # the command's exit code comes back
+
+
+def test_command_usage_error_names_the_command(fake_command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fake", "--times", "x"])
+    assert exit_info.value.code == 2
+    assert "usage: ntm-course fake" in capsys.readouterr().err
