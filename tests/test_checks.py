@@ -63,3 +63,9 @@ def test_mixed_dtype_lists_every_argument_with_shape():
 
 def test_same_dtype_passes():
     check_same_device_dtype(a=torch.zeros(2, 3), b=torch.zeros(1), c=torch.zeros(4, 4))
+
+
+def test_mixed_device_lists_every_argument_with_its_device():
+    # the "meta" device stands in for a second device on machines without a GPU
+    with pytest.raises(ValueError, match=r"got a: torch.float32 \(2, 3\) on cpu, b: torch.float32 \(2, 3\) on meta"):
+        check_same_device_dtype(a=torch.zeros(2, 3), b=torch.zeros(2, 3, device="meta"))

@@ -81,7 +81,8 @@ def test_read_through_one_hot_returns_that_row(memory, data):
 def test_full_erase_through_one_hot_clears_exactly_that_row(memory, data):
     B, N, M = memory.shape
     rows = data.draw(st.lists(st.integers(0, N - 1), min_size=B, max_size=B))
-    new = write(memory, one_hot(B, N, rows), torch.ones(B, M, dtype=memory.dtype), torch.zeros(B, M, dtype=memory.dtype))
+    ones, zeros = torch.ones(B, M, dtype=memory.dtype), torch.zeros(B, M, dtype=memory.dtype)
+    new = write(memory, one_hot(B, N, rows), erase=ones, add=zeros)
     cleared = one_hot(B, N, rows).bool()
     assert (new[cleared] == 0).all()
     torch.testing.assert_close(new[~cleared], memory[~cleared], rtol=0, atol=0)
@@ -184,6 +185,7 @@ GOOD = dict(memory=torch.zeros(2, 4, 3), w=torch.zeros(2, 4), erase=torch.zeros(
     ("w", torch.zeros(4), r"w must have shape \(B, N\), got 1 dimensions \(4\)"),
     ("w", torch.zeros(2, 4, dtype=torch.float64), r"share one dtype .* memory: torch.float32 \(2, 4, 3\) .* "
                                                   r"w: torch.float64 \(2, 4\)"),
+    ("w", torch.zeros(2, 4, device="meta"), r"share one dtype and device, .* w: torch.float32 \(2, 4\) on meta"),
 ])
 def test_read_bad_input(name, bad, message):
     args = {"memory": GOOD["memory"], "w": GOOD["w"], name: bad}
@@ -202,6 +204,8 @@ def test_read_bad_input(name, bad, message):
     ("add", torch.zeros(2, 2, 3), r"w, erase and add must have the same number of heads, got w \(2, 1, 4\), "
                                   r"erase \(2, 1, 3\), add \(2, 2, 3\)"),
     ("add", torch.zeros(2, 3, dtype=torch.float64), r"share one dtype .* add: torch.float64 \(2, 1, 3\)"),
+    ("erase", torch.zeros(2, 3, device="meta"), r"share one dtype and device, .* erase: torch.float32 \(2, 1, 3\) "
+                                                r"on meta"),
 ])
 def test_write_bad_input(name, bad, message):
     with pytest.raises(ValueError, match=message):

@@ -195,6 +195,7 @@ def test_fixed_initial_state_is_not_learned():
     (torch.randn(0, 3, 4), r"x must hold at least one time step, got shape \(0, 3, 4\)"),
     (torch.randn(5, 3, 4, dtype=torch.float64), r"x: torch.float64 \(3, 4\) on cpu, memory: torch.float32"),
     ([[0.0]], r"x must be a torch.Tensor"),
+    (torch.randn(5, 3, 4, device="meta"), r"x: torch.float32 \(3, 4\) on meta, memory: torch.float32 \(3, 6, 4\)"),
 ])
 def test_ntm_bad_input(x, message):
     with pytest.raises(ValueError, match=message):
