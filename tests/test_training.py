@@ -1,0 +1,144 @@
+"""Training: the loss falls, checkpoints round-trip, resuming equals not stopping, the NaN guard fires."""
+import json
+
+import pytest
+import torch
+
+from ntm_course.cli import main
+from ntm_course.training import (TrainingDiverged, build_model, load_checkpoint, load_model, make_config,
+                                 train)
+
+# a tiny NTM on short copies: a few steps take well under a second
+TINY = dict(controller_size=16, N=12, M=6, batch_size=8, eval_every=5, eval_size=16, lr=1e-2,
+            task_options={"max_length": 3}, progress=False, device="cpu")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread (and a busy shared machine makes more threads much slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_a_few_steps_lower_the_loss():
+    result = train("copy", steps=50, curriculum=False, **{**TINY, "task_options": {"max_length": 2}})
+    held_out = [row["eval_bits"] for row in result.history]     # the same held-out episodes every time
+    assert len(result.history) == 10
+    assert held_out[-1] < 0.85 * held_out[0]
+
+
+@pytest.mark.parametrize("model", ["ntm", "lstm"])
+def test_same_seed_same_numbers(model):
+    a = train("associative_recall", steps=6, model=model, lstm_size=8, lstm_layers=1,
+              **{**TINY, "task_options": {}})
+    b = train("associative_recall", steps=6, model=model, lstm_size=8, lstm_layers=1,
+              **{**TINY, "task_options": {}})
+    assert a.history == [{**r, "seconds": a.history[i]["seconds"]} for i, r in enumerate(b.history)]
+    assert all(torch.equal(x, y) for x, y in zip(weights(a.model).values(), weights(b.model).values()))
+
+
+def test_checkpoint_round_trip(tmp_path):
+    path = tmp_path / "copy.pt"
+    result = train("copy", steps=5, checkpoint=path, **TINY)
+    raw = torch.load(path, weights_only=True)                      # plain tensors, numbers and strings
+    assert raw["step"] == 5 and raw["config"]["controller_size"] == 16
+    model, config = load_model(path, device="cpu")
+    assert config == result.config
+    x = torch.rand(7, 3, 9)
+    assert torch.equal(model(x), result.model(x))
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    path = tmp_path / "run.pt"
+    whole = train("copy", steps=20, **TINY)
+    train("copy", steps=10, checkpoint=path, **TINY)
+    resumed = train("copy", steps=20, resume=path, **{k: v for k, v in TINY.items() if k != "task_options"})
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in whole.history]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in resumed.history]
+    for (k, a), b in zip(weights(whole.model).items(), weights(resumed.model).values()):
+        assert torch.equal(a, b), k
+
+
+def test_resume_refuses_a_changed_model(tmp_path):
+    path = tmp_path / "run.pt"
+    train("copy", steps=5, checkpoint=path, **TINY)
+    with pytest.raises(ValueError, match="controller_size"):
+        train("copy", steps=10, resume=path, **{**TINY, "controller_size": 32})
+
+
+def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    path = tmp_path / "run.pt"
+
+    def poison(step, model):
+        if step == 7:  # after the checkpoint of step 5, the weights go bad
+            with torch.no_grad():
+                next(model.parameters()).fill_(float("nan"))
+
+    with pytest.raises(TrainingDiverged, match="diverged at step 8.*step 5"):
+        train("copy", steps=20, checkpoint=path, callback=poison, **TINY)
+    state = load_checkpoint(path)
+    assert state["step"] == 5
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_corrupt_or_mismatched_checkpoints_are_clear_errors(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="not a readable torch checkpoint"):
+        load_model(bad)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_model(tmp_path / "missing.pt")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(ValueError, match="not an ntm-course checkpoint"):
+        load_model(foreign)
+    good = tmp_path / "good.pt"
+    train("copy", steps=1, checkpoint=good, **TINY)
+    state = torch.load(good, weights_only=True)
+    state["config"]["M"] = 7                                        # weights no longer fit the config
+    torch.save(state, tmp_path / "mismatch.pt")
+    with pytest.raises(ValueError, match="do not match"):
+        load_model(tmp_path / "mismatch.pt")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ValueError, match="not a readable"):
+        load_model(truncated)
+
+
+def test_unknown_options_are_named():
+    with pytest.raises(ValueError, match="learning_rate"):
+        make_config("copy", learning_rate=1e-3)
+    with pytest.raises(ValueError, match="optimizer"):
+        make_config("copy", optimizer="sgd")
+
+
+def test_curriculum_grows_to_the_full_task():
+    result = train("copy", steps=25, curriculum_threshold=100.0, **TINY)   # every level passes at once
+    levels = [row["level"] for row in result.history]
+    assert levels == [2, 2, 3, 3, 3]                     # starts at 2, grows by one to max_length
+
+
+def test_build_model_matches_the_papers_parameter_count():
+    from ntm_course import count_parameters
+    assert count_parameters(build_model(make_config("copy"))) > 60_000
+    lstm = build_model(make_config("copy", model="lstm"))
+    assert count_parameters(lstm) == 4 * 256 * (9 + 256 + 2) + 2 * 4 * 256 * (256 + 256 + 2) + 257 * 8
+
+
+def test_cli_trains_and_writes_history(tmp_path, capsys):
+    history = tmp_path / "h.json"
+    code = main(["train", "copy", "--steps", "5", "--eval-every", "5", "--controller-size", "8", "--N", "8",
+                 "--M", "4", "--batch-size", "4", "--eval-size", "8", "--task-option", "max_length=3",
+                 "--no-progress", "--device", "cpu", "--checkpoint", str(tmp_path / "c.pt"),
+                 "--history", str(history)])
+    assert code == 0
+    rows = json.loads(history.read_text())
+    assert rows[-1]["step"] == 5 and rows[-1]["sequences"] == 20
+    assert main(["train", "copy", "--resume", str(tmp_path / "missing.pt"), "--no-progress"]) == 1
+    assert "does not exist" in capsys.readouterr().out
