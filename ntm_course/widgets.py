@@ -6,6 +6,7 @@ without a browser) over the library's equations, and drawn by :mod:`ntm_course.v
 ==================  ==============================  ==========================================
 widget              computes with                   draws with
 ==================  ==============================  ==========================================
+read_widget         focus_weighting (eq. 2)         viz.plot_read
 beta_widget         beta_weighting (eq. 5)          viz.plot_weighting
 gate_widget         gate_weighting (eq. 7)          viz.plot_weightings
 shift_widget        shift_distribution (eq. 8)      viz.plot_shift_direction
@@ -166,6 +167,16 @@ class LiveFigure(widgets.VBox):
             return
         self.message.value = ""
         self.image.value = figure_png(self.figure)
+
+
+def read_widget(memory, row=0, spread=0.0):
+    """Move a read weighting's focus and spread, and watch the read vector blend the rows (eq. 2)."""
+    N = check_memory(memory)[1]
+
+    def draw(row, spread):
+        return viz.plot_read(memory, focus_weighting(N, row, spread, memory))
+    return LiveFigure({"row": _slider(widgets.IntSlider, "focus row", row, min=0, max=N - 1),
+                       "spread": _slider(widgets.FloatSlider, "spread", spread, min=0, max=1, step=0.05)}, draw)
 
 
 def beta_widget(memory, key, beta=5.0, highlight=None):

@@ -129,6 +129,16 @@ def memory():
     return torch.randn(1, 6, 4)
 
 
+def test_read_widget_reads_the_focused_rows(memory):
+    live = widgets.read_widget(memory)
+    live.controls["row"].value = 4
+    read_axes = live.figure.axes[2]
+    np.testing.assert_allclose(bar_heights(read_axes), memory[0, 4].numpy(), rtol=1e-6)
+    live.controls["spread"].value = 1.0                                 # half on row 3, half on row 5
+    np.testing.assert_allclose(bar_heights(live.figure.axes[2]), ((memory[0, 3] + memory[0, 5]) / 2).numpy(),
+                               rtol=1e-5)
+
+
 def test_beta_widget_redraws_when_beta_moves(memory):
     live = widgets.beta_widget(memory, memory[:, 2], beta=1.0)
     first_png = live.image.value
