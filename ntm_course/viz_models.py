@@ -12,6 +12,8 @@ from matplotlib.ticker import MaxNLocator
 
 from .viz import _new_axes
 
+MAX_WIDTH = 14.0  # inches: long episodes are squeezed to fit a notebook's width
+
 
 def _series(x, ndim, example=0, head=0):
     """A time series as a ``(T, channels)`` numpy array, from ``(T, C)``, ``(T, B, C)`` or ``(T, B, H, C)``."""
@@ -49,7 +51,7 @@ def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmi
         the Figure.
     """
     values = _series(x, 2, example)
-    fig, ax = _new_axes(ax, (max(4.0, 0.25 * values.shape[0] + 1.5), 2.5))
+    fig, ax = _new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 2.5))
     image = ax.imshow(values.T, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     ax.set_title(title)
     ax.set_xlabel("time step $t$")
@@ -72,7 +74,7 @@ def plot_weightings_over_time(w, ax=None, title="Head weighting over time", exam
     """
     values = _series(w, 2, example, head)
     first, stop = rows if rows is not None else (0, values.shape[1])
-    fig, ax = _new_axes(ax, (max(4.0, 0.25 * values.shape[0] + 1.5), 3.0))
+    fig, ax = _new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 3.0))
     image = ax.imshow(values[:, first:stop].T, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto",
                       interpolation="nearest", extent=(-0.5, values.shape[0] - 0.5, stop - 0.5, first - 0.5))
     ax.set_title(title)
@@ -103,7 +105,8 @@ def plot_episode(inputs, targets=None, outputs=None, read_weights=None, write_we
     if rows == "used" and heads:
         rows = used_rows(*[_series(w, 2, example) for _, w in heads])
     T = inputs.shape[0]
-    fig = Figure(figsize=(max(7.0, 0.22 * T + 3.0), 1.9 * len(panels) + 2.6 * len(heads)), layout="constrained")
+    width = min(MAX_WIDTH, max(7.0, 0.22 * T + 3.0))
+    fig = Figure(figsize=(width, 1.9 * len(panels) + 2.6 * len(heads)), layout="constrained")
     axes = fig.subplots(len(panels) + len(heads), 1, squeeze=False,
                         gridspec_kw={"height_ratios": [1] * len(panels) + [1.5] * len(heads)})[:, 0]
     for ax, (name, x) in zip(axes, panels):
