@@ -143,21 +143,25 @@ def test_trace_records_without_changing_the_logits():
     assert empty == {}
 
 
-def test_every_episode_starts_from_the_initial_state():
+def test_every_episode_starts_from_the_initial_state_and_is_causal():
     model = NTM(4, 2, **SMALL)
     x = batch()
     torch.testing.assert_close(model(x), model(x), rtol=0, atol=0)
-    torch.testing.assert_close(model(x[:2]), model(x)[:2], rtol=0, atol=0)
+    torch.testing.assert_close(model(x[:2]), model(x)[:2], rtol=0, atol=0)     # y_t sees only x_1 .. x_t
 
 
-def test_batch_elements_never_influence_each_other():
+@pytest.mark.parametrize("b", [0, 1, 2])
+def test_batch_elements_never_influence_each_other(b):
     model = NTM(4, 2, num_read_heads=2, num_write_heads=2, **SMALL)
     x = batch(B=3)
     perturbed = x.clone()
-    perturbed[:, 1] += 1.0
+    perturbed[:, b] += 1.0
     before, after = model(x), model(perturbed)
-    torch.testing.assert_close(after[:, [0, 2]], before[:, [0, 2]], rtol=0, atol=0)
-    assert not torch.allclose(after[:, 1], before[:, 1])
+    others = [i for i in range(3) if i != b]
+    torch.testing.assert_close(after[:, others], before[:, others], rtol=0, atol=0)
+    assert not torch.allclose(after[:, b], before[:, b])
+    # and a batch of one gives the same numbers as that example inside the batch
+    torch.testing.assert_close(model(x[:, b:b + 1]), before[:, b:b + 1])
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
