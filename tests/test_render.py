@@ -63,3 +63,10 @@ def test_find_notebooks_sorts_and_failing_cell_finds_the_error(course):
     assert failing_cell(nb) is None
     nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="KeyError", evalue="'k'", traceback=[])]
     assert failing_cell(nb)[0] == 1
+
+
+def test_a_cell_that_runs_too_long_is_reported(tmp_path, capsys):
+    save(tmp_path / "00_slow.ipynb", new_code_cell("import time\ntime.sleep(60)"))
+    assert main(["render", str(tmp_path), "-o", str(tmp_path / "html"), "--timeout", "2"]) == 1
+    assert "00_slow.ipynb: CellTimeoutError" in capsys.readouterr().err
+    assert (tmp_path / "html" / "00_slow.html").exists()
