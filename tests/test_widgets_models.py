@@ -68,8 +68,8 @@ def test_run_episode_scores_only_the_answer():
     episode = run_episode(CopyOracle(), "copy", 9, seed=0)
     assert episode.errors == 0 and episode.bits < 1e-3
     assert episode.read_weights is None and episode.write_weights is None   # no trace method: no heads to show
-    half_wrong = run_episode(nn.Sequential(CopyOracle(), nn.Hardtanh(1, 20)), "copy", 9, seed=0)  # always says 1
-    assert half_wrong.errors == half_wrong.mask.sum() * 8 - half_wrong.targets.sum()  # every target 0 is missed
+    always_one = run_episode(nn.Sequential(CopyOracle(), nn.Hardtanh(1, 20)), "copy", 9, seed=0)  # always says 1
+    assert always_one.errors == always_one.mask.sum() * 8 - always_one.targets.sum()  # every target 0 is missed
 
 
 def test_lstm_baseline_runs_without_weightings():
