@@ -116,3 +116,10 @@ def test_plot_shift_direction_labels_offsets_and_draws_the_shift():
     np.testing.assert_allclose([p.get_x() + p.get_width() / 2 for p in ax_s.patches], [-1, 0, 1])
     np.testing.assert_allclose(bar_heights(after), [0, 0, 1, 0, 0])      # offset +1: row 1 -> row 2
     np.testing.assert_allclose(bar_heights(before), w[0].numpy())
+
+
+def test_plot_weighting_of_many_rows_keeps_integer_row_ticks():
+    ax = viz.plot_weighting(torch.full((1, 40), 1 / 40)).axes[0]
+    assert len(ax.patches) == 40
+    ticks = [t for t in ax.get_xticks() if 0 <= t < 40]
+    assert 2 <= len(ticks) < 40 and all(float(t).is_integer() for t in ticks)
