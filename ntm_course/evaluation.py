@@ -22,7 +22,7 @@ from .training import load_model
 
 def score(model, batch, chunk=100):
     """Bits and bit errors per sequence of ``model`` on ``batch``, run ``chunk`` sequences at a time."""
-    device = next(model.parameters()).device
+    device = next(model.parameters(), batch.inputs).device
     bits, errors = [], []
     with torch.no_grad():
         for i in range(0, batch.inputs.shape[1], chunk):

@@ -1,0 +1,94 @@
+"""How long the copy task takes to converge, over several seeds, in the paper's configuration.
+
+Paper configuration: LSTM controller of 100 units, memory 128 x 20, one read and one write head, lengths
+1-20 (the defaults of :mod:`ntm_course.training`). Converged means fewer than 0.05 bit errors per
+sequence on 1,000 fresh sequences of lengths 1-20. Each seed trains with ``train(..., target_errors=...)``
+until its held-out set is below the threshold, then the 1,000-sequence test decides; if it fails,
+training resumes from the checkpoint. The clock counts everything: training, evaluations and the test.
+
+    python benchmarks/copy_convergence.py --seeds 0 1 2 3 4 [--minutes 10] [--out benchmarks/results]
+
+Prints and writes (JSON and markdown) sequences seen, wall time and process CPU time per seed, and the
+medians. Options after ``--`` are passed to :func:`ntm_course.training.train` as JSON, e.g.
+``-- '{"lr": 3e-3}'``.
+"""
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ntm_course.evaluation import score
+from ntm_course.tasks import copy
+from ntm_course.training import train
+
+THRESHOLD = 0.05
+
+
+def converge(seed, minutes, options, workdir):
+    """Train one seed until converged or out of time; return its row."""
+    checkpoint = Path(workdir) / f"seed{seed}.pt"
+    wall, cpu = time.perf_counter(), time.process_time()
+    test = copy(1000, 1, 20, generator=torch.Generator().manual_seed(10_000 + seed))
+    steps, resume, result = 0, None, None
+    while True:
+        left = minutes - (time.perf_counter() - wall) / 60
+        if left <= 0:
+            break
+        steps += options.get("steps", 20000)
+        result = train("copy", seed=seed, checkpoint=checkpoint, resume=resume, progress=False,
+                       target_errors=THRESHOLD, max_minutes=left, **{**options, "steps": steps})
+        resume = checkpoint
+        last = result.history[-1]
+        if last["eval_errors"] < THRESHOLD and score(result.model, test)["errors"] < THRESHOLD:
+            break
+    final = score(result.model, test)
+    return {"seed": seed, "converged": final["errors"] < THRESHOLD,
+            "sequences": result.history[-1]["sequences"], "test_errors": round(final["errors"], 4),
+            "wall_seconds": round(time.perf_counter() - wall, 1),
+            "cpu_seconds": round(time.process_time() - cpu, 1)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--minutes", type=float, default=10.0, help="time limit per seed")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument("--out", default="benchmarks/results", help="folder for the JSON and markdown")
+    parser.add_argument("options", nargs="?", default="{}", help="JSON of extra train() options")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    options = json.loads(args.options)
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for seed in args.seeds:
+            rows.append(converge(seed, args.minutes, options, workdir))
+            print(json.dumps(rows[-1]), flush=True)
+    done = [r for r in rows if r["converged"]]
+    summary = {
+        "seeds": len(rows), "converged": len(done), "threads": args.threads, "options": options,
+        "median_wall_seconds": statistics.median(r["wall_seconds"] if r["converged"] else float("inf")
+                                                 for r in rows),
+        "median_sequences": statistics.median(r["sequences"] if r["converged"] else float("inf") for r in rows),
+        "median_cpu_seconds": statistics.median(r["cpu_seconds"] if r["converged"] else float("inf")
+                                                for r in rows),
+        "load_average": list(__import__("os").getloadavg()), "torch": torch.__version__, "rows": rows,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "copy_convergence.json").write_text(json.dumps(summary, indent=1))
+    lines = ["| seed | converged | sequences | wall time (s) | CPU time (s) | test bit errors / seq |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['seed']} | {'yes' if r['converged'] else 'no'} | {r['sequences']} | {r['wall_seconds']} | "
+              f"{r['cpu_seconds']} | {r['test_errors']} |" for r in rows]
+    lines.append(f"| median | {len(done)}/{len(rows)} | {summary['median_sequences']} | "
+                 f"{summary['median_wall_seconds']} | {summary['median_cpu_seconds']} | |")
+    (out / "copy_convergence.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
