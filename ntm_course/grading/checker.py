@@ -81,29 +81,28 @@ def _shape(x):
 
 def _compare_leaf(path, expected, got):
     """None when ``got`` matches ``expected`` (a tensor or a number), else ``(kind, message)``."""
-    where = "" if path == "result" else f" {path}"
     if isinstance(expected, (int, float)):
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if not isinstance(got, (int, float)):
-            return "type", f"result{where} should be a number, got {type(got).__name__}"
+            return "type", f"{path} should be a number, got {type(got).__name__}"
         if not math.isclose(got, expected, rel_tol=1e-5, abs_tol=1e-7):
-            return "values", f"result{where} is {got:.6g}, expected {expected:.6g}"
+            return "values", f"{path} is {got:.6g}, expected {expected:.6g}"
         return None
     if isinstance(got, np.ndarray):
-        return "numpy", f"result{where} is a NumPy array; return a torch.Tensor"
+        return "numpy", f"{path} is a NumPy array; return a torch.Tensor"
     if not isinstance(got, torch.Tensor):
-        return "type", f"result{where} should be a torch.Tensor, got {type(got).__name__}"
+        return "type", f"{path} should be a torch.Tensor, got {type(got).__name__}"
     if got.shape != expected.shape:
-        return "shape", f"result{where} has shape {_shape(got)}, expected {_shape(expected)}"
+        return "shape", f"{path} has shape {_shape(got)}, expected {_shape(expected)}"
     if got.dtype != expected.dtype:
-        return "dtype", f"result{where} is {got.dtype}, expected {expected.dtype} like the inputs"
+        return "dtype", f"{path} is {got.dtype}, expected {expected.dtype} like the inputs"
     got, expected = got.detach(), expected.detach()
     if bool((torch.isnan(got) & ~torch.isnan(expected)).any()):
-        return "nan", f"result{where} contains NaN"
+        return "nan", f"{path} contains NaN"
     if not torch.allclose(got, expected, equal_nan=True, **TOLERANCES[expected.dtype]):
         diff = (got - expected).abs().nan_to_num(nan=float("inf")).max().item()
-        return "values", f"result{where} differs from the expected values (largest difference {diff:.3g})"
+        return "values", f"{path} differs from the expected values (largest difference {diff:.3g})"
     return None
 
 
@@ -196,7 +195,7 @@ class Runner:
     def hint(self, kind, case, got):
         """The most specific hint: a recognised mistake, then the kind of problem, then the case's own hint."""
         ex = self.exercise
-        if kind in ("values", "nan"):
+        if kind == "values":
             for mistake_hint, mistake in ex.mistakes:
                 try:
                     with warnings.catch_warnings():
@@ -255,13 +254,30 @@ class Runner:
         return None
 
 
+def _first_differing_example(expected, got):
+    """The batch index of the first example where two same-shaped batched tensors differ, else None."""
+    if not (isinstance(expected, torch.Tensor) and isinstance(got, torch.Tensor)) or expected.dim() < 2 \
+            or got.shape != expected.shape or expected.shape[0] < 2:
+        return None
+    e, g = expected.detach().double(), got.detach().double()
+    close = torch.isclose(g, e, equal_nan=True, **TOLERANCES[expected.dtype]).flatten(1).all(dim=1)
+    return int((~close).nonzero()[0]) if not bool(close.all()) else None
+
+
 def _format_failure(failure, arg_names):
     lines = [f"case: {failure.case.label}", failure.problem]
     if failure.expected is not None:
-        for name, value in zip(arg_names, failure.case.args):
+        args, expected, got = failure.case.args, failure.expected, failure.got
+        b = _first_differing_example(expected, got)
+        if b is not None:   # show one example of the batch: the first that differs
+            B = expected.shape[0]
+            lines.append(f"example {b} of the batch of {B}:")
+            args = [a[b:b + 1] if isinstance(a, torch.Tensor) and a.dim() and a.shape[0] == B else a for a in args]
+            expected, got = expected[b:b + 1], got[b:b + 1]
+        for name, value in zip(arg_names, args):
             lines.append(f"{name} = {format_value(value)}")
-        lines.append(f"expected: {format_value(failure.expected)}")
-        lines.append(f"got:      {format_value(failure.got)}")
+        lines.append(f"expected: {format_value(expected)}")
+        lines.append(f"got:      {format_value(got)}")
     if failure.hint:
         lines.append(f"hint: {failure.hint}")
     return _indent("\n".join(lines), "      ")
