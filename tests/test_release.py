@@ -1,0 +1,113 @@
+"""``ntm-course release``: exercises/ is exactly what nbgrader's preprocessors make of solutions/, and no answer
+leaks into an exercise."""
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ntm_course import cli, release
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def solution_lines(nb):
+    """Every non-blank line between BEGIN SOLUTION and END SOLUTION markers."""
+    lines, inside = [], False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
+def test_exercises_match_what_release_produces():
+    assert release.drift(ROOT / "solutions", ROOT / "exercises") == []
+
+
+def test_one_exercise_per_solution():
+    assert SOLUTIONS and all(NAME.match(p.name) for p in SOLUTIONS)
+    assert [p.name for p in SOLUTIONS] == sorted(p.name for p in (ROOT / "exercises").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_no_solution_line_appears_in_the_exercise(path):
+    solution = nbformat.read(str(path), as_version=4)
+    exercise = nbformat.read(str(ROOT / "exercises" / path.name), as_version=4)
+    answers = solution_lines(solution)
+    assert answers, "a solution notebook must hold answers between the markers"
+    exercise_lines = {line.strip() for cell in exercise.cells for line in cell.source.splitlines()}
+    assert not [line for line in answers if line in exercise_lines]
+    assert "SOLUTION" not in nbformat.writes(exercise)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_solution_notebook_metadata(path):
+    nb = nbformat.read(str(path), as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "commit solutions without outputs"
+    assert all(nbgrader_meta(c) for c in code), "every code cell carries nbgrader metadata"
+    ids = [nbgrader_meta(c)["grade_id"] for c in code]
+    assert len(ids) == len(set(ids))
+    solutions = [nbgrader_meta(c)["grade_id"] for c in code if nbgrader_meta(c)["solution"]]
+    graded = [nbgrader_meta(c) for c in code if nbgrader_meta(c)["grade"]]
+    assert solutions and [g["grade_id"] for g in graded] == [f"{s}_check" for s in solutions]
+    assert all(g["locked"] and g["points"] > 0 for g in graded)
+    assert all(nbgrader_meta(c)["locked"] for c in code if not nbgrader_meta(c)["solution"])
+    assert code[0].metadata.nbgrader["grade_id"] == "imports" and "seed_everything(0)" in code[0].source
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_exercise_stubs_raise_and_cells_are_locked(path):
+    nb = nbformat.read(str(ROOT / "exercises" / path.name), as_version=4)
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code":
+            continue
+        assert not cell.outputs and meta.get("checksum"), "released cells carry nbgrader checksums"
+        assert cell.metadata.get("deletable") is False
+        if meta["solution"]:
+            assert "# YOUR CODE HERE\n    raise NotImplementedError()" in cell.source
+            assert cell.source.startswith("def ") or "\ndef " in cell.source   # the signature stays
+        else:
+            assert cell.metadata.get("editable") is False
+
+
+def test_release_writes_and_check_detects_drift(tmp_path, capsys):
+    source, target = tmp_path / "solutions", tmp_path / "exercises"
+    source.mkdir()
+    shutil.copy(SOLUTIONS[0], source)
+    assert cli.main(["release", "--source", str(source), "--target", str(target)]) == 0
+    written = target / SOLUTIONS[0].name
+    assert written.read_text() == (ROOT / "exercises" / SOLUTIONS[0].name).read_text()
+    assert cli.main(["release", "--check", "--source", str(source), "--target", str(target)]) == 0
+
+    written.write_text(written.read_text().replace("raise NotImplementedError()", "pass"))
+    (target / "99_stale.ipynb").write_text("{}")
+    assert cli.main(["release", "--check", "--source", str(source), "--target", str(target)]) == 1
+    out = capsys.readouterr().out
+    assert f"out of date: {written}" in out and "99_stale.ipynb" in out
+
+
+def test_release_of_an_empty_folder_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["release", "--source", str(tmp_path), "--target", str(tmp_path / "x")]) == 2
+    assert "found none" in capsys.readouterr().err
+
+
+def test_release_keeps_the_solution_untouched():
+    solution = nbformat.read(str(SOLUTIONS[0]), as_version=4)
+    before = nbformat.writes(solution)
+    release.release_notebook(solution)
+    assert nbformat.writes(solution) == before
