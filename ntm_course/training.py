@@ -13,8 +13,10 @@ A training step: draw a batch of fresh episodes, run the model, take the cost in
 (:func:`ntm_course.tasks.bits_per_sequence`, the paper's cost) as the loss, clip the gradients elementwise
 and update. Every ``eval_every`` steps the model is scored on a held-out set of episodes made once at the
 start (from the task's full, paper-sized distribution), a row is added to the history and the checkpoint
-is saved. With ``curriculum=True`` the task's curriculum argument (copy: ``max_length``) starts small and
-grows by one each time the training batches' bit errors per sequence fall below ``curriculum_threshold``.
+is saved. With ``curriculum=True`` the task's size limit (copy: ``max_length``) starts small and grows by
+one each time the training batches' bit errors per sequence fall below ``curriculum_threshold``. With
+``one_size_per_batch=True`` each batch draws one size (copy: one length) for all its episodes, so a batch
+runs for ``2L + 1`` steps rather than for its longest episode's.
 
 Reproducible: the same seed gives the same numbers on CPU, and a run resumed from a checkpoint continues
 exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
@@ -62,6 +64,7 @@ TRAIN_DEFAULTS = dict(
     clip=10.0,                  # gradients clipped elementwise to [-clip, clip] (the paper's 10)
     curriculum=True,
     curriculum_threshold=0.5,   # grow the curriculum below this many bit errors per sequence
+    one_size_per_batch=True,    # all episodes of a batch share one size (copy: length): shorter batches
     eval_every=100,
     eval_size=256,              # held-out episodes
     target_errors=None,         # stop once held-out bit errors per sequence fall below this
@@ -235,35 +238,41 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
     held_out = _to(spec.make(config["eval_size"], **config["task_options"],
                              generator=torch.Generator().manual_seed(config["seed"] + 1_000_000)), device)
     task_options = dict(config["task_options"])
-    key, level, full = None, None, None
-    if spec.curriculum and config["curriculum"]:
-        key, start = spec.curriculum
-        full = task_options.get(key, inspect.signature(spec.make).parameters[key].default)
-        level = min(start, full)
-    step, elapsed, history = 0, 0.0, []
+    low_key, key, level, full, low = None, None, None, None, None
+    if spec.size:
+        low_key, key, start = spec.size
+        defaults = inspect.signature(spec.make).parameters
+        low = task_options.get(low_key, defaults[low_key].default)
+        full = task_options.get(key, defaults[key].default)
+        level = max(low, min(start, full)) if config["curriculum"] else full
+    step, elapsed, history, streak = 0, 0.0, [], []
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         data.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         step, elapsed, history, level = state["step"], state["seconds"], state["history"], state["level"]
+        streak = state["streak"]
 
     def snapshot():
         return {"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "generator": data.get_state(), "torch_rng": torch.get_rng_state(), "step": step,
-                "seconds": elapsed, "history": history, "level": level}
+                "seconds": elapsed, "history": history, "level": level, "streak": streak}
 
     good = snapshot() if checkpoint is not None else None
     if checkpoint is not None:
         save_checkpoint(checkpoint, good)
     from tqdm.auto import tqdm
     bar = tqdm(total=config["steps"], initial=step, disable=not progress, desc=f"train {config['task']}")
-    losses, errors, streak = [], [], []
+    losses, errors = [], []
     started = time.perf_counter() - elapsed
     try:
         while step < config["steps"]:
             if key is not None:
                 task_options[key] = level
+                if config["one_size_per_batch"]:
+                    size = int(torch.randint(low, level + 1, (1,), generator=data))
+                    task_options.update({low_key: size, key: size})
             batch = _to(spec.make(config["batch_size"], **task_options, generator=data), device)
             model.train()
             logits = model(batch.inputs)
@@ -283,7 +292,7 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
             batch_errors = bit_errors(logits.detach(), batch.targets, batch.mask).item()
             losses.append(loss.item())
             errors.append(batch_errors)
-            if key is not None and level < full:
+            if config["curriculum"] and key is not None and level < full:
                 streak.append(batch_errors)
                 if len(streak) >= 10 and sum(streak[-10:]) / 10 < config["curriculum_threshold"]:
                     level, streak = level + 1, []

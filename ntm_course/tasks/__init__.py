@@ -25,28 +25,29 @@ class Task(NamedTuple):
     """How to make a task's episodes and how to test generalisation.
 
     make: the generator function; input_size, output_size: channel counts;
-    curriculum: ``(argument, start)`` -- training may start ``make``'s ``argument`` at ``start`` and grow it
-    by one up to its default as the model masters each level (``None``: no curriculum);
+    size: ``(min_argument, max_argument, start)`` -- the arguments of ``make`` that bound an episode's size
+    (copy: ``min_length``, ``max_length``); a curriculum starts the maximum at ``start`` and grows it
+    (``None``: the task has no size range);
     generalisation: ``(label, kwargs)`` test settings beyond the training distribution.
     """
     make: Callable
     input_size: int
     output_size: int
-    curriculum: tuple = None
+    size: tuple = None
     generalisation: tuple = ()
 
 
 TASKS = {
-    "copy": Task(copy, _copy.INPUT_SIZE, _copy.OUTPUT_SIZE, ("max_length", 2),
+    "copy": Task(copy, _copy.INPUT_SIZE, _copy.OUTPUT_SIZE, ("min_length", "max_length", 2),
                  tuple((f"length {L}", dict(min_length=L, max_length=L)) for L in (10, 20, 30, 50, 80, 120))),
-    "repeat_copy": Task(repeat_copy, _rc.INPUT_SIZE, _rc.OUTPUT_SIZE, ("max_length", 2),
+    "repeat_copy": Task(repeat_copy, _rc.INPUT_SIZE, _rc.OUTPUT_SIZE, ("min_length", "max_length", 2),
                         (("length 10, repeats 10", dict(min_length=10, max_length=10, min_repeats=10,
                                                         max_repeats=10)),
                          ("length 20, repeats 10", dict(min_length=20, max_length=20, min_repeats=10,
                                                         max_repeats=10)),
                          ("length 10, repeats 20", dict(min_length=10, max_length=10, min_repeats=20,
                                                         max_repeats=20)))),
-    "associative_recall": Task(associative_recall, _ar.INPUT_SIZE, _ar.OUTPUT_SIZE, ("max_items", 2),
+    "associative_recall": Task(associative_recall, _ar.INPUT_SIZE, _ar.OUTPUT_SIZE, ("min_items", "max_items", 2),
                                tuple((f"{n} items", dict(min_items=n, max_items=n)) for n in range(2, 21))),
     "ngrams": Task(ngrams, _ngrams.INPUT_SIZE, _ngrams.OUTPUT_SIZE),
     "priority_sort": Task(priority_sort, _ps.INPUT_SIZE, _ps.OUTPUT_SIZE),

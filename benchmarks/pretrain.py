@@ -1,0 +1,59 @@
+"""Train a model with ``ntm-course train`` and ship it in ``ntm_course/pretrained/`` with its results.
+
+    python benchmarks/pretrain.py NAME [--sequences 100] [--work DIR] -- TASK [train options]
+
+Runs ``ntm-course train TASK [train options] --checkpoint DIR/NAME-full.pt`` (continuing from that file
+when it exists: a resumed run equals an uninterrupted one), then writes
+
+- ``ntm_course/pretrained/NAME.pt``: the weights and configuration (no optimiser state), and
+- ``ntm_course/pretrained/NAME.json``: this command, the training summary and history, and the results of
+  :func:`ntm_course.evaluation.evaluate_generalisation` on ``--sequences`` fresh episodes per setting.
+"""
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from ntm_course.cli import main as cli
+from ntm_course.evaluation import evaluate_generalisation, markdown_table
+from ntm_course.ntm import count_parameters
+from ntm_course.pretrained import HERE
+from ntm_course.training import load_checkpoint, load_model, save_checkpoint
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="the shipped model's name, e.g. copy or copy_lstm")
+    parser.add_argument("--sequences", type=int, default=100, help="fresh episodes per evaluation setting")
+    parser.add_argument("--work", default="work/pretrain", help="folder for the full training checkpoint")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument("train_args", nargs=argparse.REMAINDER, help="-- TASK [ntm-course train options]")
+    args = parser.parse_args()
+    train_args = [a for a in args.train_args if a != "--"]
+    torch.set_num_threads(args.threads)
+    full = Path(args.work) / f"{args.name}-full.pt"
+    resume = ["--resume", str(full)] if full.exists() else []
+    code = cli(["train", *train_args, "--checkpoint", str(full), *resume])
+    if code:
+        sys.exit(code)
+    state = load_checkpoint(full)
+    save_checkpoint(HERE / f"{args.name}.pt", {"config": state["config"], "model": state["model"],
+                                               "step": state["step"]})
+    model, config = load_model(HERE / f"{args.name}.pt", device="cpu")
+    rows = evaluate_generalisation(model, config["task"], args.sequences, seed=1234,
+                                   task_options=config["task_options"])
+    command = "python benchmarks/pretrain.py " + shlex.join([args.name, "--", *train_args])
+    info = {"name": args.name, "task": config["task"], "model": config["model"], "command": command,
+            "steps": state["step"], "sequences": state["step"] * config["batch_size"],
+            "training_seconds": round(state["seconds"], 1), "parameters": count_parameters(model),
+            "evaluation": {"sequences_per_setting": args.sequences, "seed": 1234},
+            "results": rows, "history": state["history"]}
+    (HERE / f"{args.name}.json").write_text(json.dumps(info, indent=1))
+    print(markdown_table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The shipped models load, and on fresh episodes they do what their recorded results say."""
+import json
+
+import pytest
+import torch
+
+from ntm_course import load_pretrained
+from ntm_course.evaluation import score
+from ntm_course.pretrained import HERE, available
+from ntm_course.tasks import get_task
+
+REQUIRED = {"copy", "repeat_copy", "associative_recall", "copy_lstm"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def fresh(task, options, n=20, seed=99):
+    return get_task(task).make(n, **options, generator=torch.Generator().manual_seed(seed))
+
+
+def test_the_lessons_models_are_shipped_and_small():
+    assert REQUIRED <= set(available())
+    assert sum(p.stat().st_size for p in HERE.glob("*.pt")) < 5e6
+
+
+@pytest.mark.parametrize("name", available())
+def test_shipped_model_meets_its_recorded_result(name):
+    shipped = load_pretrained(name, device="cpu")
+    info = json.loads((HERE / f"{name}.json").read_text())
+    assert shipped.task == info["task"] and shipped.command.startswith("python benchmarks/pretrain.py")
+    assert shipped.command == info["command"] and not shipped.model.training
+    recorded = shipped.results[0]
+    assert recorded["setting"] == "training distribution"
+    now = score(shipped.model, fresh(shipped.task, shipped.config["task_options"]))
+    assert now["errors"] <= 1.5 * recorded["errors"] + 0.5
+    assert now["bits"] <= 1.5 * recorded["bits"] + 1.0
+
+
+def test_shipped_copy_ntm_generalises_to_longer_sequences():
+    shipped = load_pretrained("copy", device="cpu")
+    recorded = {r["setting"]: r for r in shipped.results}
+    assert recorded["length 30"]["errors"] == 0 and recorded["length 50"]["errors"] == 0
+    assert recorded["length 120"]["errors"] <= 10
+    assert score(shipped.model, fresh("copy", dict(min_length=50, max_length=50), n=10))["errors"] <= 0.2
+
+
+def test_unknown_name_lists_the_shipped_models():
+    with pytest.raises(ValueError, match="available"):
+        load_pretrained("sorting")
