@@ -108,6 +108,8 @@ def _compare_leaf(path, expected, got):
 
 def compare(expected, got):
     """None when the structures and all leaves match, else ``(kind, message)`` for the first difference."""
+    if not isinstance(expected, (dict, tuple)):
+        return _compare_leaf("result", expected, got)
     exp_leaves = _leaves(expected)
     if isinstance(expected, dict):
         if not isinstance(got, dict):
@@ -174,7 +176,7 @@ class Runner:
                 got = self.call(self.fn, case, args)
         except NotImplementedError:
             raise NotImplementedYet
-        except Exception as error:   # the learner's code failed: report it, never raise
+        except (Exception, SystemExit) as error:   # the learner's code failed: report it, never raise
             return Failure(case, f"your function raised {type(error).__name__}: {error}",
                            hint=ex.error_hint(error)), None
         problem = compare(expected, got)
@@ -238,7 +240,7 @@ class Runner:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 got = grads(self.fn)
-        except Exception as error:
+        except (Exception, SystemExit) as error:
             return Failure(case, f"your function raised {type(error).__name__} when its inputs require "
                                  f"gradients: {error}", hint=ex.error_hint(error))
         if got is None:
