@@ -88,6 +88,20 @@ def test_solutions_score_full_marks(paths):
         assert result.reasons == [] and result.points == result.max_points > 0, (path, result)
 
 
+EXERCISES_NB = sorted((ROOT / "exercises").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("paths", [EXERCISES_NB[i:i + 3] for i in range(0, len(EXERCISES_NB), 3)],
+                         ids=lambda ps: "+".join(p.stem[:2] for p in ps))
+def test_unanswered_exercises_run_to_the_end_and_score_zero(paths):
+    assignments = gb.load_assignments(ROOT / "solutions")
+    for path in paths:
+        result = gb.grade(path, assignments, timeout=120)
+        assert result.points == 0 and result.max_points > 0, (path, result)
+        assert result.reasons == [f"{c}: {c[:-6]}: not implemented yet (0/{m:g} points)"
+                                  for c, m in result.max_scores.items()]
+
+
 def test_assignments_points_match_the_checks():
     assignments = gb.load_assignments(ROOT / "solutions")
     assert len(assignments) == len(SOLUTIONS)
