@@ -54,10 +54,11 @@ def test_checkpoint_round_trip(tmp_path):
     assert torch.equal(model(x), result.model(x))
 
 
-def test_resume_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("sizes", [dict(), dict(curriculum=True, curriculum_threshold=3.0, one_size_per_batch=True)])
+def test_resume_equals_uninterrupted(tmp_path, sizes):
     path = tmp_path / "run.pt"
-    whole = train("copy", steps=20, **TINY)
-    train("copy", steps=10, checkpoint=path, **TINY)
+    whole = train("copy", steps=20, **TINY, **sizes)
+    train("copy", steps=10, checkpoint=path, **TINY, **sizes)
     resumed = train("copy", steps=20, resume=path, **{k: v for k, v in TINY.items() if k != "task_options"})
     strip = [{k: v for k, v in row.items() if k != "seconds"} for row in whole.history]
     assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in resumed.history]
@@ -119,7 +120,7 @@ def test_unknown_options_are_named():
 
 
 def test_curriculum_grows_to_the_full_task():
-    result = train("copy", steps=25, curriculum_threshold=100.0, **TINY)   # every level passes at once
+    result = train("copy", steps=25, curriculum=True, curriculum_threshold=100.0, **TINY)   # every level passes at once
     levels = [row["level"] for row in result.history]
     assert levels == [2, 3, 3, 3, 3]     # starts at 2; after 10 easy steps grows to max_length, no further
 
