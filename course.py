@@ -95,6 +95,8 @@ def main(argv):
         settings.mkdir(parents=True, exist_ok=True)
         (settings / "overrides.json").write_text(json.dumps(LAB_SETTINGS, indent=2))
         cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", WELCOME, *rest]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
+            cmd.append("--allow-root")
     else:
         python = setup(extras="dev")
         cmd = [str(python), "-m", "pytest", "--cov=ntm_course", "--cov-report=term:skip-covered", *rest]

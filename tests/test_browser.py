@@ -2,7 +2,7 @@
 
 Starts ``python course.py lab`` on 127.0.0.1 (a free port, no token), follows the page that the quick start
 opens, then opens the welcome lesson and every lesson with widgets, runs all cells, checks for error output and
-unrendered widgets, moves sliders and checks that the figures and numbers respond. Screenshots land in
+unrendered widgets, moves sliders and dropdowns and checks that the figures and numbers respond. Screenshots land in
 ``test-artifacts/browser/``. Needs Debian's ``chromium`` (``.ci/run`` installs it) and Python ``playwright``
 (no browser download: it drives ``/usr/bin/chromium``).
 """
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-WIDGET_MODULES = re.compile(r"ntm_course\.widgets|ntm_course import widgets|import ipywidgets")
+WIDGET_MODULES = re.compile(r"ntm_course\.widgets|from ntm_course import [^\n]*\bwidgets|import ipywidgets")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 KERNEL_DISPLAY_NAME = "Python 3 (ntm-course)"
@@ -69,6 +69,11 @@ def lab(tmp_path_factory):
     (foreign / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-I", "-c", "raise SystemExit('wrong kernel')"],
         "display_name": "Python 3 (somebody else's)", "language": "python"}))
+    # The test must leave the lessons as they are: no autosave while cells run.
+    docmanager = tmp / "config" / "lab" / "user-settings" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
+    before = {p: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
     env = dict(os.environ, JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
                JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
     port = _free_port()
@@ -89,6 +94,8 @@ def lab(tmp_path_factory):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+    changed = [p.name for p, data in before.items() if p.read_bytes() != data]
+    assert not changed, f"the browser test modified lessons: {changed}"
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +115,10 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1366, "height": 768})  # a laptop screen
     page = context.new_page()
     yield page
-    context.close()
+    try:  # stop this lesson's kernel so that kernels do not pile up on a small machine
+        page.evaluate("() => window.jupyterapp && window.jupyterapp.serviceManager.sessions.shutdownAll()")
+    finally:
+        context.close()
 
 
 NOTEBOOK_READY = """() => { const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -129,7 +139,7 @@ PROBLEMS = """() => { const nb = window.jupyterapp.shell.currentWidget; const fo
 
 def open_and_run(page, url, notebook):
     """Open a lesson, wait for an idle kernel, run every cell; return the problems found (errors, stderr)."""
-    page.goto(f"{url}/lab/tree/notebooks/{notebook}")
+    page.goto(f"{url}/lab/tree/notebooks/{notebook}?reset")  # a fresh workspace: only this lesson open
     page.wait_for_function(NOTEBOOK_READY, timeout=120_000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(ALL_RAN, timeout=180_000, polling=500)
@@ -159,20 +169,30 @@ SHOWN = """a => { const c = a.cloneNode(true);
   c.querySelectorAll('.widget-slider, .widget-readout').forEach(e => e.remove()); return c.innerHTML; }"""
 
 
-def _slider_effect(page, handle):
-    """Press the slider's handle to the right; return True when the figures or text in its cell change."""
-    area = handle.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
+def _control_effect(page, control, move):
+    """Move a control (``move(control)``); return True when the figures or text in its cell change."""
+    area = control.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
     before = area.evaluate(SHOWN)
-    handle.scroll_into_view_if_needed()
-    handle.focus()
-    for _ in range(3):
-        handle.press("ArrowRight")
+    control.scroll_into_view_if_needed()
+    move(control)
     deadline = time.time() + 15
     while time.time() < deadline:
         page.wait_for_timeout(500)
         if area.evaluate(SHOWN) != before:
             return True
     return False
+
+
+def _press_right(handle):
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowRight")
+
+
+def _pick_another(select):
+    options = select.locator("option").all_inner_texts()
+    current = select.evaluate("s => s.options[s.selectedIndex].text")
+    select.select_option(label=next(o for o in options if o != current))
 
 
 @pytest.mark.parametrize("notebook", ["00_welcome.ipynb"] + [n for n in widget_lessons() if n != "00_welcome.ipynb"])
@@ -186,13 +206,17 @@ def test_lesson_runs_and_widgets_respond(lab, page, notebook):
     body = page.locator(".jp-Notebook").inner_text()
     assert "Loading widget" not in body and "Error displaying widget" not in body, \
         f"{notebook}: a widget did not render"
-    handles = page.locator(".jp-OutputArea .noUi-handle")
-    if notebook != "00_welcome.ipynb" or handles.count():
-        assert handles.count() > 0, f"{notebook}: uses widgets but shows no slider"
-    for i in range(min(handles.count(), 3)):
-        label = handles.nth(i).locator("xpath=ancestor::div[contains(@class, 'widget-slider')][1]").inner_text()
-        assert _slider_effect(page, handles.nth(i)), \
-            f"{notebook}: moving slider {i + 1} ({label.strip()!r}) changed no figure or number"
-        page.screenshot(path=ARTIFACTS / f"{stem}-slider{i + 1}.png")
+    sliders = page.locator(".jp-OutputArea .noUi-handle")
+    dropdowns = page.locator(".jp-OutputArea .widget-dropdown select")
+    controls = [("slider", sliders.nth(i), _press_right) for i in range(min(sliders.count(), 3))]
+    controls += [("dropdown", dropdowns.nth(i), _pick_another) for i in range(min(dropdowns.count(), 2))
+                 if dropdowns.nth(i).locator("option").count() > 1]
+    if notebook != "00_welcome.ipynb":
+        assert controls, f"{notebook}: uses widgets but shows no slider or dropdown"
+    for i, (kind, control, move) in enumerate(controls, 1):
+        label = control.locator("xpath=ancestor::div[contains(@class, 'widget-inline-hbox')][1]").inner_text()
+        assert _control_effect(page, control, move), \
+            f"{notebook}: moving {kind} {label.strip()!r} changed no figure or number"
+        page.screenshot(path=ARTIFACTS / f"{stem}-{kind}{i}.png")
     problems = page.evaluate(PROBLEMS)
     assert not problems, f"{notebook} after moving sliders: " + "; ".join(problems)
