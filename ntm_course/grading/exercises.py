@@ -45,7 +45,7 @@ class Exercise:
     hint: str = ""
     shape_hint: str = ""
     edge_note: str = ""
-    values_note: str = "several batch sizes and shift widths, float32 and float64"
+    values_note: str = "several batch and memory sizes, float32 and float64"
     grad_args: tuple = ()
     call: Callable = staticmethod(lambda fn, args: fn(*args))
     _cases: dict = None
@@ -113,27 +113,33 @@ def cast(args, dtype):
     return tuple(a.to(dtype) if isinstance(a, torch.Tensor) else a for a in args)
 
 
-def random_cases(gen, make, repeats=2, sizes=SIZES):
+def sizes_label(B, N, M, K, uses_k):
+    return f"batch {B}, N={N}, M={M}" + (f", K={K}" if uses_k else "")
+
+
+def random_cases(gen, make, repeats=2, sizes=SIZES, uses_k=False):
     """Cases from ``make(gen, B, N, M, K) -> args`` for every size, float32 and float64."""
     cases = []
     for _ in range(repeats):
         for B, N, M, K in sizes:
             args = make(gen, B, N, M, K)
             for dtype in DTYPES:
-                cases.append(Case(f"random, batch {B}, N={N}, M={M}, K={K}, {str(dtype)[6:]}",
+                cases.append(Case(f"random, {sizes_label(B, N, M, K, uses_k)}, {str(dtype)[6:]}",
                                   cast(args, dtype)))
     return cases
 
 
-def grad_cases(gen, make):
-    return [Case(f"gradients, batch {B}, N={N}, M={M}, K={K}, float64", make(gen, B, N, M, K))
+def grad_cases(gen, make, uses_k=False):
+    return [Case(f"gradients, {sizes_label(B, N, M, K, uses_k)}, float64", make(gen, B, N, M, K))
             for B, N, M, K in ((2, 6, 4, 3), (3, 5, 3, 5))]
 
 
-def build_groups(make, edge):
-    """``build(gen)`` for an exercise: random and gradient cases from ``make``, edge cases from ``edge(gen)``."""
+def build_groups(make, edge, uses_k=False):
+    """``build(gen)`` for an exercise: random and gradient cases from ``make``, edge cases from ``edge(gen)``.
+    ``uses_k``: the shift width K matters (it is then named in the cases' labels)."""
     def build(gen):
-        return {"values": random_cases(gen, make), "edge cases": edge(gen), "gradients": grad_cases(gen, make)}
+        return {"values": random_cases(gen, make, uses_k=uses_k), "edge cases": edge(gen),
+                "gradients": grad_cases(gen, make, uses_k)}
     return build
 
 
@@ -353,7 +359,8 @@ SHIFT = Exercise(
     name="shift",
     reference=addressing.shift,
     build=build_groups(lambda g, B, N, M, K: (weighting(g, B, N), torch.softmax(randn(g, B, K), dim=1)),
-                       _shift_edge),
+                       _shift_edge, uses_k=True),
+    values_note="several batch sizes and shift widths K, float32 and float64",
     mistakes=[
         ("your shift goes the wrong way: s[:, k] weights offset k - K//2, and offset +1 must move the focus "
          "from row i to row i+1 (w~(i) = sum_j w(j) s(i - j))",
@@ -429,7 +436,8 @@ def _pipeline(order):
 ADDRESS = Exercise(
     name="address",
     reference=addressing.address,
-    build=build_groups(_address_args, _address_edge),
+    build=build_groups(_address_args, _address_edge, uses_k=True),
+    values_note="several batch and memory sizes and shift widths K, float32 and float64",
     mistakes=[
         ("the shift is missing: content, interpolate, *shift*, sharpen", _pipeline(("interpolate", "sharpen"))),
         ("the sharpening is missing: content, interpolate, shift, *sharpen*", _pipeline(("interpolate", "shift"))),
@@ -465,7 +473,8 @@ def _raw_args(g, B, N, M, K, write):
 
 def _params_build(gen):
     values = [c for write in (False, True)
-              for c in random_cases(gen, lambda g, B, N, M, K: _raw_args(g, B, N, M, K, write), repeats=1)]
+              for c in random_cases(gen, lambda g, B, N, M, K: _raw_args(g, B, N, M, K, write), repeats=1,
+                                    uses_k=True)]
     edge = (both("raw values beyond the clip (+-50), write head", (50 * torch.sign(randn(gen, 2, 3 * 3 + 3 + 3)),
                                                                     3, 3, True, 20.0),
                  "clamp the raw vector to [-clip, clip] before the activations")
@@ -500,6 +509,7 @@ SPLIT_HEAD_PARAMS = Exercise(
     shape_hint="return a dict with key (B, M), beta (B, 1), g (B, 1), s (B, K), gamma (B, 1), and for a write "
                "head erase (B, M) and add (B, M)",
     edge_note="clipping, K = 1",
+    values_note="read and write heads, several batch sizes, M and K, float32 and float64",
     grad_args=(0,),
 )
 
@@ -526,7 +536,8 @@ def _step_edge(gen):
 NTM_STEP = Exercise(
     name="ntm_step",
     reference=references.ntm_step,
-    build=build_groups(_step_args, _step_edge),
+    build=build_groups(_step_args, _step_edge, uses_k=True),
+    values_note="several batch and memory sizes and shift widths K, float32 and float64",
     mistakes=[
         ("the read head uses the memory from before the write: write first, then address and read the new memory",
          _step_read_old),
