@@ -100,7 +100,10 @@ def main(argv):
     else:
         python = setup(extras="dev")
         cmd = [str(python), "-m", "pytest", "--cov=ntm_course", "--cov-report=term:skip-covered", *rest]
-    return subprocess.call(cmd, cwd=ROOT, env=env)
+    os.chdir(ROOT)
+    if os.name == "nt":
+        return subprocess.call(cmd, env=env)
+    os.execve(cmd[0], cmd, env)  # become JupyterLab or pytest: signals (Ctrl-C, kill) reach it directly
 
 
 if __name__ == "__main__":
