@@ -171,9 +171,7 @@ class Runner:
         expected = self.call(ex.reference, case, _clone(case.args))
         args = _clone(case.args)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")   # a warning on stderr would make nbgrader give 0 points
-                got = self.call(self.fn, case, args)
+            got = self.call(self.fn, case, args)
         except NotImplementedError:
             raise NotImplementedYet
         except (Exception, SystemExit) as error:   # the learner's code failed: report it, never raise
@@ -200,9 +198,7 @@ class Runner:
         if kind == "values":
             for mistake_hint, mistake in ex.mistakes:
                 try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        wrong = self.call(mistake, case, _clone(case.args))
+                    wrong = self.call(mistake, case, _clone(case.args))
                 except Exception:
                     continue
                 if same(wrong, got):
@@ -237,9 +233,7 @@ class Runner:
 
         expected = grads(ex.reference)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                got = grads(self.fn)
+            got = grads(self.fn)
         except (Exception, SystemExit) as error:
             return Failure(case, f"your function raised {type(error).__name__} when its inputs require "
                                  f"gradients: {error}", hint=ex.error_hint(error))
@@ -292,29 +286,38 @@ def run_check(exercise, fn, verbose=True):
         report = f"{exercise.name}: 0/{max_points} points -- expected a function, got {type(fn).__name__}"
         return _finish(CheckResult(exercise.name, 0, max_points, report=report), verbose)
     runner = Runner(exercise, fn)
-    failures = {}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # tiny tensors: threads only add overhead (and contention on shared machines)
     try:
-        for group in ("values", "edge cases"):
-            for case in exercise.cases(group):
-                failure, touched = runner.run(case)
-                if failure and group not in failures:
-                    failures[group] = failure
-                if touched and "inputs untouched" not in failures:
-                    failures["inputs untouched"] = touched
-        if "gradients" in exercise.groups:
-            for case in exercise.cases("gradients"):
-                failure = runner.gradients(case)
-                if failure:
-                    failures["gradients"] = failure
-                    break
+        return _score(exercise, runner, verbose)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _score(exercise, runner, verbose):
+    """Run every group of cases, then build the result and its report."""
+    max_points = len(exercise.groups)
+    failures = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # a warning on stderr would make nbgrader give the cell 0 points
+            for group in ("values", "edge cases"):
+                for case in exercise.cases(group):
+                    failure, touched = runner.run(case)
+                    if failure and group not in failures:
+                        failures[group] = failure
+                    if touched and "inputs untouched" not in failures:
+                        failures["inputs untouched"] = touched
+            if "gradients" in exercise.groups:
+                for case in exercise.cases("gradients"):
+                    failure = runner.gradients(case)
+                    if failure:
+                        failures["gradients"] = failure
+                        break
     except NotImplementedYet:
         report = (f"{exercise.name}: not implemented yet (0/{max_points} points) -- replace "
                   f"`raise NotImplementedError()` with your code, then run this cell again")
         return _finish(CheckResult(exercise.name, 0, max_points, report=report), verbose)
-    finally:
-        torch.set_num_threads(threads)
     values_ok = "values" not in failures
     groups = {g: (g not in failures) if (values_ok or g == "values") else None for g in exercise.groups}
     points = sum(1 for ok in groups.values() if ok)
