@@ -162,16 +162,16 @@ class Runner:
     def __init__(self, exercise, fn):
         self.exercise, self.fn = exercise, fn
 
-    def call(self, fn, case, args=None):
-        return self.exercise.call(fn, case.args if args is None else args)
+    def call(self, fn, args):
+        return self.exercise.call(fn, args)
 
     def run(self, case):
         """Run one case: ``(Failure or None for the values, Failure or None for the inputs)``."""
         ex = self.exercise
-        expected = self.call(ex.reference, case, _clone(case.args))
+        expected = self.call(ex.reference, _clone(case.args))
         args = _clone(case.args)
         try:
-            got = self.call(self.fn, case, args)
+            got = self.call(self.fn, args)
         except NotImplementedError:
             raise NotImplementedYet
         except (Exception, SystemExit) as error:   # the learner's code failed: report it, never raise
@@ -198,7 +198,7 @@ class Runner:
         if kind == "values":
             for mistake_hint, mistake in ex.mistakes:
                 try:
-                    wrong = self.call(mistake, case, _clone(case.args))
+                    wrong = self.call(mistake, _clone(case.args))
                 except Exception:
                     continue
                 if same(wrong, got):
@@ -221,7 +221,7 @@ class Runner:
         def grads(fn):
             args = _clone(case.args)
             inputs = [args[i].requires_grad_() for i in ex.grad_args]
-            out = self.call(fn, case, args)
+            out = self.call(fn, args)
             leaves = [x for _, x in _leaves(out) if isinstance(x, torch.Tensor) and x.is_floating_point()]
             if not leaves or not any(x.requires_grad for x in leaves):
                 return None
