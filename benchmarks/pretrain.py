@@ -28,7 +28,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="the shipped model's name, e.g. copy or copy_lstm")
     parser.add_argument("--sequences", type=int, default=100, help="fresh episodes per evaluation setting")
-    parser.add_argument("--work", default="work/pretrain", help="folder for the full training checkpoint")
+    parser.add_argument("--work", default="runs/pretrain", help="folder for the full training checkpoint")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help="-- TASK [ntm-course train options]")
     args = parser.parse_args()
