@@ -1,5 +1,6 @@
-"""``ntm-course grade``: a small mixed class gets exactly the expected gradebook, and the solution notebooks
-score full marks. Kernel start-ups are slow, so each test grades only a few notebooks."""
+"""``ntm-course grade``: a small mixed class (full, partial, empty, looping, half-deleted, tampered, corrupt,
+crashing) gets exactly the expected gradebook; solutions score full marks and unanswered exercises zero.
+Kernel start-ups are slow, so each test grades only a few notebooks."""
 import csv
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def test_mixed_class_gets_exactly_the_expected_gradebook(tmp_path, capsys):
         submission(tmp_path, "eve_01_read_write.ipynb", "01_read_write", answered=("read",),
                    drop=("write", "write_check")),
         submission(tmp_path, "fay_01_read_write.ipynb", "01_read_write", replace={"read_check": "4"}),
+        submission(tmp_path, "hal_01_read_write.ipynb", "01_read_write", answered=("read",),
+                   replace={"write": "import os\nos._exit(1)"}),                 # kills its kernel
     ]
     corrupt = tmp_path / "gus_01_read_write.ipynb"
     corrupt.write_text(class_[0].read_text()[:2000])            # cut off mid-file
@@ -69,6 +72,8 @@ def test_mixed_class_gets_exactly_the_expected_gradebook(tmp_path, capsys):
         # an edited check cell gets the course's check back, so "4" earns nothing
         "fay_01_read_write.ipynb": ["01_read_write", "0", "8", "0", "0",
                                     "read_check: read: not implemented yet (0/4 points); " + unfinished],
+        "hal_01_read_write.ipynb": ["01_read_write", "4", "8", "4", "0",
+                                    "execution stopped (DeadKernelError: Kernel died); write_check: did not run"],
     }
     for name, row in expected.items():
         assert got[name] == row, name
