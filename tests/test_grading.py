@@ -406,10 +406,19 @@ def test_learner_warnings_do_not_reach_stderr(capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_check_restores_the_thread_count():
-    before = torch.get_num_threads()
-    check("read", read_einsum, verbose=False)
-    assert torch.get_num_threads() == before
+def test_check_runs_on_one_thread_and_restores_the_count():
+    seen, before = [], torch.get_num_threads()
+
+    def read(memory, w):
+        seen.append(torch.get_num_threads())
+        return read_einsum(memory, w)
+
+    torch.set_num_threads(2)
+    try:
+        check("read", read, verbose=False)
+        assert torch.get_num_threads() == 2 and set(seen) == {1}
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_unknown_exercise_is_a_value_error():
