@@ -12,12 +12,15 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 import torch.nn.functional as F
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
 import ntm_course
 from ntm_course.grading import EXERCISES, check, reference
+from ntm_course.grading.checker import _first_differing_example, compare
 from ntm_course.heads import split_head_params as library_split
 from ntm_course.tasks import bits_per_sequence
 
@@ -422,6 +425,20 @@ def test_check_runs_on_one_thread_and_restores_the_count():
         assert torch.get_num_threads() == 2 and set(seen) == {1}
     finally:
         torch.set_num_threads(before)
+
+
+@given(B=st.integers(2, 5), N=st.integers(1, 6), data=st.data(),
+       dtype=st.sampled_from([torch.float32, torch.float64]))
+def test_compare_finds_the_first_changed_example(B, N, data, dtype):
+    expected = torch.rand(B, N, dtype=dtype)
+    b, i = data.draw(st.integers(0, B - 1)), data.draw(st.integers(0, N - 1))
+    assert compare(expected, expected * (1 + 1e-9)) is None                 # within tolerance
+    got = expected.clone()
+    got[b, i] += 1e-2
+    assert compare(expected, got)[0] == "values"
+    assert _first_differing_example(expected, got) == b
+    assert compare(expected, got.to(torch.float64 if dtype == torch.float32 else torch.float32))[0] == "dtype"
+    assert compare(expected, got.T if N > 1 and N != B else got[:, :0])[0] == "shape"
 
 
 def test_unknown_exercise_is_a_value_error():
