@@ -1,5 +1,7 @@
 """``ntm-course release``: exercises/ is exactly what nbgrader's preprocessors make of solutions/, and no answer
 leaks into an exercise."""
+import ast
+import inspect
 import re
 import shutil
 from pathlib import Path
@@ -8,6 +10,7 @@ import nbformat
 import pytest
 
 from ntm_course import cli, release
+from ntm_course.grading import reference
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -111,3 +114,18 @@ def test_release_keeps_the_solution_untouched():
     before = nbformat.writes(solution)
     release.release_notebook(solution)
     assert nbformat.writes(solution) == before
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_exercise_functions_have_the_references_signatures(path):
+    nb = nbformat.read(str(ROOT / "exercises" / path.name), as_version=4)
+    stubs = [node for cell in nb.cells if nbgrader_meta(cell).get("solution")
+             for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)]
+    assert stubs
+    for stub in stubs:
+        args = stub.args
+        names = [a.arg for a in args.args]
+        defaults = dict(zip(names[len(names) - len(args.defaults):], (ast.literal_eval(d) for d in args.defaults)))
+        want = inspect.signature(reference(stub.name)).parameters
+        assert names == list(want), stub.name
+        assert defaults == {n: p.default for n, p in want.items() if p.default is not inspect.Parameter.empty}
