@@ -27,11 +27,12 @@ def _series(x, ndim, example=0, head=0):
     return x.numpy()
 
 
-def used_rows(*weightings, threshold=0.01, margin=1):
+def used_rows(*weightings, threshold=0.1, margin=1):
     """The range ``(first, last + 1)`` of memory rows any weighting puts more than ``threshold`` on.
 
     Weightings are ``(T, N)`` numpy arrays. A trained NTM with N = 128 rows uses only a few on a short
-    episode; drawing just those (plus ``margin`` rows either side) makes its weightings readable.
+    episode; drawing just those (plus ``margin`` rows either side) makes its weightings readable. The
+    threshold ignores the faint weight that an idle head spreads over every row.
     """
     if not weightings:
         raise ValueError("used_rows needs at least one weighting")

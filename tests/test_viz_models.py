@@ -12,9 +12,8 @@ def image_data(ax):
 
 def test_used_rows_finds_the_visited_rows_with_a_margin():
     w = np.zeros((4, 10))
-    w[0, 3], w[1, 4], w[2, 5] = 1.0, 0.5, 0.02
-    other = np.zeros((4, 10))
-    other[3, 6] = 0.005                                        # below the threshold: ignored
+    w[0, 3], w[1, 4], w[2, 5] = 1.0, 0.5, 0.2
+    other = np.full((4, 10), 0.05)                             # an idle head's faint spread: ignored
     assert viz_models.used_rows(w, other) == (2, 7)            # rows 3-5, one row either side
     assert viz_models.used_rows(w, margin=0) == (3, 6)
     w[3, 9] = 1.0
