@@ -1,11 +1,12 @@
 """Train a model with ``ntm-course train`` and ship it in ``ntm_course/pretrained/`` with its results.
 
-    python benchmarks/pretrain.py NAME [--sequences 100] [--work DIR] -- TASK [train options]
+    python benchmarks/pretrain.py NAME [--half] [--sequences 100] [--work DIR] -- TASK [train options]
 
 Runs ``ntm-course train TASK [train options] --checkpoint DIR/NAME-full.pt`` (continuing from that file
 when it exists: a resumed run equals an uninterrupted one), then writes
 
-- ``ntm_course/pretrained/NAME.pt``: the weights and configuration (no optimiser state), and
+- ``ntm_course/pretrained/NAME.pt``: the weights (float16 with ``--half``) and configuration (no optimiser
+  state), and
 - ``ntm_course/pretrained/NAME.json``: this command, the training summary and history, and the results of
   :func:`ntm_course.evaluation.evaluate_generalisation` on ``--sequences`` fresh episodes per setting.
 """
@@ -30,9 +31,13 @@ def main():
     parser.add_argument("--sequences", type=int, default=100, help="fresh episodes per evaluation setting")
     parser.add_argument("--work", default="runs/pretrain", help="folder for the full training checkpoint")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
-    parser.add_argument("train_args", nargs=argparse.REMAINDER, help="-- TASK [ntm-course train options]")
-    args = parser.parse_args()
-    train_args = [a for a in args.train_args if a != "--"]
+    parser.add_argument("--half", action="store_true",
+                        help="store the weights as float16 (half the size; loading converts them back)")
+    argv = sys.argv[1:]
+    if "--" not in argv:
+        parser.error("give the training command after --: NAME [options] -- TASK [train options]")
+    split = argv.index("--")
+    args, train_args = parser.parse_args(argv[:split]), argv[split + 1:]
     torch.set_num_threads(args.threads)
     full = Path(args.work) / f"{args.name}-full.pt"
     resume = ["--resume", str(full)] if full.exists() else []
@@ -40,12 +45,14 @@ def main():
     if code:
         sys.exit(code)
     state = load_checkpoint(full)
-    save_checkpoint(HERE / f"{args.name}.pt", {"config": state["config"], "model": state["model"],
+    weights = {k: v.half() if args.half and v.is_floating_point() else v for k, v in state["model"].items()}
+    save_checkpoint(HERE / f"{args.name}.pt", {"config": state["config"], "model": weights,
                                                "step": state["step"]})
     model, config = load_model(HERE / f"{args.name}.pt", device="cpu")
     rows = evaluate_generalisation(model, config["task"], args.sequences, seed=1234,
                                    task_options=config["task_options"])
-    command = "python benchmarks/pretrain.py " + shlex.join([args.name, "--", *train_args])
+    command = "python benchmarks/pretrain.py " + shlex.join([args.name, *(["--half"] if args.half else []),
+                                                             "--", *train_args])
     info = {"name": args.name, "task": config["task"], "model": config["model"], "command": command,
             "steps": state["step"], "sequences": state["step"] * config["batch_size"],
             "training_seconds": round(state["seconds"], 1), "parameters": count_parameters(model),
