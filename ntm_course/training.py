@@ -61,6 +61,7 @@ TRAIN_DEFAULTS = dict(
     batch_size=32,
     optimizer="adam",           # "adam" or "rmsprop" (with momentum 0.9, as in the paper)
     lr=3e-3,
+    lr_halflife=None,           # halve the learning rate every this many steps (None: constant)
     clip=10.0,                  # gradients clipped elementwise to [-clip, clip] (the paper's 10)
     curriculum=False,           # start with short episodes and grow them (slower on copy, see benchmarks/)
     curriculum_threshold=0.5,   # grow the curriculum below this many bit errors per sequence
@@ -287,6 +288,9 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
                                        f"the gradients are {'finite' if grads_finite else 'not finite'}"
                                        f"{where}. Try a lower lr (now {config['lr']}) or a smaller clip.")
             torch.nn.utils.clip_grad_value_(model.parameters(), config["clip"])
+            if config["lr_halflife"]:
+                for group in optimizer.param_groups:
+                    group["lr"] = config["lr"] * 0.5 ** (step / config["lr_halflife"])
             optimizer.step()
             step += 1
             batch_errors = bit_errors(logits.detach(), batch.targets, batch.mask).item()

@@ -143,3 +143,10 @@ def test_cli_trains_and_writes_history(tmp_path, capsys):
     assert rows[-1]["step"] == 5 and rows[-1]["sequences"] == 20
     assert main(["train", "copy", "--resume", str(tmp_path / "missing.pt"), "--no-progress"]) == 1
     assert "does not exist" in capsys.readouterr().out
+
+
+def test_lr_halflife_halves_the_learning_rate(tmp_path):
+    path = tmp_path / "run.pt"
+    train("copy", steps=10, lr_halflife=5, checkpoint=path, **TINY)
+    lr = load_checkpoint(path)["optimizer"]["param_groups"][0]["lr"]
+    assert lr == pytest.approx(TINY["lr"] * 0.5 ** (9 / 5))        # set before the 10th update (step 9)
