@@ -28,11 +28,13 @@ def _series(x, ndim, example=0, head=0):
 
 
 def used_rows(*weightings, threshold=0.1, margin=1):
-    """The range ``(first, last + 1)`` of memory rows any weighting puts more than ``threshold`` on.
+    """The window ``(first, stop)`` of memory rows that any weighting puts more than ``threshold`` on.
 
     Weightings are ``(T, N)`` numpy arrays. A trained NTM with N = 128 rows uses only a few on a short
     episode; drawing just those (plus ``margin`` rows either side) makes its weightings readable. The
-    threshold ignores the faint weight that an idle head spreads over every row.
+    threshold ignores the faint weight that an idle head spreads over every row. Memory is circular (a
+    shift of -1 from row 0 lands on row N-1), so the window is the shortest circular one: ``first`` is
+    negative when it wraps, row ``-1`` standing for row ``N - 1``.
     """
     if not weightings:
         raise ValueError("used_rows needs at least one weighting")
@@ -40,7 +42,15 @@ def used_rows(*weightings, threshold=0.1, margin=1):
     hot = np.flatnonzero(np.max([w.max(axis=0) for w in weightings], axis=0) > threshold)
     if hot.size == 0:
         return 0, N
-    return max(int(hot[0]) - margin, 0), min(int(hot[-1]) + 1 + margin, N)
+    gaps = np.diff(np.append(hot, hot[0] + N))          # gap after each hot row, the last one wrapping round
+    widest = gaps.size - 1 - int(np.argmax(gaps[::-1]))  # on a tie, prefer the window that does not wrap
+    first = int(hot[(widest + 1) % hot.size])              # the window starts after the widest gap ...
+    last = int(hot[widest])                                # ... and ends before it
+    if first > last:
+        first -= N
+    if first >= 0:                                         # no wrap: clip the margin at the memory's edges
+        return max(first - margin, 0), min(last + 1 + margin, N)
+    return max(first - margin, last + 1 + margin - N), min(last + 1 + margin, first + N)
 
 
 def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmin=0.0, vmax=1.0, cmap="Greys"):
@@ -69,19 +79,20 @@ def plot_weightings_over_time(w, ax=None, title="Head weighting over time", exam
 
     Args:
         w: ``(T, N)``, ``(T, B, N)`` or ``(T, B, H, N)``.
-        rows: ``(first, stop)``, the range of rows to draw (default: all).
+        rows: ``(first, stop)``, the range of rows to draw (default: all); a negative ``first`` wraps round,
+            as :func:`used_rows` returns it.
     Returns:
         the Figure.
     """
     values = _series(w, 2, example, head)
     first, stop = rows if rows is not None else (0, values.shape[1])
     fig, ax = _new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 3.0))
-    image = ax.imshow(values[:, first:stop].T, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto",
+    image = ax.imshow(values[:, np.arange(first, stop) % values.shape[1]].T, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto",
                       interpolation="nearest", extent=(-0.5, values.shape[0] - 0.5, stop - 0.5, first - 0.5))
     ax.set_title(title)
     ax.set_xlabel("time step $t$")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("memory row $i$")
+    ax.set_ylabel("memory row $i$" if first >= 0 else "memory row $i$ (-1 is row N-1)")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.colorbar(image, ax=ax, pad=0.01, label="weight")
     return fig

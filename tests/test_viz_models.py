@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ntm_course import viz_models
 
@@ -19,6 +21,32 @@ def test_used_rows_finds_the_visited_rows_with_a_margin():
     w[3, 9] = 1.0
     assert viz_models.used_rows(w) == (2, 10)                  # clipped at N
     assert viz_models.used_rows(np.zeros((2, 5))) == (0, 5)    # nothing visited: every row
+
+
+def test_used_rows_wraps_round_the_circular_memory():
+    w = np.zeros((3, 128))
+    w[0, 127], w[1, 0], w[2, 2] = 1.0, 1.0, 1.0                # a head that started by shifting -1 from row 0
+    assert viz_models.used_rows(w) == (-2, 4)                  # rows 126, 127, 0 .. 3
+    assert viz_models.used_rows(w, margin=0) == (-1, 3)
+    w[1, 64] = 1.0                                             # rows 0, 2, 64, 127: wrapping is shorter
+    assert viz_models.used_rows(w, margin=0) == (-1, 65)      # 66 rows instead of 128
+
+
+@given(N=st.integers(1, 40), data=st.data(), margin=st.integers(0, 3))
+def test_used_rows_covers_every_visited_row_once(N, data, margin):
+    hot = data.draw(st.sets(st.integers(0, N - 1), min_size=1))
+    w = np.zeros((1, N))
+    w[0, sorted(hot)] = 1.0
+    first, stop = viz_models.used_rows(w, margin=margin)
+    window = [r % N for r in range(first, stop)]
+    assert hot <= set(window) and len(window) == len(set(window)) and -N < first < stop <= N
+
+
+def test_used_rows_never_draws_a_row_twice():
+    w = np.zeros((2, 6))
+    w[0, 0], w[1, 3] = 1.0, 1.0
+    first, stop = viz_models.used_rows(w, margin=2)
+    assert stop - first <= 6
 
 
 def test_used_rows_needs_a_weighting():
@@ -40,6 +68,13 @@ def test_plot_weightings_over_time_picks_the_head_and_crops_the_rows():
     np.testing.assert_allclose(image_data(fig.axes[0]), w[:, 1, 2, 4:9].T.double().numpy(), rtol=1e-6)
     assert fig.axes[0].get_ylabel() == "memory row $i$"
     assert fig.axes[0].get_ylim() == (8.5, 3.5)               # row labels are the real row numbers
+
+
+def test_plot_weightings_over_time_draws_a_wrapped_window_in_order():
+    w = torch.softmax(torch.randn(4, 10), dim=-1)
+    fig = viz_models.plot_weightings_over_time(w, rows=(-2, 3))
+    np.testing.assert_allclose(image_data(fig.axes[0]), w[:, [8, 9, 0, 1, 2]].T.double().numpy(), rtol=1e-6)
+    assert "N-1" in fig.axes[0].get_ylabel()
 
 
 @pytest.mark.parametrize("shape", [(5,), (5, 2, 3, 4, 6)])
