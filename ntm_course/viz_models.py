@@ -50,7 +50,9 @@ def used_rows(*weightings, threshold=0.1, margin=1):
         first -= N
     if first >= 0:                                         # no wrap: clip the margin at the memory's edges
         return max(first - margin, 0), min(last + 1 + margin, N)
-    return max(first - margin, last + 1 + margin - N), min(last + 1 + margin, first + N)
+    spare = N - (last + 1 - first)                         # rows outside the window: room for the margins
+    before = min(margin, (spare + 1) // 2)
+    return first - before, last + 1 + min(margin, spare - before)
 
 
 def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmin=0.0, vmax=1.0, cmap="Greys"):
