@@ -343,6 +343,7 @@ def add_arguments(parser):
     parser.add_argument("--history", dest="history_path", help="write the history here (.csv or .json)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (1 is fastest for small models)")
     parser.add_argument("--task-option", action="append", default=[], metavar="NAME=INT",
                         help="an argument of the task's generator, e.g. max_length=10 (repeatable)")
     for name, default in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}.items():
@@ -356,6 +357,8 @@ def add_arguments(parser):
 
 
 def run(args):
+    if args.threads:
+        torch.set_num_threads(args.threads)
     options = {name: getattr(args, name) for name in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}
                if getattr(args, name) is not None}
     if args.task_option:
