@@ -12,14 +12,6 @@ from ntm_course.tasks import get_task
 REQUIRED = {"copy", "repeat_copy", "associative_recall", "copy_lstm"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def fresh(task, options, n=20, seed=99):
     return get_task(task).make(n, **options, generator=torch.Generator().manual_seed(seed))
 

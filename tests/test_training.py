@@ -13,15 +13,6 @@ TINY = dict(controller_size=16, N=12, M=6, batch_size=8, eval_every=5, eval_size
             task_options={"max_length": 3}, progress=False, device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread (and a busy shared machine makes more threads much slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def weights(model):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
