@@ -134,6 +134,16 @@ def plot_episode(inputs, targets=None, outputs=None, read_weights=None, write_we
     return fig
 
 
+def _finish_line_plot(fig, ax, title, xlabel, ylabel):
+    """Title, axis labels, a light grid and the legend of a line plot; returns ``fig``."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
+
 def plot_learning_curves(curves, ax=None, title="Learning curves", xlabel="sequences seen",
                          ylabel="cost (bits per sequence)", log_y=True):
     """One line per model: a metric against training progress.
@@ -153,12 +163,7 @@ def plot_learning_curves(curves, ax=None, title="Learning curves", xlabel="seque
         ax.plot(x, y, label=label, lw=2)
     if log_y:
         ax.set_yscale("log")
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    return fig
+    return _finish_line_plot(fig, ax, title, xlabel, ylabel)
 
 
 def plot_generalisation(lengths, results, ax=None, train_max=None, title="Generalisation to longer sequences",
@@ -181,10 +186,5 @@ def plot_generalisation(lengths, results, ax=None, train_max=None, title="Genera
         if len(values) != len(lengths):
             raise ValueError(f"results[{label!r}] has {len(values)} values for {len(lengths)} lengths")
         ax.plot(lengths, values, "o-", label=label, lw=2)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    return fig
+    return _finish_line_plot(fig, ax, title, xlabel, ylabel)
 
