@@ -183,10 +183,12 @@ def _control_effect(page, control, move):
     return False
 
 
-def _press_right(handle):
+def _nudge(handle):
+    """Three key presses towards the middle: right, or left for a slider already at its maximum."""
+    at_max = handle.evaluate("h => Number(h.getAttribute('aria-valuenow')) >= Number(h.getAttribute('aria-valuemax'))")
     handle.focus()
     for _ in range(3):
-        handle.press("ArrowRight")
+        handle.press("ArrowLeft" if at_max else "ArrowRight")
 
 
 def _pick_another(select):
@@ -208,7 +210,7 @@ def test_lesson_runs_and_widgets_respond(lab, page, notebook):
         f"{notebook}: a widget did not render"
     sliders = page.locator(".jp-OutputArea .noUi-handle")
     dropdowns = page.locator(".jp-OutputArea .widget-dropdown select")
-    controls = [("slider", sliders.nth(i), _press_right) for i in range(min(sliders.count(), 3))]
+    controls = [("slider", sliders.nth(i), _nudge) for i in range(min(sliders.count(), 3))]
     controls += [("dropdown", dropdowns.nth(i), _pick_another) for i in range(min(dropdowns.count(), 2))
                  if dropdowns.nth(i).locator("option").count() > 1]
     if notebook != "00_welcome.ipynb":
