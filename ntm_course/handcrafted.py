@@ -25,8 +25,9 @@ after the one I just read", because the rows hold arbitrary data.
 """
 import torch
 
-from .addressing import address, shift_offsets
+from .addressing import shift_offsets
 from .checks import check_tensor
+from .heads import address_with_params
 from .memory import read, write
 
 JUMPS = ("content", "location")
@@ -102,10 +103,6 @@ def copy_head_params(step, T, W, batch_size=1, jump="content", blur=0.0, gamma=1
     return write_params, read_params
 
 
-def _address(params, memory, w_prev):
-    return address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"], w_prev)
-
-
 def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, beta=100.0):
     """Copy ``sequence`` with an NTM whose head parameters are set by hand (no training).
 
@@ -141,9 +138,9 @@ def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, 
     for step in range(2 * T):
         inputs = sequence[step] if step < T else None
         write_params, read_params = copy_head_params(step, T, W, B, jump, blur, gamma, beta, inputs, like=sequence)
-        w_write = _address(write_params, memory, w_write)
+        w_write = address_with_params(memory, write_params, w_write)
         memory = write(memory, w_write, write_params["erase"], write_params["add"])
-        w_read = _address(read_params, memory, w_read)
+        w_read = address_with_params(memory, read_params, w_read)
         r = read(memory, w_read)
         for name, value in (("write_weights", w_write), ("read_weights", w_read), ("reads", r),
                             ("memory", memory), ("params", (write_params, read_params))):

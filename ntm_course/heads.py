@@ -64,6 +64,11 @@ def split_head_params(raw, M, K, write=False, clip=20.0):
     return params
 
 
+def address_with_params(memory, params, w_prev):
+    """Address memory with a head's parameters (the dict from :func:`split_head_params`): ``(B, N)``."""
+    return address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"], w_prev)
+
+
 class Head(nn.Module):
     """A read or write head: controller output ``(B, C)`` -> parameters -> weighting ``(B, N)``."""
 
@@ -77,8 +82,7 @@ class Head(nn.Module):
     def forward(self, h, memory, w_prev):
         """Address memory. ``h (B, C)``, ``memory (B, N, M)``, ``w_prev (B, N)`` -> ``(w (B, N), params)``."""
         params = split_head_params(self.fc(h), self.M, self.K, self.write, self.clip)
-        w = address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"], w_prev)
-        return w, params
+        return address_with_params(memory, params, w_prev), params
 
 
 class ReadHead(Head):

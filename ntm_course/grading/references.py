@@ -5,8 +5,7 @@ these two combine its pieces: one full NTM step as a plain function, and one tra
 """
 import torch
 
-from ..addressing import address
-from ..heads import split_head_params
+from ..heads import address_with_params, split_head_params
 from ..memory import read, write
 from ..tasks import bits_per_sequence
 
@@ -35,10 +34,10 @@ def ntm_step(memory, read_raw, write_raw, w_read_prev, w_write_prev, K=3):
     """
     M = memory.shape[2]
     wp = split_head_params(write_raw, M, K, write=True)
-    w_write = address(memory, wp["key"], wp["beta"], wp["g"], wp["s"], wp["gamma"], w_write_prev)
+    w_write = address_with_params(memory, wp, w_write_prev)
     memory = write(memory, w_write, wp["erase"], wp["add"])
     rp = split_head_params(read_raw, M, K)
-    w_read = address(memory, rp["key"], rp["beta"], rp["g"], rp["s"], rp["gamma"], w_read_prev)
+    w_read = address_with_params(memory, rp, w_read_prev)
     return memory, read(memory, w_read), w_read, w_write
 
 
