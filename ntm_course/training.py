@@ -70,6 +70,7 @@ TRAIN_DEFAULTS = dict(
     eval_size=256,              # held-out episodes
     target_errors=None,         # stop once held-out bit errors per sequence fall below this
     max_minutes=None,           # stop after this much training time
+    init_from=None,             # start from a trained NTM's weights: a checkpoint path or a shipped model's name
 )
 
 OPTIMIZERS = {
@@ -170,6 +171,46 @@ def load_model(path, device=None):
     return model.to(device or get_device()).eval(), config
 
 
+def warm_start(model, source, config):
+    """Copy a trained NTM's weights into ``model``, an NTM for ``config``'s task, wherever they fit.
+
+    ``source``: a checkpoint path or a shipped model's name (:func:`ntm_course.pretrained.available`). The two
+    must share every model option (controller, sizes, memory, heads); only the tasks' input and output widths
+    may differ. Same-shaped tensors are copied whole. The controller's first layer reads ``[x_t, reads]``: the
+    columns of the input channels both tasks have (the first ``min(in)``) and of the reads are copied. The
+    output layer: the rows of the shared output channels. A channel only the new task has keeps its fresh
+    initialisation. Raises ValueError when the models differ in anything else.
+    """
+    path = Path(source)
+    if not path.is_file():
+        from .pretrained import HERE, available
+        if source not in available():
+            raise ValueError(f"init_from={source!r} is neither a checkpoint file nor a shipped model "
+                             f"({available()})")
+        path = HERE / f"{source}.pt"
+    state = load_checkpoint(path)
+    different = sorted(k for k in MODEL_DEFAULTS if state["config"].get(k) != config[k])
+    if config["model"] != "ntm" or different:
+        raise ValueError(f"init_from={source!r}: only an NTM with the same model options can start this one; "
+                         f"they differ in {different or ['model']}")
+    tasks = get_task(state["config"]["task"]), get_task(config["task"])
+    shared_in, shared_out = (min(a, b) for a, b in zip(*((t.input_size, t.output_size) for t in tasks)))
+    reads = config["read_heads"] * config["M"]
+    with torch.no_grad():
+        for name, new in model.state_dict().items():
+            old = state["model"][name]
+            if old.shape == new.shape:
+                new.copy_(old)
+            elif name.startswith("cell.output."):
+                new[:shared_out] = old[:shared_out]
+            elif name.startswith("cell.controller.") and new.dim() == 2 and old.shape[0] == new.shape[0]:
+                new[:, :shared_in] = old[:, :shared_in]
+                new[:, -reads:] = old[:, -reads:]
+            else:
+                raise ValueError(f"init_from={source!r}: cannot map {name} of shape {tuple(old.shape)} "
+                                 f"onto shape {tuple(new.shape)}")
+
+
 # ------------------------------------------------------------------------------------------------- training
 
 def evaluate(model, batch):
@@ -233,7 +274,10 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
     spec = get_task(config["task"])
 
     torch.manual_seed(config["seed"])
-    model = build_model(config).to(device)
+    model = build_model(config)
+    if config["init_from"] is not None and state is None:
+        warm_start(model, config["init_from"], config)
+    model = model.to(device)
     optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), config["lr"])
     data = torch.Generator().manual_seed(config["seed"])
     held_out = _to(spec.make(config["eval_size"], **config["task_options"],
@@ -352,7 +396,7 @@ def add_arguments(parser):
             parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None,
                                 metavar="BOOL", help=f"default {default}")
         else:
-            kind = type(default) if default is not None else float
+            kind = type(default) if default is not None else str if name == "init_from" else float
             parser.add_argument(flag, type=kind, default=None, help=f"default {default}")
 
 

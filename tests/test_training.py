@@ -141,3 +141,44 @@ def test_lr_halflife_halves_the_learning_rate(tmp_path):
     train("copy", steps=10, lr_halflife=5, checkpoint=path, **TINY)
     lr = load_checkpoint(path)["optimizer"]["param_groups"][0]["lr"]
     assert lr == pytest.approx(TINY["lr"] * 0.5 ** (9 / 5))        # set before the 10th update (step 9)
+
+
+def test_warm_start_copies_the_weights_that_fit(tmp_path):
+    path = tmp_path / "copy.pt"
+    source = train("copy", steps=2, checkpoint=path, **TINY).model.state_dict()        # copy: 9 in, 8 out
+    options = {k: v for k, v in TINY.items() if k not in ("task_options", "progress", "device")}
+    config = make_config("repeat_copy", **options)                                        # 10 in, 9 out
+    torch.manual_seed(config["seed"])                                                     # as train() does
+    fresh = build_model(config).state_dict()
+    started = train("repeat_copy", steps=0, init_from=str(path), **{**TINY, "task_options": {}}).model.state_dict()
+    weight_ih = "cell.controller.cells.0.weight_ih"                                         # columns [x (9|10), reads (6)]
+    assert torch.equal(started[weight_ih][:, :9], source[weight_ih][:, :9])               # data bits, delimiter
+    assert torch.equal(started[weight_ih][:, 10:], source[weight_ih][:, 9:])              # the read vector
+    assert torch.equal(started[weight_ih][:, 9], fresh[weight_ih][:, 9])                  # repeat count: new
+    assert torch.equal(started["cell.output.weight"][:8], source["cell.output.weight"])
+    assert torch.equal(started["cell.output.bias"][8], fresh["cell.output.bias"][8])      # end marker: new
+    assert torch.equal(started["cell.write_heads.0.fc.weight"], source["cell.write_heads.0.fc.weight"])
+
+
+def test_warm_start_from_the_shipped_copy_model_already_copies_once():
+    torch.manual_seed(0)
+    config = make_config("repeat_copy", init_from="copy")
+    model = build_model(config)
+    from ntm_course.training import warm_start
+    from ntm_course.tasks import repeat_copy
+    batch = repeat_copy(32, min_repeats=1, max_repeats=1, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before = (model(batch.inputs) > 0) != (batch.targets > 0.5)
+        warm_start(model, "copy", config)
+        after = (model(batch.inputs) > 0) != (batch.targets > 0.5)
+    data = batch.mask.bool().unsqueeze(2) & (torch.arange(9) < 8)                 # the copied bits, not the marker
+    assert after[data].float().mean() < 0.05 < 0.3 < before[data].float().mean()
+
+
+def test_warm_start_refuses_a_different_model(tmp_path):
+    path = tmp_path / "copy.pt"
+    train("copy", steps=1, checkpoint=path, **TINY)
+    with pytest.raises(ValueError, match=r"differ in \['M'\]"):
+        train("repeat_copy", steps=0, init_from=str(path), **{**TINY, "M": 7, "task_options": {}})
+    with pytest.raises(ValueError, match="neither a checkpoint file nor a shipped model"):
+        train("copy", steps=0, init_from="no_such_model", **TINY)

@@ -40,7 +40,8 @@ class Task(NamedTuple):
 TASKS = {
     "copy": Task(copy, _copy.INPUT_SIZE, _copy.OUTPUT_SIZE, ("min_length", "max_length", 2),
                  tuple((f"length {L}", dict(min_length=L, max_length=L)) for L in (10, 20, 30, 50, 80, 120))),
-    "repeat_copy": Task(repeat_copy, _rc.INPUT_SIZE, _rc.OUTPUT_SIZE, ("min_length", "max_length", 2),
+    # repeat copy's curriculum grows the repeats from 1 (plain copy): the NTM learns to copy once, then to go back
+    "repeat_copy": Task(repeat_copy, _rc.INPUT_SIZE, _rc.OUTPUT_SIZE, ("min_repeats", "max_repeats", 1),
                         (("length 10, repeats 10", dict(min_length=10, max_length=10, min_repeats=10,
                                                         max_repeats=10)),
                          ("length 20, repeats 10", dict(min_length=20, max_length=20, min_repeats=10,
