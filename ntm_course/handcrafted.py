@@ -1,4 +1,5 @@
-"""A hand-programmed NTM: head parameters set by hand, no controller and no training, that copies a sequence.
+"""Hand-programmed NTMs: head parameters set by hand, no controller and no training. One copies a sequence;
+:func:`sort_by_placement` sorts by priority the way the paper guessed its priority-sort NTM does.
 
 It runs the algorithm the paper found its trained NTM using on the copy task (section 4.1): *write each
 input and shift the write head by +1; then jump back to the start, read and shift the read head by +1*.
@@ -149,3 +150,41 @@ def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, 
     trace = {name: torch.stack(values) for name, values in trace.items()}
     trace["params"] = params
     return trace["reads"][T:, :, :W], trace
+
+
+def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16):
+    """Priority sort by hand: write each vector at a row set by its priority, then read the occupied rows in order.
+
+    The paper's hypothesis about its priority-sort NTM (section 4.5): it writes each vector to a place
+    given by its priority, then reads the places in order. Here vector ``i`` with priority ``p_i`` in
+    [-1, 1] is written with a one-hot weighting on row ``round((1 - p_i) / 2 * (N - 1))`` (the highest
+    priority at the top), erasing the row first (eqs. 3-4); a column beside the data marks the row as
+    used. The read head then stops at the used rows from the top down, one per output step (eq. 2).
+    Two priorities that round to the same row *collide*: the later write erases the earlier one, and the
+    sorted output loses a vector -- the price of sorting by placement in a finite memory.
+
+    Args:
+        inputs: ``(T, B, W + 2)`` priority-sort inputs (:mod:`ntm_course.tasks.priority_sort`: data
+            channels, then the priority, then the delimiter); the first ``n_inputs`` steps hold the vectors.
+        N: memory rows; n_outputs: how many vectors to read back.
+    Returns:
+        ``(outputs, memory, rows)``: ``outputs (n_outputs, B, W)`` the vectors read, ``memory (B, N, W + 1)``
+        after the writes, ``rows (n_inputs, B)`` the row each vector was written to.
+    """
+    check_tensor("inputs", inputs, 3, "T, B, W + 2")
+    T, B, C = inputs.shape
+    if not 0 < n_outputs <= n_inputs <= T or C < 3 or N < 1:
+        raise ValueError(f"need 0 < n_outputs <= n_inputs <= T, a channel of data and N >= 1; got "
+                         f"n_outputs={n_outputs}, n_inputs={n_inputs}, N={N}, inputs {tuple(inputs.shape)}")
+    W = C - 2
+    vectors, priority = inputs[:n_inputs, :, :W], inputs[:n_inputs, :, W]
+    rows = ((1 - priority) / 2 * (N - 1)).round().long().clamp(0, N - 1)            # (n_inputs, B)
+    one_hot = torch.nn.functional.one_hot
+    memory = inputs.new_zeros(B, N, W + 1)
+    for vector, row in zip(vectors, rows):
+        memory = write(memory, one_hot(row, N).to(inputs), inputs.new_ones(B, W + 1),
+                       torch.cat([vector, inputs.new_ones(B, 1)], dim=1))
+    used = memory[:, :, W] > 0.5                                                     # (B, N)
+    stops = (~used * N + torch.arange(N)).argsort(dim=1)[:, :n_outputs]             # used rows first, top down
+    outputs = torch.stack([read(memory, one_hot(stops[:, k], N).to(inputs))[:, :W] for k in range(n_outputs)])
+    return outputs, memory, rows

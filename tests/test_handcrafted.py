@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ntm_course.handcrafted import copy_head_params, hand_programmed_copy, shift_distribution
+from ntm_course.handcrafted import copy_head_params, hand_programmed_copy, shift_distribution, sort_by_placement
 
 
 def bits(T, B, W, seed=0, dtype=torch.float64):
@@ -123,3 +123,23 @@ def test_shift_distribution_puts_the_blur_on_the_other_offsets():
 def test_bad_input_raises_a_readable_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_sort_by_placement_sorts_when_no_priorities_collide():
+    from ntm_course.tasks import priority_sort
+    batch = priority_sort(16, generator=torch.Generator().manual_seed(0))
+    outputs, memory, rows = sort_by_placement(batch.inputs, N=100_000)
+    assert all(len(set(r.tolist())) == 20 for r in rows.T)                          # no two share a row
+    assert torch.equal(outputs, batch.targets[21:])                                  # exactly the sorted top 16
+    assert memory[:, :, 8].sum(1).eq(20).all()
+
+
+def test_sort_by_placement_rows_and_collisions():
+    inputs = torch.zeros(4, 1, 4)                                                    # W = 2: data, priority, delimiter
+    inputs[:3, 0, :2] = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    inputs[:3, 0, 2] = torch.tensor([1.0, 0.5, 0.5])                                 # the last two collide
+    outputs, memory, rows = sort_by_placement(inputs, N=5, n_inputs=3, n_outputs=3)
+    assert rows[:, 0].tolist() == [0, 1, 1]                                          # (1 - p) / 2 * 4, rounded
+    assert outputs[:, 0].tolist() == [[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]           # the later write won; then empty
+    with pytest.raises(ValueError, match="n_outputs <= n_inputs"):
+        sort_by_placement(inputs, n_inputs=3, n_outputs=4)
