@@ -16,7 +16,9 @@ start (from the task's full, paper-sized distribution), a row is added to the hi
 is saved. With ``curriculum=True`` the task's size limit (copy: ``max_length``) starts small and grows by
 one each time the training batches' bit errors per sequence fall below ``curriculum_threshold``. With
 ``one_size_per_batch=True`` each batch draws one size (copy: one length) for all its episodes, so a batch
-runs for ``2L + 1`` steps rather than for its longest episode's.
+runs for ``2L + 1`` steps rather than for its longest episode's. With ``init_from`` a new model starts
+from a trained NTM's weights (:func:`warm_start`): repeat copy, say, from the shipped copy model, which
+already knows how to write a sequence and read it back once.
 
 Reproducible: the same seed gives the same numbers on CPU, and a run resumed from a checkpoint continues
 exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
