@@ -116,6 +116,13 @@ def test_curriculum_grows_to_the_full_task():
     assert levels == [2, 3, 3, 3, 3]     # starts at 2; after 10 easy steps grows to max_length, no further
 
 
+def test_repeat_copy_curriculum_grows_the_repeats_from_one():
+    result = train("repeat_copy", steps=25, curriculum=True, curriculum_threshold=1000.0,
+                   **{**TINY, "task_options": {"max_length": 2, "max_repeats": 3}})
+    # repeats 1 (a plain copy with an end marker), then 2 after 10 easy steps, then 3 after 10 more
+    assert [row["level"] for row in result.history] == [1, 2, 2, 3, 3]
+
+
 def test_build_model_matches_the_papers_parameter_count():
     from ntm_course import count_parameters
     assert count_parameters(build_model(make_config("copy"))) > 60_000
