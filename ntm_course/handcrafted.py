@@ -185,6 +185,6 @@ def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16):
         memory = write(memory, one_hot(row, N).to(inputs), inputs.new_ones(B, W + 1),
                        torch.cat([vector, inputs.new_ones(B, 1)], dim=1))
     used = memory[:, :, W] > 0.5                                                     # (B, N)
-    stops = (~used * N + torch.arange(N)).argsort(dim=1)[:, :n_outputs]             # used rows first, top down
+    stops = (~used * N + torch.arange(N, device=inputs.device)).argsort(dim=1)[:, :n_outputs]             # used rows first, top down
     outputs = torch.stack([read(memory, one_hot(stops[:, k], N).to(inputs))[:, :W] for k in range(n_outputs)])
     return outputs, memory, rows

@@ -185,18 +185,20 @@ def warm_start(model, source, config):
     """
     path = Path(source)
     if not path.is_file():
-        from .pretrained import HERE, available
-        if source not in available():
+        from .pretrained import shipped_checkpoint
+        try:
+            path = shipped_checkpoint(source)
+        except ValueError as error:
             raise ValueError(f"init_from={source!r} is neither a checkpoint file nor a shipped model "
-                             f"({available()})")
-        path = HERE / f"{source}.pt"
+                             f"({error})") from None
     state = load_checkpoint(path)
     different = sorted(k for k in MODEL_DEFAULTS if state["config"].get(k) != config[k])
     if config["model"] != "ntm" or different:
         raise ValueError(f"init_from={source!r}: only an NTM with the same model options can start this one; "
                          f"they differ in {different or ['model']}")
-    tasks = get_task(state["config"]["task"]), get_task(config["task"])
-    shared_in, shared_out = (min(a, b) for a, b in zip(*((t.input_size, t.output_size) for t in tasks)))
+    old_task, new_task = get_task(state["config"]["task"]), get_task(config["task"])
+    shared_in = min(old_task.input_size, new_task.input_size)
+    shared_out = min(old_task.output_size, new_task.output_size)
     reads = config["read_heads"] * config["M"]
     with torch.no_grad():
         for name, new in model.state_dict().items():

@@ -35,11 +35,17 @@ def available():
     return sorted(p.stem for p in HERE.glob("*.pt"))
 
 
-def load_pretrained(name, device=None):
-    """Load the shipped model ``name`` (one of :func:`available`) as a :class:`Pretrained`."""
+def shipped_checkpoint(name):
+    """The checkpoint file of the shipped model ``name``; ValueError listing :func:`available` if there is none."""
     path = HERE / f"{name}.pt"
     if not path.is_file():
         raise ValueError(f"no shipped model {name!r}; available: {available()}")
+    return path
+
+
+def load_pretrained(name, device=None):
+    """Load the shipped model ``name`` (one of :func:`available`) as a :class:`Pretrained`."""
+    path = shipped_checkpoint(name)
     model, config = model_from_checkpoint(load_checkpoint(path), str(path))
     info = json.loads((HERE / f"{name}.json").read_text())
     return Pretrained(model.to(device or get_device()).eval(), config["task"], config, info["results"],
