@@ -5,8 +5,10 @@
     python3 course.py test   # set up, then run every test: the library and every notebook
 
 Set-up makes a virtual environment in ``.venv`` (once; again only when pyproject.toml or constraints.txt
-change) and installs the course into it with pip. If this Python already has the course installed
-(for example the conda environment from ``environment.yml``), that Python is used instead.
+change, or when the environment is broken) and installs the course into it with pip. If the Python running
+this script already has *this checkout's* course installed in editable mode with every package it needs (the
+conda environment from ``environment.yml``), that Python is used instead; a stale or foreign install (the
+course from another checkout, metadata without the packages) never is, so every run picks the same Python.
 Anything after ``lab`` or ``test`` goes to JupyterLab or pytest, e.g. ``python3 course.py test -x``.
 Needs Python 3.10 or newer; only the standard library is used here.
 """
@@ -31,13 +33,41 @@ def _venv_python():
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _already_installed():
-    """True when the running Python already has the course installed (e.g. the conda environment)."""
-    try:
-        metadata.version("ntm-course")
-    except metadata.PackageNotFoundError:
+def _has_course(extras):
+    """True when this Python has this checkout's course, and what ``extras`` needs, installed (the conda route).
+
+    Looks only at installed distributions, never at this script's own folder: an editable install leaves
+    ``ntm_course.egg-info`` here, which would otherwise look like an installed course. The course must be an
+    editable install of this checkout (so the lessons import the code you see), and each requirement of it must
+    be installed at a version that satisfies it.
+    """
+    if Path(sys.prefix).resolve() == VENV.resolve():
         return False
-    return Path(sys.prefix).resolve() != VENV.resolve()
+    paths = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+    dist = next(iter(metadata.distributions(name="ntm-course", path=paths)), None)
+    if dist is None:
+        return False
+    try:
+        origin = json.loads(dist.read_text("direct_url.json") or "{}")
+        from packaging.requirements import Requirement  # every environment with the course's packages has it
+    except (ValueError, ImportError):
+        return False
+    if origin.get("url") != ROOT.as_uri() or not origin.get("dir_info", {}).get("editable"):
+        return False
+    for line in dist.requires or []:
+        req = Requirement(line)
+        if req.marker and not req.marker.evaluate({"extra": extras}):
+            continue
+        found = next(iter(metadata.distributions(name=req.name, path=paths)), None)
+        if found is None or not req.specifier.contains(found.version, prereleases=True):
+            return False
+    return True
+
+
+def _venv_works(python):
+    """True when ``python`` runs and has pip (a venv whose base Python was removed, or half made, does not)."""
+    return python.exists() and subprocess.run([str(python), "-m", "pip", "--version"],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
 def _stamp(extras):
@@ -58,16 +88,16 @@ def setup(extras):
 
     ``extras`` is "" (the course) or "dev" (the course and its tests); a dev install serves both.
     """
-    if _already_installed() and not os.environ.get("CI"):
+    if _has_course(extras):
         return Path(sys.executable)
     if sys.version_info < (3, 10):
         sys.exit(f"ntm-course needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     python = _venv_python()
     if python.exists() and (_installed(extras) or _installed("dev")):
         return python
-    if not python.exists():
+    if not _venv_works(python):
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     spec = f".[{extras}]" if extras else "."
     print(f"Installing the course ({spec}) into {VENV}; the first time takes a few minutes ...", flush=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
@@ -76,6 +106,21 @@ def setup(extras):
     path, digest = _stamp(extras)
     path.write_text(digest)
     return python
+
+
+def _merge_lab_settings(path):
+    """Add the course's JupyterLab defaults to the environment's ``overrides.json``, keeping what else it holds."""
+    try:
+        settings = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        print(f"warning: {path} is not a JSON object; leaving it as it is", file=sys.stderr)
+        return
+    for plugin, values in LAB_SETTINGS.items():  # the course's defaults; a learner's own choices win
+        settings[plugin] = {**values, **settings.get(plugin, {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2))
 
 
 def main(argv):
@@ -91,9 +136,7 @@ def main(argv):
                         "--display-name", KERNEL_DISPLAY_NAME], check=True, stdout=subprocess.DEVNULL)
         env["JUPYTER_PREFER_ENV_PATH"] = "1"
         prefix = VENV if python == _venv_python() else Path(sys.prefix)
-        settings = prefix / "share" / "jupyter" / "lab" / "settings"
-        settings.mkdir(parents=True, exist_ok=True)
-        (settings / "overrides.json").write_text(json.dumps(LAB_SETTINGS, indent=2))
+        _merge_lab_settings(prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json")
         cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", WELCOME, *rest]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
             cmd.append("--allow-root")

@@ -10,14 +10,12 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from labserver import running_lab
 
 pytestmark = pytest.mark.browser
 
@@ -39,25 +37,6 @@ def widget_lessons():
     return found
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_server(url, proc, log, timeout=180):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"JupyterLab exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/api/status", timeout=2):
-                return
-        except OSError:
-            time.sleep(1)
-    pytest.fail(f"JupyterLab did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab started as the quick start does; yields (base url, runtime dir)."""
@@ -76,24 +55,8 @@ def lab(tmp_path_factory):
     before = {p: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
     env = dict(os.environ, JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
                JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
-    port = _free_port()
-    log = tmp / "lab.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "course.py", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-             "--ServerApp.password=", "--LabApp.expose_app_in_browser=True"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_server(url, proc, log)
+    with running_lab(sys.executable, ROOT, env, tmp / "lab.log", timeout=180) as url:
         yield url, tmp / "runtime"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     changed = [p.name for p, data in before.items() if p.read_bytes() != data]
     assert not changed, f"the browser test modified lessons: {changed}"
 
