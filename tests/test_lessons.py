@@ -1,0 +1,125 @@
+"""The active lessons: the learner writes each stage, and no visible lesson cell gives a graded answer away.
+
+nbval runs every lesson untouched (each stub falls back to the course's version). Here each lesson also runs
+*solved*, as a learner who answered every stub would run it: every stub cell gets the source of the solution
+cell with the same grade_id in ``solutions/``. The solved lessons run in course order and share one folder of
+saved pieces, so lessons 7-9 build their machine from the pieces written in lessons 1-6.
+"""
+import ast
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from ntm_course.grading import EXERCISES
+from ntm_course.pieces import PIECE_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def stub_name(cell):
+    return cell.get("metadata", {}).get("ntm_course", {}).get("stub")
+
+
+def solution_sources():
+    """``{grade_id: source}`` of the solution cells in ``solutions/``."""
+    found = {}
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("solution") and meta.get("grade_id"):
+                found[meta["grade_id"]] = cell.source
+    return found
+
+
+def _python(source):
+    """A cell's source as Python: IPython magics and shell lines become comments."""
+    return re.sub(r"^(\s*)([%!])", r"\1#\2", source, flags=re.M)
+
+
+def _is_stub(fn):
+    """True when a function body is only a docstring, comments and ``raise NotImplementedError``."""
+    body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    return len(body) == 1 and isinstance(body[0], ast.Raise)
+
+
+def test_lessons_have_stubs_that_follow_the_convention():
+    solutions = solution_sources()
+    stubs = {}
+    for path in LESSONS:
+        cells = nbformat.read(path, as_version=4).cells
+        for i, cell in enumerate(cells):
+            name = stub_name(cell)
+            if name is None:
+                continue
+            stubs.setdefault(name, path.name)
+            assert name in EXERCISES, f"{path.name} cell {i}: stub {name!r} has no check"
+            assert name in solutions, f"{path.name} cell {i}: no solution cell with grade_id {name!r}"
+            assert "stub" in cell.metadata.get("tags", []), f"{path.name} cell {i}: tag the stub 'stub'"
+            functions = [n for n in ast.parse(_python(cell.source)).body if isinstance(n, ast.FunctionDef)]
+            assert [f.name for f in functions] == [name] and _is_stub(functions[0]), \
+                f"{path.name} cell {i}: a stub defines only {name}() and raises NotImplementedError"
+            following = next(c for c in cells[i + 1:] if c.cell_type == "code")
+            assert following.source.strip() == f'{name} = your_turn("{name}", {name})', \
+                f"{path.name} cell {i}: the stub's next code cell must check it with your_turn"
+    # Every piece of the machine is written by the learner somewhere in lessons 1-8.
+    assert set(PIECE_NAMES) <= set(stubs), f"pieces without a stub: {sorted(set(PIECE_NAMES) - set(stubs))}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
+def test_no_visible_lesson_cell_holds_a_graded_answer(path):
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "code" or cell.metadata.get("jupyter", {}).get("source_hidden"):
+            continue
+        for node in ast.walk(ast.parse(_python(cell.source))):
+            if isinstance(node, ast.FunctionDef) and node.name in EXERCISES:
+                assert _is_stub(node), f"{path.name} cell {i} shows a finished {node.name}(): a graded answer"
+
+
+def _solved(path, solutions):
+    nb = nbformat.read(path, as_version=4)
+    names = []
+    for cell in nb.cells:
+        name = stub_name(cell)
+        if name:
+            cell.source = solutions[name]
+            names.append(name)
+    return nb, names
+
+
+def _text(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+
+
+@pytest.fixture(scope="module")
+def solved_runs(tmp_path_factory):
+    """Every lesson with stubs, solved and executed in course order: ``{name: (notebook, stub names)}``."""
+    mine = tmp_path_factory.mktemp("mine")
+    solutions = solution_sources()
+    runs = {}
+    for path in LESSONS:
+        nb, names = _solved(path, solutions)
+        if not names and not any("my_pieces" in c.source for c in nb.cells if c.cell_type == "code"):
+            continue
+        client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute(env={**os.environ, "NTM_COURSE_MINE": str(mine)})
+        runs[path.name] = (nb, names)
+    return runs
+
+
+def test_solved_lessons_run_on_the_learners_own_functions(solved_runs):
+    assert solved_runs, "no lesson has stubs"
+    for lesson, (nb, names) in solved_runs.items():
+        out = "\n".join(_text(c) for c in nb.cells if c.cell_type == "code")
+        for name in names:
+            assert f"the lesson uses your {name}" in out, f"{lesson}: the solved {name} did not pass its check"
+        assert "until your" not in out, f"{lesson}: a solved stub still fell back to the course's version"
+        if "Your pieces:" in out:  # lessons 7-9 build the machine from what lessons 1-6 saved
+            listed = out.split("Your pieces:")[1].splitlines()[0]
+            for piece in PIECE_NAMES:
+                assert piece in listed, f"{lesson}: the machine does not use the learner's {piece}: {listed}"
