@@ -1,16 +1,17 @@
 """ntm-course: the reference Neural Turing Machine library behind the course's lessons and exercises.
 
 Modules, in the order the course builds them: :mod:`memory` (eqs. 2-4), :mod:`addressing` (eqs. 5-9),
-:mod:`heads`, :mod:`controller`, :mod:`ntm`.
+:mod:`heads`, :mod:`controller`, :mod:`ntm`; :mod:`pieces` lets the NTM run on the learner's own functions.
 """
 from .addressing import (address, address_stages, content_addressing, cosine_similarity, interpolate,
                          sharpen, shift)
 from .device import get_device, seed_everything
 from .memory import InitialMemory, read, write
 from .ntm import NTM, LSTMBaseline, NTMCell, count_parameters
+from .pieces import PieceError, Pieces
 from .pretrained import load_pretrained
 
 __version__ = "0.1.0"
 __all__ = ["read", "write", "InitialMemory", "cosine_similarity", "content_addressing", "interpolate", "shift",
            "sharpen", "address", "address_stages", "NTM", "NTMCell", "LSTMBaseline", "count_parameters",
-           "get_device", "seed_everything", "load_pretrained"]
+           "Pieces", "PieceError", "get_device", "seed_everything", "load_pretrained"]

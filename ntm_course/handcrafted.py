@@ -3,10 +3,11 @@
 
 It runs the algorithm the paper found its trained NTM using on the copy task (section 4.1): *write each
 input and shift the write head by +1; then jump back to the start, read and shift the read head by +1*.
-Every step goes through the library's own functions -- :func:`~ntm_course.addressing.address` for both
-heads, then :func:`~ntm_course.memory.write` and :func:`~ntm_course.memory.read`, in the order
-:class:`~ntm_course.ntm.NTMCell` uses -- so the only thing missing from a real NTM is the controller
-that would emit these parameters.
+Every step goes through the NTM's own functions -- the addressing pipeline for both heads, then ``write``
+and ``read``, in the order :class:`~ntm_course.ntm.NTMCell` uses -- so the only thing missing from a real
+NTM is the controller that would emit these parameters. The functions come from ``pieces`` (a
+:class:`~ntm_course.pieces.Pieces`, the library's by default): pass the learner's, and the machine runs on
+their code; a piece of theirs that fails raises :class:`~ntm_course.pieces.PieceError` naming it.
 
 Layout: the input ``(T, B, W)`` is written during steps ``0 .. T-1``; it is read back during steps
 ``T .. 2T-1``. Memory has ``M = W + 1`` columns: the last one holds a *start marker*, written only with
@@ -29,7 +30,7 @@ import torch
 from .addressing import shift_offsets
 from .checks import check_tensor
 from .heads import address_with_params
-from .memory import read, write
+from .pieces import LIBRARY, PieceError
 
 JUMPS = ("content", "location")
 
@@ -104,13 +105,14 @@ def copy_head_params(step, T, W, batch_size=1, jump="content", blur=0.0, gamma=1
     return write_params, read_params
 
 
-def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, beta=100.0):
+def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, beta=100.0, pieces=None):
     """Copy ``sequence`` with an NTM whose head parameters are set by hand (no training).
 
     Args:
         sequence: ``(T, B, W)``, the items to copy (any real values; the copy task uses bits).
         N: memory rows (at least T; default T + 1 so one row stays free).
         jump, blur, gamma, beta: see :func:`copy_head_params`.
+        pieces: the :class:`~ntm_course.pieces.Pieces` to run on (default: the library's).
     Returns:
         ``(outputs, trace)``. ``outputs`` ``(T, B, W)``: what the read head returns at steps ``T .. 2T-1``
         (the item part of each read vector). ``trace`` maps, over all ``2T`` steps,
@@ -135,14 +137,18 @@ def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, 
     w_write = sequence.new_zeros(B, N)
     w_write[:, -1] = 1.0                          # one row before row 0
     w_read = w_write.clone()
+    pieces = LIBRARY if pieces is None else pieces
     trace = {"write_weights": [], "read_weights": [], "reads": [], "memory": [], "params": []}
     for step in range(2 * T):
         inputs = sequence[step] if step < T else None
         write_params, read_params = copy_head_params(step, T, W, B, jump, blur, gamma, beta, inputs, like=sequence)
-        w_write = address_with_params(memory, write_params, w_write)
-        memory = write(memory, w_write, write_params["erase"], write_params["add"])
-        w_read = address_with_params(memory, read_params, w_read)
-        r = read(memory, w_read)
+        try:
+            w_write = address_with_params(memory, write_params, w_write, pieces)
+            memory = pieces.write(memory, w_write, write_params["erase"], write_params["add"])
+            w_read = address_with_params(memory, read_params, w_read, pieces)
+            r = pieces.read(memory, w_read)
+        except PieceError as error:
+            raise error.with_traceback(None)   # the message names the piece
         for name, value in (("write_weights", w_write), ("read_weights", w_read), ("reads", r),
                             ("memory", memory), ("params", (write_params, read_params))):
             trace[name].append(value)
@@ -152,7 +158,7 @@ def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, 
     return trace["reads"][T:, :, :W], trace
 
 
-def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16):
+def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16, pieces=None):
     """Priority sort by hand: write each vector at a row set by its priority, then read the occupied rows in order.
 
     The paper's hypothesis about its priority-sort NTM (section 4.5): it writes each vector to a place
@@ -167,6 +173,8 @@ def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16):
         inputs: ``(T, B, W + 2)`` priority-sort inputs (:mod:`ntm_course.tasks.priority_sort`: data
             channels, then the priority, then the delimiter); the first ``n_inputs`` steps hold the vectors.
         N: memory rows; n_outputs: how many vectors to read back.
+        pieces: the :class:`~ntm_course.pieces.Pieces` whose ``write`` and ``read`` it uses (default: the
+            library's; the rows are chosen by hand, so no addressing piece is involved).
     Returns:
         ``(outputs, memory, rows)``: ``outputs (n_outputs, B, W)`` the vectors read, ``memory (B, N, W + 1)``
         after the writes, ``rows (n_inputs, B)`` the row each vector was written to.
@@ -179,12 +187,17 @@ def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16):
     W = C - 2
     vectors, priority = inputs[:n_inputs, :, :W], inputs[:n_inputs, :, W]
     rows = ((1 - priority) / 2 * (N - 1)).round().long().clamp(0, N - 1)            # (n_inputs, B)
+    pieces = LIBRARY if pieces is None else pieces
     one_hot = torch.nn.functional.one_hot
     memory = inputs.new_zeros(B, N, W + 1)
-    for vector, row in zip(vectors, rows):
-        memory = write(memory, one_hot(row, N).to(inputs), inputs.new_ones(B, W + 1),
-                       torch.cat([vector, inputs.new_ones(B, 1)], dim=1))
-    used = memory[:, :, W] > 0.5                                                     # (B, N)
-    stops = (~used * N + torch.arange(N, device=inputs.device)).argsort(dim=1)[:, :n_outputs]             # used rows first, top down
-    outputs = torch.stack([read(memory, one_hot(stops[:, k], N).to(inputs))[:, :W] for k in range(n_outputs)])
+    try:
+        for vector, row in zip(vectors, rows):
+            memory = pieces.write(memory, one_hot(row, N).to(inputs), inputs.new_ones(B, W + 1),
+                                  torch.cat([vector, inputs.new_ones(B, 1)], dim=1))
+        used = memory[:, :, W] > 0.5                                                 # (B, N)
+        stops = (~used * N + torch.arange(N, device=inputs.device)).argsort(dim=1)[:, :n_outputs]  # used rows first, top down
+        outputs = torch.stack([pieces.read(memory, one_hot(stops[:, k], N).to(inputs))[:, :W]
+                               for k in range(n_outputs)])
+    except PieceError as error:
+        raise error.with_traceback(None)   # the message names the piece
     return outputs, memory, rows

@@ -15,14 +15,20 @@ erase      M        sigmoid (write heads only)  (0, 1)^M
 add        M        tanh (write heads only)     (-1, 1)^M
 =========  =======  ==========================  ===============================
 
-Raw values are first clipped to ``[-clip, clip]`` (Collier & Beel 2018 use 20) for stability.
+Raw values are first clipped to ``[-clip, clip]`` (Collier & Beel 2018 use 20) for stability. That bounds
+every activated parameter: with the default clip of 20, ``beta <= softplus(20) ~ 20``, ``gamma <= 1 +
+softplus(20) ~ 21``, and ``g``, ``erase`` stay at least ``sigmoid(-20) ~ 2e-9`` away from 0 and 1.
+
+Addressing goes through a :class:`~ntm_course.pieces.Pieces` (the library's by default), so a head can run
+on the learner's own content addressing, gate, shift and sharpening.
 """
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .addressing import address, shift_offsets
+from .addressing import shift_offsets
 from .checks import check_tensor
+from .pieces import LIBRARY
 
 
 def head_param_sizes(M, K, write=False):
@@ -64,9 +70,14 @@ def split_head_params(raw, M, K, write=False, clip=20.0):
     return params
 
 
-def address_with_params(memory, params, w_prev):
-    """Address memory with a head's parameters (the dict from :func:`split_head_params`): ``(B, N)``."""
-    return address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"], w_prev)
+def address_with_params(memory, params, w_prev, pieces=LIBRARY):
+    """Address memory with a head's parameters (the dict from :func:`split_head_params`): ``(B, N)``.
+
+    ``pieces`` (a :class:`~ntm_course.pieces.Pieces`, the library's by default) supplies the stages of the
+    pipeline: ``pieces.address(memory, key, beta, g, s, gamma, w_prev)``.
+    """
+    return pieces.address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"],
+                          w_prev)
 
 
 class Head(nn.Module):
@@ -79,10 +90,13 @@ class Head(nn.Module):
         self.M, self.K, self.clip = M, K, clip
         self.fc = nn.Linear(controller_size, sum(head_param_sizes(M, K, self.write).values()))
 
-    def forward(self, h, memory, w_prev):
-        """Address memory. ``h (B, C)``, ``memory (B, N, M)``, ``w_prev (B, N)`` -> ``(w (B, N), params)``."""
+    def forward(self, h, memory, w_prev, pieces=LIBRARY):
+        """Address memory. ``h (B, C)``, ``memory (B, N, M)``, ``w_prev (B, N)`` -> ``(w (B, N), params)``.
+
+        ``pieces``: the addressing stages to use (see :func:`address_with_params`).
+        """
         params = split_head_params(self.fc(h), self.M, self.K, self.write, self.clip)
-        return address_with_params(memory, params, w_prev), params
+        return address_with_params(memory, params, w_prev, pieces), params
 
 
 class ReadHead(Head):

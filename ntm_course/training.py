@@ -108,16 +108,23 @@ def make_config(task, **options):
     return config
 
 
-def build_model(config):
-    """A freshly initialised model for ``config`` (see :data:`MODEL_DEFAULTS`)."""
+def build_model(config, pieces=None):
+    """A freshly initialised model for ``config`` (see :data:`MODEL_DEFAULTS`).
+
+    ``pieces``: the :class:`~ntm_course.pieces.Pieces` an NTM runs on (default: the library's); a
+    ValueError for the LSTM baseline, which has no memory to run them on.
+    """
     task = get_task(config["task"])
     if config["model"] == "lstm":
+        if pieces is not None:
+            raise ValueError("pieces are the NTM's memory and addressing functions: the LSTM baseline "
+                             "(model='lstm') has none, pass pieces=None")
         return LSTMBaseline(task.input_size, task.output_size, config["lstm_size"], config["lstm_layers"])
     return NTM(task.input_size, task.output_size, controller=config["controller"],
                controller_size=config["controller_size"], controller_layers=config["controller_layers"],
                N=config["N"], M=config["M"], num_read_heads=config["read_heads"],
                num_write_heads=config["write_heads"], shift_width=config["shift_width"],
-               memory_init=config["memory_init"])
+               memory_init=config["memory_init"], pieces=pieces)
 
 
 # ----------------------------------------------------------------------------------------------- checkpoints
@@ -243,7 +250,7 @@ def write_history(path, history):
 
 
 def train(task="copy", checkpoint=None, resume=None, history_path=None, progress=True, device=None,
-          callback=None, **options):
+          callback=None, pieces=None, **options):
     """Train a model on ``task``; return a :class:`TrainResult` ``(model, history, config)``.
 
     Args:
@@ -255,6 +262,9 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
         progress: show a tqdm progress bar (the notebook kind inside Jupyter).
         device: where to train (default :func:`ntm_course.get_device`).
         callback: ``callback(step, model)`` after every optimiser step (live plots, tests).
+        pieces: a :class:`~ntm_course.pieces.Pieces` (e.g. ``my_pieces()``): train an NTM made of the
+            learner's own functions. Not saved in the checkpoint or the config (a resumed or reloaded model
+            runs on the library's unless given them again); a ValueError for ``model="lstm"``.
         options: any of :data:`MODEL_DEFAULTS` and :data:`TRAIN_DEFAULTS`, and ``task_options`` (a dict of
             arguments for the task's generator, e.g. ``{"max_length": 10}``).
 
@@ -278,7 +288,7 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
     spec = get_task(config["task"])
 
     torch.manual_seed(config["seed"])
-    model = build_model(config)
+    model = build_model(config, pieces)
     if config["init_from"] is not None and state is None:
         warm_start(model, config["init_from"], config)
     model = model.to(device)

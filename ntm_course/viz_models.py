@@ -55,15 +55,16 @@ def used_rows(*weightings, threshold=0.1, margin=1):
     return first - before, last + 1 + min(margin, spare - before)
 
 
-def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmin=0.0, vmax=1.0, cmap="Greys"):
+def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmin=0.0, vmax=1.0, cmap="Greys",
+                  head=0):
     """Heatmap of a sequence with time running left to right, one row per channel.
 
     Args:
-        x: ``(T, C)`` or ``(T, B, C)``.
+        x: ``(T, C)``, ``(T, B, C)`` or ``(T, B, H, C)`` (a head's vectors: ``head`` picks one).
     Returns:
         the Figure.
     """
-    values = _series(x, 2, example)
+    values = _series(x, 2, example, head)
     fig, ax = _new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 2.5))
     image = ax.imshow(values.T, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     ax.set_title(title)
@@ -188,3 +189,107 @@ def plot_generalisation(lengths, results, ax=None, train_max=None, title="Genera
         ax.plot(lengths, values, "o-", label=label, lw=2)
     return _finish_line_plot(fig, ax, title, xlabel, ylabel)
 
+
+
+def _param_series(trace, name, example=0, head=0):
+    """``trace[name]`` ``(T, B, H, C)`` as a ``(T, C)`` numpy array; a readable error when it is missing."""
+    if name not in trace:
+        raise ValueError(f"the trace has no {name!r}: record it with model.trace(x) (keys: {sorted(trace)})")
+    return _series(trace[name], 2, example, head)
+
+
+def plot_head_params(trace, kind="read", example=0, head=0, rows="used", axes=None, title=None):
+    """One head over an episode: its weighting and the parameters that produced it, step by step.
+
+    Panels, time left to right: the weighting ``w_t`` (memory rows down); the gate ``g_t`` (eq. 7); the shift
+    distribution ``s_t`` (eq. 8, offsets ``-K//2 .. K//2`` down); the key strength ``beta_t`` (eq. 5) and the
+    sharpening ``gamma_t`` (eq. 9); for a write head also its erase and add vectors ``e_t``, ``a_t`` (eqs. 3-4).
+
+    Args:
+        trace: the dict from ``NTM.trace``: ``{kind}_weights (T, B, H, N)``, ``{kind}_g``, ``{kind}_beta``,
+            ``{kind}_gamma (T, B, H, 1)``, ``{kind}_s (T, B, H, K)`` and, for ``kind="write"``, ``erase`` and
+            ``add (T, B, W, M)``.
+        kind: ``"read"`` or ``"write"``.
+        rows: as in :func:`plot_episode`.
+        axes: a sequence of matplotlib axes to draw into, one per panel (4, or 6 for a write head).
+    Returns:
+        the Figure.
+    """
+    if kind not in ("read", "write"):
+        raise ValueError(f"kind must be 'read' or 'write', got {kind!r}")
+    w = _param_series(trace, f"{kind}_weights", example, head)
+    g, s = _param_series(trace, f"{kind}_g", example, head), _param_series(trace, f"{kind}_s", example, head)
+    beta = _param_series(trace, f"{kind}_beta", example, head)
+    gamma = _param_series(trace, f"{kind}_gamma", example, head)
+    vectors = [name for name in ("erase", "add") if _param_series(trace, name) is not None] \
+        if kind == "write" else []
+    T, K = w.shape[0], s.shape[1]
+    n = 4 + len(vectors)
+    if axes is None:
+        width = min(MAX_WIDTH, max(7.0, 0.22 * T + 3.0))
+        fig = Figure(figsize=(width, 2.6 + 1.5 * 3 + 2.0 * len(vectors)), layout="constrained")
+        axes = fig.subplots(n, 1, squeeze=False, gridspec_kw={"height_ratios": [1.6, 1, 1, 1] + [1.2] * len(vectors)})[:, 0]
+    else:
+        if len(axes) != n:
+            raise ValueError(f"a {kind} head needs {n} axes, got {len(axes)}")
+        fig = axes[0].figure
+    if rows == "used":
+        rows = used_rows(w)
+    plot_weightings_over_time(trace[f"{kind}_weights"], ax=axes[0], title=f"{kind} head weighting $w_t$",
+                              example=example, head=head, rows=rows)
+    steps = np.arange(T)
+    ax = axes[1]
+    ax.plot(steps, g[:, 0], "o-", ms=3, color="C0", label="gate $g_t$")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("$g_t$")
+    ax.set_title(f"{kind} head: gate $g_t$ (1: content lookup, 0: keep the previous focus)")
+    image = axes[2].imshow(s.T, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest",
+                           extent=(-0.5, T - 0.5, K // 2 + 0.5, -(K // 2) - 0.5))
+    axes[2].set_ylabel("offset")
+    axes[2].set_yticks(range(-(K // 2), K // 2 + 1))
+    axes[2].set_title(f"{kind} head: shift distribution $s_t$ (+1 moves down one row)")
+    fig.colorbar(image, ax=axes[2], pad=0.01, label="weight")
+    ax = axes[3]
+    ax.plot(steps, beta[:, 0], "o-", ms=3, color="C1", label=r"key strength $\beta_t$")
+    ax.plot(steps, gamma[:, 0], "s-", ms=3, color="C2", label=r"sharpening $\gamma_t$")
+    ax.set_ylim(bottom=0)
+    ax.set_title(rf"{kind} head: key strength $\beta_t$ and sharpening $\gamma_t$")
+    ax.legend(loc="upper left", fontsize="small")
+    for ax, name in zip(axes[4:], vectors):
+        plot_sequence(trace[name], ax=ax, title=f"{name} vector $e_t$" if name == "erase" else f"{name} vector $a_t$",
+                      example=example, head=head, ylabel="column $j$",
+                      vmin=-1.0 if name == "add" else 0.0, cmap="RdBu_r" if name == "add" else "Greys")
+    for ax in axes:
+        ax.set_xlim(-0.5, T - 0.5)
+        ax.set_xlabel("time step $t$")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if not ax.get_images():                    # a light grid on the line plots only
+            ax.grid(True, alpha=0.3)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_memory_over_rows(memory, ax=None, rows=None, title="Memory after the episode", example=0):
+    """The memory ``(B, N, M)`` or ``(N, M)`` (e.g. ``trace["memory"][-1]``) as a heatmap: rows down, columns across.
+
+    rows: ``(first, stop)`` as :func:`used_rows` returns it (default: all rows).
+    """
+    values = memory.detach().to("cpu").double()
+    if values.dim() == 3:
+        values = values[example]
+    if values.dim() != 2:
+        raise ValueError(f"memory must be (B, N, M) or (N, M), got shape {tuple(memory.shape)}")
+    values = values.numpy()
+    first, stop = rows if rows is not None else (0, values.shape[0])
+    fig, ax = _new_axes(ax, (5.0, 4.0))
+    limit = max(float(np.abs(values).max()), 1e-12)
+    image = ax.imshow(values[np.arange(first, stop) % values.shape[0]], cmap="RdBu_r", vmin=-limit, vmax=limit,
+                      aspect="auto", interpolation="nearest",
+                      extent=(-0.5, values.shape[1] - 0.5, stop - 0.5, first - 0.5))
+    ax.set_title(title)
+    ax.set_xlabel("column $j$")
+    ax.set_ylabel("memory row $i$")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.colorbar(image, ax=ax, pad=0.01)
+    return fig

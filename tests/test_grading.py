@@ -159,14 +159,19 @@ def params_unclipped(raw, M, K, write=False, clip=20.0):
     return params_with()(raw, M, K, write, None)
 
 
-def ntm_step_reads_old_memory(memory, read_raw, write_raw, w_read_prev, w_write_prev, K=3):
+def ntm_step_reads_old_memory(memory, read_raws, write_raws, w_read_prev, w_write_prev, K=3):
     M = memory.shape[2]
-    wp, rp = library_split(write_raw, M, K, write=True), library_split(read_raw, M, K)
     keys = ("key", "beta", "g", "s", "gamma")
-    w_write = ntm_course.address(memory, *[wp[k] for k in keys], w_write_prev)
-    w_read = ntm_course.address(memory, *[rp[k] for k in keys], w_read_prev)
-    r = ntm_course.read(memory, w_read)
-    return ntm_course.write(memory, w_write, wp["erase"], wp["add"]), r, w_read, w_write
+    wps = [library_split(write_raws[:, i], M, K, write=True) for i in range(write_raws.shape[1])]
+    rps = [library_split(read_raws[:, i], M, K) for i in range(read_raws.shape[1])]
+    w_write = torch.stack([ntm_course.address(memory, *[p[k] for k in keys], w_write_prev[:, i])
+                           for i, p in enumerate(wps)], dim=1)
+    w_read = torch.stack([ntm_course.address(memory, *[p[k] for k in keys], w_read_prev[:, i])
+                          for i, p in enumerate(rps)], dim=1)
+    reads = torch.stack([ntm_course.read(memory, w_read[:, i]) for i in range(len(rps))], dim=1)
+    new = ntm_course.write(memory, w_write, torch.stack([p["erase"] for p in wps], 1),
+                           torch.stack([p["add"] for p in wps], 1))
+    return new, reads, w_read, w_write
 
 
 def train_step_variant(zero_grad=True, clip=True, masked=True):
@@ -282,14 +287,22 @@ def split_by_index(raw, M, K, write=False, clip=20.0):
     return params
 
 
-def ntm_step_own(memory, read_raw, write_raw, w_read_prev, w_write_prev, K=3):
+def ntm_step_own(memory, read_raws, write_raws, w_read_prev, w_write_prev, K=3):
+    """Written differently: own stages, and the writes as all erases then all adds, head by head."""
     M = memory.shape[2]
-    wp, rp = split_by_index(write_raw, M, K, True), split_by_index(read_raw, M, K)
     keys = ("key", "beta", "g", "s", "gamma")
-    w_write = address_own_stages(memory, *[wp[k] for k in keys], w_write_prev)
-    memory = write_einsum(memory, w_write, wp["erase"], wp["add"])
-    w_read = address_own_stages(memory, *[rp[k] for k in keys], w_read_prev)
-    return memory, read_einsum(memory, w_read), w_read, w_write
+    wps = [split_by_index(write_raws[:, i], M, K, True) for i in range(write_raws.shape[1])]
+    w_write = [address_own_stages(memory, *[p[k] for k in keys], w_write_prev[:, i]) for i, p in enumerate(wps)]
+    for w, p in zip(w_write, wps):
+        memory = memory * (1 - torch.einsum("bn,bm->bnm", w, p["erase"]))
+    for w, p in zip(w_write, wps):
+        memory = memory + torch.einsum("bn,bm->bnm", w, p["add"])
+    w_read, reads = [], []
+    for i in range(read_raws.shape[1]):
+        p = split_by_index(read_raws[:, i], M, K)
+        w_read.append(address_own_stages(memory, *[p[k] for k in keys], w_read_prev[:, i]))
+        reads.append(read_einsum(memory, w_read[-1]))
+    return memory, torch.stack(reads, 1), torch.stack(w_read, 1), torch.stack(w_write, 1)
 
 
 def train_step_by_hand(model, optimizer, inputs, targets, mask, clip=10.0):

@@ -35,11 +35,16 @@ def test_step_shapes_and_info(controller):
     y, new, info = cell(torch.randn(3, 4), state)
     assert y.shape == (3, 2)
     assert new.memory.shape == (3, 6, 4) and new.reads.shape == (3, 2, 4)
+    params = {f"{kind}_{name}": (3, 2, size) for kind in ("read", "write")
+              for name, size in (("key", 4), ("beta", 1), ("g", 1), ("s", 3), ("gamma", 1))}
     assert {k: tuple(v.shape) for k, v in info.items()} == {
         "write_weights": (3, 2, 6), "erase": (3, 2, 4), "add": (3, 2, 4), "read_weights": (3, 2, 6),
-        "reads": (3, 2, 4)}
+        "reads": (3, 2, 4), **params}
     torch.testing.assert_close(new.read_weights.sum(-1), torch.ones(3, 2))
     assert not torch.equal(new.memory, state.memory)                 # the write heads wrote
+    # without recording, only the weightings and vectors the step needs anyway
+    _, again, lean = cell(torch.randn(3, 4), state, record=False)
+    assert set(lean) == {"write_weights", "erase", "add", "read_weights", "reads"}
 
 
 def test_step_reads_the_memory_after_this_steps_write():
@@ -125,9 +130,12 @@ def test_trace_has_the_documented_shapes():
     model = NTM(4, 2, num_read_heads=R, num_write_heads=W, **SMALL)
     logits, trace = model.trace(batch(T, B))
     assert logits.shape == (T, B, 2)
+    K = 3
+    params = {f"{kind}_{name}": (T, B, H, size) for kind, H in (("read", R), ("write", W))
+              for name, size in (("key", M), ("beta", 1), ("g", 1), ("s", K), ("gamma", 1))}
     assert {k: tuple(v.shape) for k, v in trace.items()} == {
         "read_weights": (T, B, R, N), "write_weights": (T, B, W, N), "reads": (T, B, R, M),
-        "erase": (T, B, W, M), "add": (T, B, W, M), "memory": (T, B, N, M)}
+        "erase": (T, B, W, M), "add": (T, B, W, M), "memory": (T, B, N, M), **params}
     # the memory recorded at each step is the one the read heads read from
     torch.testing.assert_close(trace["reads"], torch.einsum("tbrn,tbnm->tbrm", trace["read_weights"],
                                                             trace["memory"]))

@@ -129,3 +129,38 @@ def test_exercise_functions_have_the_references_signatures(path):
         want = inspect.signature(reference(stub.name)).parameters
         assert names == list(want), stub.name
         assert defaults == {n: p.default for n, p in want.items() if p.default is not inspect.Parameter.empty}
+
+
+# --- the exercise set: numbered like the lessons, each linking its lesson and saying what it asks -------------
+
+EXERCISE_SET = ["01_read", "02_content_addressing", "03_write", "04_interpolate", "05_blog_shift", "05_shift",
+                "06_debug_nans", "06_sharpen", "07_address", "07_reverse_copy", "08_head_params", "08_ntm_step",
+                "09_train_step"]
+LINK = re.compile(r"\]\(\.\./notebooks/(\d\d_[a-z0-9_]+\.ipynb)\)")
+
+
+def test_the_exercise_set_is_numbered_like_the_lessons():
+    assert [p.stem for p in SOLUTIONS] == EXERCISE_SET
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_exercise_links_its_lesson_and_says_what_it_asks(path):
+    intro = nbformat.read(str(path), as_version=4).cells[0].source
+    links = LINK.findall(intro)
+    assert links and links[0][:2] == path.name[:2] and (ROOT / "notebooks" / links[0]).exists()
+    asks = [line for line in intro.splitlines() if "**Asks you to:**" in line]
+    assert len(asks) == 1 and asks[0].strip().endswith(".")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_shift_width_promised_only_where_a_function_takes_one(path):
+    nb = nbformat.read(str(path), as_version=4)
+    names = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
+    takes_k = any({"K", "s"} & set(inspect.signature(reference(n)).parameters) for n in names)
+    assert takes_k or "shift width" not in nb.cells[0].source
+
+
+def test_training_exercise_does_not_pass_adam_off_as_the_papers_protocol():
+    text = "\n".join(c.source for c in nbformat.read(str(ROOT / "solutions" / "09_train_step.ipynb"), 4).cells
+                     if c.cell_type == "markdown")
+    assert "RMSProp" in text and "momentum 0.9" in text and "on purpose" in text

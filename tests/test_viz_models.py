@@ -127,3 +127,51 @@ def test_plot_generalisation_shades_the_training_range():
 def test_mismatched_data_raises_a_readable_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def fake_trace(T=6, N=10, M=4, K=3, kind="write"):
+    """A trace with one head's parameters, as NTM.trace records them: (T, B=1, H=1, ...)."""
+    g = torch.Generator().manual_seed(0)
+    trace = {f"{kind}_weights": torch.softmax(torch.randn(T, 1, 1, N, generator=g), dim=-1),
+             f"{kind}_g": torch.rand(T, 1, 1, 1, generator=g), f"{kind}_beta": 5 * torch.rand(T, 1, 1, 1, generator=g),
+             f"{kind}_gamma": 1 + torch.rand(T, 1, 1, 1, generator=g),
+             f"{kind}_s": torch.softmax(torch.randn(T, 1, 1, K, generator=g), dim=-1)}
+    if kind == "write":
+        trace.update(erase=torch.rand(T, 1, 1, M, generator=g), add=2 * torch.rand(T, 1, 1, M, generator=g) - 1)
+    return trace
+
+
+@pytest.mark.parametrize("kind, panels", [("read", 4), ("write", 6)])
+def test_plot_head_params_draws_each_parameter_where_it_says(kind, panels):
+    trace = fake_trace(kind=kind)
+    fig = viz_models.plot_head_params(trace, kind=kind, rows=None, title="heads")
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert len(axes) == panels and fig.get_suptitle() == "heads"
+    np.testing.assert_allclose(image_data(axes[0]), trace[f"{kind}_weights"][:, 0, 0].T.double().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(axes[1].get_lines()[0].get_ydata(), trace[f"{kind}_g"][:, 0, 0, 0].double().numpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(image_data(axes[2]), trace[f"{kind}_s"][:, 0, 0].T.double().numpy(), rtol=1e-6)
+    assert axes[2].get_ylim() == (1.5, -1.5)                  # offsets -1, 0, +1 from the top down
+    beta, gamma = axes[3].get_lines()
+    np.testing.assert_allclose(beta.get_ydata(), trace[f"{kind}_beta"][:, 0, 0, 0].double().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gamma.get_ydata(), trace[f"{kind}_gamma"][:, 0, 0, 0].double().numpy(), rtol=1e-6)
+    if kind == "write":
+        np.testing.assert_allclose(image_data(axes[5]), trace["add"][:, 0, 0].T.double().numpy(), rtol=1e-6)
+    assert all(ax.get_xlim() == (-0.5, 5.5) for ax in axes)
+
+
+def test_plot_head_params_names_what_is_missing():
+    trace = fake_trace(kind="read")
+    del trace["read_gamma"]
+    with pytest.raises(ValueError, match="read_gamma"):
+        viz_models.plot_head_params(trace, kind="read")
+    with pytest.raises(ValueError, match="kind must be"):
+        viz_models.plot_head_params(trace, kind="erase")
+
+
+def test_plot_memory_over_rows_crops_the_used_rows():
+    memory = torch.randn(2, 12, 5)
+    fig = viz_models.plot_memory_over_rows(memory, rows=(3, 7), example=1)
+    np.testing.assert_allclose(image_data(fig.axes[0]), memory[1, 3:7].double().numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="memory must be"):
+        viz_models.plot_memory_over_rows(torch.zeros(3))

@@ -558,25 +558,39 @@ class ModelRecipe:
     M: int = 4
 
     def build(self):
-        torch.manual_seed(self.seed)
-        return NTM(4, 3, controller="feedforward", controller_size=8, N=self.N, M=self.M).double()
+        with torch.random.fork_rng(devices=[]):   # seeds its own draw: the learner's global RNG is left alone
+            torch.manual_seed(self.seed)
+            return NTM(4, 3, controller="feedforward", controller_size=8, N=self.N, M=self.M).double()
 
     def __repr__(self):
         return f"NTM(4, 3, controller='feedforward', controller_size=8, N={self.N}, M={self.M}), float64"
 
 
+@dataclass
+class OptimizerRecipe:
+    """The optimizer a train_step case hands the learner: plain SGD on the model's parameters."""
+    lr: float = 0.5
+
+    def build(self, model):
+        return torch.optim.SGD(model.parameters(), lr=self.lr)
+
+    def __repr__(self):
+        return f"torch.optim.SGD(model.parameters(), lr={self.lr})"
+
+
 def _two_steps(fn, args):
-    """Run ``fn`` twice on one model and optimizer: the losses and the parameters afterwards."""
-    recipe, lr, inputs, targets, mask, clip = args
+    """Run ``fn`` twice on one model and optimizer: the two losses and the parameters afterwards, by name."""
+    recipe, optimizer_recipe, inputs, targets, mask, clip = args
     model = recipe.build()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    losses = tuple(fn(model, optimizer, inputs, targets, mask, clip) for _ in range(2))
-    return losses + tuple(p.detach().clone() for p in model.parameters())
+    optimizer = optimizer_recipe.build(model)
+    losses = [fn(model, optimizer, inputs, targets, mask, clip) for _ in range(2)]
+    return {"loss of step 1": losses[0], "loss of step 2": losses[1],
+            **{f"{name} after step 2": p.detach().clone() for name, p in model.named_parameters()}}
 
 
 def _train_case(gen, label, seed, batch_size, clip, max_length=2, hint=""):
     batch = copy_task(batch_size, 1, max_length, width=3, generator=gen)
-    return Case(label, (ModelRecipe(seed), 0.5, batch.inputs.double(), batch.targets.double(),
+    return Case(label, (ModelRecipe(seed), OptimizerRecipe(0.5), batch.inputs.double(), batch.targets.double(),
                         batch.mask.double(), clip), hint)
 
 
@@ -631,8 +645,11 @@ TRAIN_STEP = Exercise(
          "clip_grad_value_, step, return loss.item()",
     shape_hint="return the loss as a Python float (loss.item())",
     edge_note="strong clipping, padded episodes",
-    values_note="two steps on a tiny NTM, float64: the losses and the parameters afterwards",
+    values_note="two steps of SGD on a tiny NTM, float64: the losses and the parameters afterwards",
 )
 
+from .understanding import UNDERSTANDING  # noqa: E402  (imports this module's helpers: keep it last)
+
+# ntm_step: the multi-head step of .understanding replaces the single-head NTM_STEP above
 EXERCISES = {ex.name: ex for ex in (COSINE, CONTENT, READ, WRITE, INTERPOLATE, SHIFT, SHARPEN, ADDRESS,
-                                    SPLIT_HEAD_PARAMS, NTM_STEP, TRAIN_STEP)}
+                                    SPLIT_HEAD_PARAMS, TRAIN_STEP) + UNDERSTANDING}
