@@ -195,7 +195,8 @@ def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16, pieces=None):
             memory = pieces.write(memory, one_hot(row, N).to(inputs), inputs.new_ones(B, W + 1),
                                   torch.cat([vector, inputs.new_ones(B, 1)], dim=1))
         used = memory[:, :, W] > 0.5                                                 # (B, N)
-        stops = (~used * N + torch.arange(N, device=inputs.device)).argsort(dim=1)[:, :n_outputs]  # used rows first, top down
+        # the used rows first, top down
+        stops = (~used * N + torch.arange(N, device=inputs.device)).argsort(dim=1)[:, :n_outputs]
         outputs = torch.stack([pieces.read(memory, one_hot(stops[:, k], N).to(inputs))[:, :W]
                                for k in range(n_outputs)])
     except PieceError as error:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .grading import check, reference
-from .pieces import PIECE_NAMES, Pieces
+from .pieces import LIBRARY, PIECE_NAMES, Pieces
 
 
 def mine_dir():
@@ -66,12 +66,15 @@ def reveal(name):
     print(f"# {fn.__module__}.{fn.__name__}\n" + textwrap.dedent(inspect.getsource(fn)))
 
 
-def _load(name):
-    """The learner's saved piece ``name`` and a note, or ``(None, reason)``."""
+def _load(name, namespace):
+    """The learner's saved piece ``name``, run in ``namespace``, and ``""``; or ``(None, reason)``.
+
+    ``namespace`` holds torch, ``F``, ``math`` and the pieces loaded so far (the library's for the others), so
+    a saved ``content_addressing`` may call the learner's own ``cosine_similarity``.
+    """
     path = mine_dir() / f"{name}.py"
     if not path.exists():
         return None, "not written yet"
-    namespace = {"torch": torch, "F": F, "math": math}
     try:
         exec(compile(path.read_text(), str(path), "exec"), namespace)
         fn = namespace[name]
@@ -90,10 +93,12 @@ def my_pieces(verbose=True):
     library's, with the reason printed.
     """
     found, missing = {}, {}
-    for name in PIECE_NAMES:
-        fn, reason = _load(name)
+    namespace = {"torch": torch, "F": F, "math": math, **{name: getattr(LIBRARY, name) for name in PIECE_NAMES}}
+    for name in PIECE_NAMES:  # in the order the course builds them: later pieces may call earlier ones
+        fn, reason = _load(name, namespace)
         if fn is None:
             missing[name] = reason
+            namespace[name] = getattr(LIBRARY, name)
         else:
             found[name] = fn
     if verbose:

@@ -425,7 +425,8 @@ def test_learner_warnings_are_silenced():
     assert caught == []
 
 
-def test_check_runs_on_one_thread_and_restores_the_count():
+def test_check_leaves_the_thread_count_alone():
+    """checker.session_kept: a check never touches the learner's thread count."""
     seen, before = [], torch.get_num_threads()
 
     def read(memory, w):
@@ -435,7 +436,7 @@ def test_check_runs_on_one_thread_and_restores_the_count():
     torch.set_num_threads(2)
     try:
         check("read", read, verbose=False)
-        assert torch.get_num_threads() == 2 and set(seen) == {1}
+        assert torch.get_num_threads() == 2 and set(seen) == {2}
     finally:
         torch.set_num_threads(before)
 

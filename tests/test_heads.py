@@ -114,3 +114,26 @@ def test_head_float64_and_gradients_reach_its_layer():
     (w * torch.arange(5.0, dtype=torch.float64)).sum().add(params["add"].sum()).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
                for p in head.parameters())
+
+
+def test_heads_address_through_the_pieces_they_are_given():
+    from ntm_course import address
+    from ntm_course.heads import address_with_params
+    from ntm_course.pieces import Pieces
+
+    g = torch.Generator().manual_seed(0)
+    memory, h = torch.randn(2, 5, 4, generator=g), torch.randn(2, 6, generator=g)
+    w_prev = torch.softmax(torch.randn(2, 5, generator=g), dim=1)
+    head = ReadHead(6, 4, 3)
+    w, params = head(h, memory, w_prev)
+    assert torch.equal(w, address(memory, params["key"], params["beta"], params["g"], params["s"],
+                                  params["gamma"], w_prev))               # the library's pieces by default
+    seen = []
+    def shift(w, s):
+        seen.append(tuple(w.shape))
+        return w                                                      # never moves
+    pieces = Pieces(shift=shift)
+    w_mine, _ = head(h, memory, w_prev, pieces)
+    assert seen == [(2, 5)]
+    torch.testing.assert_close(w_mine, address_with_params(memory, params, w_prev, pieces))
+    assert not torch.allclose(w_mine, w)

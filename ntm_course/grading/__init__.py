@@ -5,8 +5,11 @@ In an exercise notebook, the cell after the learner's function runs::
     from ntm_course.grading import check
     check("shift", shift).points
 
-``check`` prints a short report and returns a :class:`CheckResult`; the cell's value (the points) is what
-nbgrader and ``ntm-course grade`` score. ``reference(name)`` returns the answer a check compares with.
+``check`` prints a short report and returns a :class:`CheckResult`: the learner's instant feedback. The
+cell's value (the points) is what nbgrader's autograder reads. ``ntm-course grade`` does not trust it: it runs
+the learner's code in an isolated worker process, gets back only the values and gradients it computes, and
+scores them against the reference in its own process (:mod:`.gradebook`). ``reference(name)`` returns the
+answer a check compares with.
 """
 from .checker import CheckResult, run_check
 from .exercises import EXERCISES
