@@ -11,7 +11,8 @@ from ntm_course.grading import check
 from ntm_course.grading import gradebook as gb
 from ntm_course.grading import worker
 from ntm_course.grading.checker import Foreign, Outcome, score_outcomes
-from ntm_course.grading.exercises import EXERCISES, _train_wrong
+from ntm_course.grading import EXERCISES
+from ntm_course.grading.exercises import _train_wrong
 
 
 # --- check leaves the learner's session as it found it ---------------------------------------------------

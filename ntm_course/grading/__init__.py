@@ -12,7 +12,7 @@ scores them against the reference in its own process (:mod:`.gradebook`). ``refe
 answer a check compares with.
 """
 from .checker import CheckResult, run_check
-from .exercises import EXERCISES
+from .registry import EXERCISES
 
 
 def check(name, fn, verbose=True):

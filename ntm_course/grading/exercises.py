@@ -382,7 +382,11 @@ def _sharpen_edge(gen):
                                                            dtype=torch.float64), torch.full((2, 1), 3.0, dtype=torch.float64)))
             + both("gamma = 30 is nearly one-hot", (weighting(gen, 2, 5), torch.full((2, 1), 30.0, dtype=torch.float64)))
             + both("an input that does not sum to 1", (uneven, torch.tensor([[2.0], [1.5]], dtype=torch.float64)),
-                   "divide by the sum of the powered weights, so the result sums to 1 whatever the input"))
+                   "divide by the sum of the powered weights, so the result sums to 1 whatever the input")
+            + both("tiny weights, gamma = 50: a uniform weighting over 12 rows stays uniform",
+                   (torch.full((2, 12), 1 / 12, dtype=torch.float64), torch.full((2, 1), 50.0, dtype=torch.float64)),
+                   "(1/12) ** 50 is about 1e-54, below float32's smallest number: every power underflows to 0 and "
+                   "0/0 is NaN. Divide w by its maximum first: eq. 9's result does not change"))
 
 
 SHARPEN = Exercise(
@@ -400,7 +404,7 @@ SHARPEN = Exercise(
     ],
     hint="w(i) = w~(i)^gamma / sum_j w~(j)^gamma: raise to the power gamma, then divide by the sum over the rows",
     shape_hint="the result is (B, N) like w; gamma is (B, 1)",
-    edge_note="gamma = 1, zeros, large gamma, unnormalised input",
+    edge_note="gamma = 1, zeros, large gamma, unnormalised input, tiny weights (underflow)",
     grad_args=(0, 1),
 )
 
@@ -514,42 +518,6 @@ SPLIT_HEAD_PARAMS = Exercise(
 )
 
 
-def _step_args(g, B, N, M, K):
-    return (randn(g, B, N, M), 2 * randn(g, B, M + K + 3), 2 * randn(g, B, 3 * M + K + 3),
-            weighting(g, B, N), weighting(g, B, N), K)
-
-
-def _step_read_old(memory_, read_raw, write_raw, w_read_prev, w_write_prev, K=3):
-    """The classic mistake: reading the memory from before this step's write."""
-    new, _, _, w_write = references.ntm_step(memory_, read_raw, write_raw, w_read_prev, w_write_prev, K)
-    p = split_head_params(read_raw, memory_.shape[2], K)
-    w_read = addressing.address(memory_, p["key"], p["beta"], p["g"], p["s"], p["gamma"], w_read_prev)
-    return new, memory.read(memory_, w_read), w_read, w_write
-
-
-def _step_edge(gen):
-    return (both("batch 1, K = 1, a single memory row width", _step_args(gen, 1, 4, 1, 1))
-            + both("one-hot previous weightings, K = 5", _step_args(gen, 3, 6, 2, 5)[:3]
-                   + (one_hot(3, 6, 0), one_hot(3, 6, 5), 5)))
-
-
-NTM_STEP = Exercise(
-    name="ntm_step",
-    reference=references.ntm_step,
-    build=build_groups(_step_args, _step_edge, uses_k=True),
-    values_note="several batch and memory sizes and shift widths K, float32 and float64",
-    mistakes=[
-        ("the read head uses the memory from before the write: write first, then address and read the new memory",
-         _step_read_old),
-    ],
-    hint="write head: split_head_params(write=True), address the old memory, write; read head: "
-         "split_head_params, address the new memory, read",
-    shape_hint="return (memory (B, N, M), r (B, M), w_read (B, N), w_write (B, N))",
-    edge_note="batch 1, K = 1 and 5, one-hot previous weightings",
-    grad_args=(0, 1, 2, 3, 4),
-)
-
-
 @dataclass
 class ModelRecipe:
     """How a train_step case builds its tiny NTM (shown in reports instead of a whole model)."""
@@ -647,9 +615,3 @@ TRAIN_STEP = Exercise(
     edge_note="strong clipping, padded episodes",
     values_note="two steps of SGD on a tiny NTM, float64: the losses and the parameters afterwards",
 )
-
-from .understanding import UNDERSTANDING  # noqa: E402  (imports this module's helpers: keep it last)
-
-# ntm_step: the multi-head step of .understanding replaces the single-head NTM_STEP above
-EXERCISES = {ex.name: ex for ex in (COSINE, CONTENT, READ, WRITE, INTERPOLATE, SHIFT, SHARPEN, ADDRESS,
-                                    SPLIT_HEAD_PARAMS, TRAIN_STEP) + UNDERSTANDING}

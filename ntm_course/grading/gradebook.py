@@ -42,7 +42,7 @@ from pathlib import Path
 import nbformat
 
 from . import isolation
-from .exercises import EXERCISES
+from .registry import EXERCISES
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "solutions"
 POINTS_COLUMN = "points_by_grader"   # the gradebook's verdict, computed outside the submission

@@ -366,7 +366,7 @@ def main(jobdir, fd):
 
     import torch   # noqa: F401  (imported before the submission runs)
     from .checker import _clone   # noqa: F401
-    from .exercises import EXERCISES
+    from .registry import EXERCISES
 
     save, rename, join = torch.save, os.replace, os.path.join
     results = join(jobdir, "results")
