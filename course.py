@@ -142,7 +142,9 @@ def main(argv):
             cmd.append("--allow-root")
     else:
         python = setup(extras="dev")
-        cmd = [str(python), "-m", "pytest", "--cov=ntm_course", "--cov-report=term:skip-covered", *rest]
+        # One worker per core; --dist loadfile keeps each file (a notebook's cells share one kernel) on one worker.
+        cmd = [str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", "--cov=ntm_course",
+               "--cov-report=term:skip-covered", *rest]
     os.chdir(ROOT)
     if os.name == "nt":
         return subprocess.call(cmd, env=env)

@@ -21,8 +21,10 @@ from labserver import running_lab
 ROOT = Path(__file__).resolve().parents[1]
 # The interpreter a learner types ``python3`` for: the one this environment was made from.
 LEARNER_PYTHON = Path(getattr(sys, "_base_executable", sys.executable))
-# A test file that says which Python and which copy of the course ran it.
-WHERE = "import sys, ntm_course\n\ndef test_where():\n    print(f'PYTHON={sys.executable} COURSE={ntm_course.__file__}')\n"
+# A test file that says which Python and which copy of the course ran it (in a file: pytest-xdist's workers
+# do not print to the terminal).
+WHERE = ("import os, sys, ntm_course\n\ndef test_where():\n    with open(os.environ['WHERE_FILE'], 'w') as f:\n"
+         "        f.write(f'{sys.executable}\\n{ntm_course.__file__}')\n")
 
 
 def _checkout_copy(dest):
@@ -47,12 +49,13 @@ def _env(tmp):
 
 def _course_test(python, checkout, env):
     """``python course.py test`` on one small test file; return the Python and the course file that ran it."""
-    run = subprocess.run([str(python), "course.py", "test", "tests/test_where.py", "-s", "-q",
-                          "-p", "no:cacheprovider"], cwd=checkout, env=env, capture_output=True, text=True,
+    where = checkout / "where.txt"
+    where.unlink(missing_ok=True)
+    run = subprocess.run([str(python), "course.py", "test", "tests/test_where.py", "-q", "-p", "no:cacheprovider"],
+                         cwd=checkout, env={**env, "WHERE_FILE": str(where)}, capture_output=True, text=True,
                          timeout=900)
     assert run.returncode == 0, f"course.py test failed ({run.returncode}):\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
-    where = next(line for line in run.stdout.splitlines() if line.startswith("PYTHON="))
-    python_used, course = where[len("PYTHON="):].split(" COURSE=")
+    python_used, course = where.read_text().splitlines()
     return Path(python_used), Path(course)
 
 
