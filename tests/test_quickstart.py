@@ -121,3 +121,15 @@ def test_a_python_that_has_this_checkouts_course_is_used_as_it_is(checkout, tmp_
     probe = subprocess.run([str(conda_python), "-c", "import course; print(course._has_course('dev'))"],
                            cwd=checkout, capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "True"
+
+
+def test_a_half_made_or_orphaned_venv_is_not_trusted(tmp_path):
+    """A ``.venv`` whose Python is gone (its base Python was removed) or that has no pip is made again."""
+    half = tmp_path / "half"
+    venv.EnvBuilder(with_pip=False).create(half)
+    probe = ("import sys, course; from pathlib import Path; "
+             "print([course._venv_works(Path(p)) for p in sys.argv[1:]])")
+    run = subprocess.run([str(LEARNER_PYTHON), "-c", probe, str(tmp_path / "gone" / "bin" / "python"),
+                          str(half / "bin" / "python"), sys.executable], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.strip() == "[False, False, True]"
