@@ -272,9 +272,18 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
     (bits per sequence) and bit ``train_errors`` since the last row, the held-out ``eval_bits`` and
     ``eval_errors`` per sequence, and the curriculum ``level``.
 
+    Training seeds its own random numbers (``seed``): the caller's global torch random state is the same
+    afterwards as before.
+
     Raises :class:`TrainingDiverged` when the loss or a gradient is not finite; the checkpoint file then
     still holds the last good state.
     """
+    with torch.random.fork_rng(devices=[]):   # the model's initialisation draws from a forked CPU generator
+        return _train(task, checkpoint, resume, history_path, progress, device, callback, pieces, **options)
+
+
+def _train(task, checkpoint, resume, history_path, progress, device, callback, pieces, **options):
+    """The body of :func:`train`, run inside a forked random state."""
     device = torch.device(device) if device is not None else get_device()
     state = load_checkpoint(resume) if resume is not None else None
     if state is not None:

@@ -34,6 +34,14 @@ def test_same_seed_same_numbers(model):
     assert all(torch.equal(x, y) for x, y in zip(weights(a.model).values(), weights(b.model).values()))
 
 
+def test_training_leaves_the_callers_random_state_alone(tmp_path):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    train("copy", steps=3, memory_init="random", checkpoint=tmp_path / "run.pt", **TINY)
+    train("copy", steps=6, resume=tmp_path / "run.pt", progress=False)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def test_checkpoint_round_trip(tmp_path):
     path = tmp_path / "copy.pt"
     result = train("copy", steps=5, checkpoint=path, **TINY)
