@@ -125,6 +125,23 @@ def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, 
     jump. The content jump stays fooled: the blurred first write leaves faint copies of the marker on the
     rows around row 0, and cosine similarity, blind to magnitude, matches them as well as row 0.
     """
+    def params_at(step, inputs):   # called once run_steps has checked that sequence is (T, B, W)
+        T, B, W = sequence.shape
+        return copy_head_params(step, T, W, B, jump, blur, gamma, beta, inputs, like=sequence)
+    return run_steps(params_at, sequence, N, pieces)
+
+
+def run_steps(params_at, sequence, N=None, pieces=None):
+    """Run a hand-programmed NTM over ``sequence``: ``params_at(step, inputs)`` sets both heads at every step.
+
+    Memory ``(B, N, W + 1)`` starts at zero; both heads start on row ``N - 1``, one row before row 0. At steps
+    ``0 .. 2T-1``, in the order of :class:`~ntm_course.ntm.NTMCell`, the write head addresses the memory and
+    writes, then the read head addresses the new memory and reads. ``inputs`` is ``sequence[step]`` ``(B, W)``
+    while ``step < T``, else ``None``; ``params_at`` returns the pair ``(write_params, read_params)`` of head
+    parameter dicts (``key``, ``beta``, ``g``, ``s``, ``gamma``; ``erase`` and ``add`` for the write head).
+
+    Returns ``(outputs, trace)`` as :func:`hand_programmed_copy` describes.
+    """
     check_tensor("sequence", sequence, 3, "T, B, W")
     T, B, W = sequence.shape
     if T == 0:
@@ -140,8 +157,7 @@ def hand_programmed_copy(sequence, N=None, jump="content", blur=0.0, gamma=1.0, 
     pieces = LIBRARY if pieces is None else pieces
     trace = {"write_weights": [], "read_weights": [], "reads": [], "memory": [], "params": []}
     for step in range(2 * T):
-        inputs = sequence[step] if step < T else None
-        write_params, read_params = copy_head_params(step, T, W, B, jump, blur, gamma, beta, inputs, like=sequence)
+        write_params, read_params = params_at(step, sequence[step] if step < T else None)
         try:
             w_write = address_with_params(memory, write_params, w_write, pieces)
             memory = pieces.write(memory, w_write, write_params["erase"], write_params["add"])

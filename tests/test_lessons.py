@@ -7,7 +7,6 @@ saved pieces, so lessons 7-9 build their machine from the pieces written in less
 """
 import ast
 import os
-import re
 from pathlib import Path
 
 import nbformat
@@ -15,6 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 from ntm_course.grading import EXERCISES
+from ntm_course.grading.worker import strip_magics
 from ntm_course.pieces import PIECE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,11 +36,6 @@ def solution_sources():
     return found
 
 
-def _python(source):
-    """A cell's source as Python: IPython magics and shell lines become comments."""
-    return re.sub(r"^(\s*)([%!])", r"\1#\2", source, flags=re.M)
-
-
 def _is_stub(fn):
     """True when a function body is only a docstring, comments and ``raise NotImplementedError``."""
     body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
@@ -60,7 +55,7 @@ def test_lessons_have_stubs_that_follow_the_convention():
             assert name in EXERCISES, f"{path.name} cell {i}: stub {name!r} has no check"
             assert name in solutions, f"{path.name} cell {i}: no solution cell with grade_id {name!r}"
             assert "stub" in cell.metadata.get("tags", []), f"{path.name} cell {i}: tag the stub 'stub'"
-            functions = [n for n in ast.parse(_python(cell.source)).body if isinstance(n, ast.FunctionDef)]
+            functions = [n for n in ast.parse(strip_magics(cell.source)).body if isinstance(n, ast.FunctionDef)]
             assert [f.name for f in functions] == [name] and _is_stub(functions[0]), \
                 f"{path.name} cell {i}: a stub defines only {name}() and raises NotImplementedError"
             following = next(c for c in cells[i + 1:] if c.cell_type == "code")
@@ -75,7 +70,7 @@ def test_no_visible_lesson_cell_holds_a_graded_answer(path):
     for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
         if cell.cell_type != "code" or cell.metadata.get("jupyter", {}).get("source_hidden"):
             continue
-        for node in ast.walk(ast.parse(_python(cell.source))):
+        for node in ast.walk(ast.parse(strip_magics(cell.source))):
             if isinstance(node, ast.FunctionDef) and node.name in EXERCISES:
                 assert _is_stub(node), f"{path.name} cell {i} shows a finished {node.name}(): a graded answer"
 

@@ -43,6 +43,7 @@ import nbformat
 
 from . import isolation
 from .registry import EXERCISES
+from .worker import Rejected, load_results, outcomes_from, strip_magics
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "solutions"
 POINTS_COLUMN = "points_by_grader"   # the gradebook's verdict, computed outside the submission
@@ -155,7 +156,7 @@ def handins(source, names):
     it uses dynamic code (``exec``, ``__import__``, ``importlib``, ``__code__``, ...) or the course's
     reference helpers in a way the grader cannot follow, which counts against every check."""
     try:
-        tree = ast.parse(_without_magics(source))
+        tree = ast.parse(strip_magics(source))
     except SyntaxError:
         return {}
     found, aliases = {}, set()
@@ -218,11 +219,6 @@ def _root(node):
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _without_magics(source):
-    from .worker import strip_magics
-    return strip_magics(source)
-
-
 # --- one submission ----------------------------------------------------------------------------------------
 
 def program(nb, checks, locked):
@@ -258,7 +254,6 @@ class Job:
 def run_worker(cells, cases, job):
     """Run the worker on ``cells``; ``({name: result dict or None}, fate)``: the results that came back and
     why the worker stopped early (None when it ran to the end)."""
-    from .worker import Rejected, load_results
     box = job.sandbox
     uid = job.uid_base + job.slot if box.drop_uid else None
     jobdir = tempfile.mkdtemp(prefix="ntm-grade-")
@@ -417,7 +412,6 @@ def grade(path, assignments, timeout=60, job=None):
 def _score(check, data):
     """``(points, reason, report)`` for one check from the worker's result."""
     from .checker import not_callable, score_outcomes
-    from .worker import outcomes_from
     exercise = EXERCISES[check.name]
     status = data.get("status")
     if status == "rejected":

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import addressing
-from ..handcrafted import copy_head_params
+from ..handcrafted import copy_head_params, run_steps
 from ..heads import address_with_params, split_head_params
 from ..memory import read, write
 from . import references
@@ -372,25 +372,10 @@ def run_machine(head_params, sequence, N=None, trace=False):
         ``write_weights`` and ``read_weights (2T, B, N)`` and ``memory (2T, B, N, W + 1)``.
     """
     T, B, W = sequence.shape
-    N = T + 1 if N is None else N
-    M = W + 1
-    memory = sequence.new_zeros(B, N, M)
-    w_write = sequence.new_zeros(B, N)
-    w_write[:, -1] = 1.0
-    w_read = w_write.clone()
-    outputs, steps = [], {"write_weights": [], "read_weights": [], "memory": []}
-    for step in range(2 * T):
-        params = head_params(step, T, W, sequence[step] if step < T else None, B)
-        write_params, read_params = _checked_params(params, step, B, M, sequence)
-        w_write = address_with_params(memory, write_params, w_write)
-        memory = write(memory, w_write, write_params["erase"], write_params["add"])
-        w_read = address_with_params(memory, read_params, w_read)
-        if step >= T:
-            outputs.append(read(memory, w_read)[:, :W])
-        for name, value in (("write_weights", w_write), ("read_weights", w_read), ("memory", memory)):
-            steps[name].append(value)
-    outputs = torch.stack(outputs)
-    return (outputs, {k: torch.stack(v) for k, v in steps.items()}) if trace else outputs
+    outputs, steps = run_steps(
+        lambda step, inputs: _checked_params(head_params(step, T, W, inputs, B), step, B, W + 1, sequence),
+        sequence, N)
+    return (outputs, {k: steps[k] for k in ("write_weights", "read_weights", "memory")}) if trace else outputs
 
 
 def _reverse_variant(write_offset_reading=0, read_first=0, read_then=-1, read_while_writing=+1, erase_reading=0.0):
