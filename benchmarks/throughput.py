@@ -1,20 +1,39 @@
-"""Training-step throughput of the NTM on the copy task, next to an nn.LSTM of the same hidden size.
+"""Training-step throughput of the NTM: this checkout's step next to an earlier revision's and an nn.LSTM.
 
-Measures sequences per second of a full training step (forward, loss, backward, Adam update) at batch
-sizes 1 and 32 on copy episodes of length 20 (41 time steps), for the paper's NTM (LSTM controller of 100
-units, memory 128 x 20, one read and one write head) and for a one-layer ``nn.LSTM`` of 100 units with a
-linear output, both measured here in the same process, and prints their ratio.
+Measures sequences per second of a full training step (forward, loss, backward, Adam update):
 
-    python benchmarks/throughput.py [--seconds 10] [--threads N]
+- on copy episodes of length 20 (41 time steps) at batch sizes 1, 32 and 256, for the paper's NTM (LSTM
+  controller of 100 units, memory 128 x 20, one read and one write head) and for a one-layer ``nn.LSTM`` of
+  100 units with a linear output;
+- on priority-sort episodes (20 inputs, 16 outputs: 37 steps) at batch 32 in the paper's priority-sort
+  configuration: a feed-forward controller of 512 units with 8 read and 8 write heads.
+
+Each NTM runs twice, as this checkout builds it and as the ``--baseline`` revision did (``git archive`` of
+its ``ntm_course`` into a temporary folder, imported as ``ntm_course_baseline``), all in one process, the
+measurements interleaved round by round so that a busy machine slows every contender alike. On a CPU the
+clock is the process's CPU time. Prints a table of the best round of each, with the ratios.
+
+    python benchmarks/throughput.py [--seconds 6] [--rounds 3] [--threads 1] [--baseline 37c01b6] [--device cpu]
 """
 import argparse
+import importlib
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from ntm_course.tasks import bits_per_sequence, copy
+from ntm_course import get_device
+from ntm_course.tasks import bits_per_sequence, copy, priority_sort
 from ntm_course.training import build_model, make_config
+
+ROOT = Path(__file__).resolve().parent.parent
+BEFORE = "37c01b6"   # the last revision with one layer and one loop iteration per head, checks at every step
 
 
 class PlainLSTM(nn.Module):
@@ -27,7 +46,22 @@ class PlainLSTM(nn.Module):
         return self.output(self.lstm(x)[0])
 
 
-def sequences_per_second(model, batch, seconds):
+def import_revision(revision, folder):
+    """``ntm_course`` as it was at ``revision``, imported from ``folder`` as the package ``ntm_course_baseline``."""
+    try:
+        archive = subprocess.run(["git", "archive", revision, "ntm_course"], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        sys.exit(f"--baseline {revision}: cannot read that revision with git archive ({error})")
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    (Path(folder) / "ntm_course").rename(Path(folder) / "ntm_course_baseline")
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("ntm_course_baseline.training")
+
+
+def trainer(model, batch):
+    """One training step of ``model`` on ``batch`` (forward, loss, backward, Adam), as a function."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step():
@@ -35,33 +69,83 @@ def sequences_per_second(model, batch, seconds):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    step()   # warm-up
+    return step
 
-    step()  # warm-up
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+
+def rate(step, batch_size, seconds, device):
+    """Sequences per second of ``step`` over about ``seconds``: per CPU second of this process on a CPU (other
+    work on a busy machine then slows it less), per wall-clock second on a GPU."""
+    clock = time.perf_counter if device.type == "cuda" else time.process_time
+    steps, start = 0, clock()
+    while clock() - start < seconds or steps == 0:
         step()
         steps += 1
-    return steps * batch.inputs.shape[1] / (time.perf_counter() - start)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * batch_size / (clock() - start)
+
+
+def contenders(baseline, batch, options, device, lstm=True):
+    """name -> training step: the baseline revision's NTM, this checkout's NTM and (for copy) an nn.LSTM."""
+    steps = {}
+    for name, training in (("before", baseline), ("now", None)):
+        torch.manual_seed(0)
+        if training is None:
+            model = build_model(make_config(**options))
+        else:
+            model = training.build_model(training.make_config(**options))
+        steps[name] = trainer(model.to(device), batch)
+    if lstm:
+        torch.manual_seed(0)
+        steps["nn.LSTM"] = trainer(PlainLSTM(batch.inputs.shape[2], batch.targets.shape[2], 100).to(device), batch)
+    return steps
+
+
+def measure(steps, batch_size, seconds, rounds, device):
+    """Interleaved rounds; the best round of each contender (the least disturbed by other work)."""
+    best = dict.fromkeys(steps, 0.0)
+    for _ in range(rounds):
+        for name, step in steps.items():
+            best[name] = max(best[name], rate(step, batch_size, seconds / rounds, device))
+    return best
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="time per measurement")
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="time per contender and setting (default 6)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as in every benchmark)")
+    parser.add_argument("--baseline", default=BEFORE, help=f"the git revision to compare with (default {BEFORE})")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
+    parser.add_argument("--device", help="cpu or cuda (default: ntm_course.get_device())")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, length 20 (41 steps)")
-    print("| batch | NTM sequences/s | nn.LSTM(100) sequences/s | NTM / LSTM |")
-    print("|---|---|---|---|")
-    for batch_size in (1, 32):
-        batch = copy(batch_size, 20, 20, generator=torch.Generator().manual_seed(0))
-        ntm = build_model(make_config("copy"))
-        lstm = PlainLSTM(batch.inputs.shape[2], batch.targets.shape[2], 100)
-        a = sequences_per_second(ntm, batch, args.seconds)
-        b = sequences_per_second(lstm, batch, args.seconds)
-        print(f"| {batch_size} | {a:.1f} | {b:.1f} | {a / b:.3f} |", flush=True)
+    if args.seconds <= 0 or args.rounds < 1 or args.threads < 1 or min(args.batch_sizes) < 1:
+        parser.error("--seconds, --rounds, --threads and every batch size must be positive")
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device) if args.device else get_device()
+    with tempfile.TemporaryDirectory() as folder:
+        baseline = import_revision(args.baseline, folder)
+        print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} thread(s); 'before' is revision "
+              f"{args.baseline}; sequences per {'second' if device.type == 'cuda' else 'CPU second'}, the best of "
+              f"{args.rounds} interleaved rounds\n")
+        print("| setting | batch | NTM before | NTM now | nn.LSTM(100) | now / before | before / LSTM | now / LSTM |")
+        print("|---|---|---|---|---|---|---|---|")
+        for batch_size in args.batch_sizes:
+            batch = copy(batch_size, 20, 20, generator=torch.Generator().manual_seed(0))
+            batch = type(batch)(*(t.to(device) for t in batch))
+            r = measure(contenders(baseline, batch, dict(task="copy"), device), batch_size, args.seconds,
+                        args.rounds, device)
+            print(f"| copy, length 20 | {batch_size} | {r['before']:.1f} | {r['now']:.1f} | {r['nn.LSTM']:.1f} | "
+                  f"{r['now'] / r['before']:.2f} | {r['before'] / r['nn.LSTM']:.3f} | {r['now'] / r['nn.LSTM']:.3f} |",
+                  flush=True)
+        batch = priority_sort(32, generator=torch.Generator().manual_seed(0))
+        batch = type(batch)(*(t.to(device) for t in batch))
+        options = dict(task="priority_sort", controller="feedforward", controller_size=512, read_heads=8,
+                       write_heads=8)
+        r = measure(contenders(baseline, batch, options, device, lstm=False), 32, args.seconds, args.rounds, device)
+        print(f"| priority sort, feed-forward 512, 8 + 8 heads | 32 | {r['before']:.1f} | {r['now']:.1f} | | "
+              f"{r['now'] / r['before']:.2f} | | |", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,76 @@ The pipeline, as in the paper's flow diagram::
     key, beta --content_addressing--> w_c --interpolate(g, w_prev)--> w_g --shift(s)--> w~ --sharpen(gamma)--> w
 
 Shapes: memory ``(B, N, M)``, key ``(B, M)``, weightings ``(B, N)``, beta / g / gamma ``(B, 1)``,
-shift distribution ``s`` ``(B, K)`` with K odd.
+shift distribution ``s`` ``(B, K)`` with K odd. Every function also addresses several heads in one call, on
+a heads axis: keys ``(B, H, M)``, weightings ``(B, H, N)``, scalars ``(B, H, 1)``, shifts ``(B, H, K)``.
+
+Each public function checks its arguments (a ``ValueError`` naming the argument and the shapes), then calls
+its unchecked version, which works on the heads form. :data:`UNCHECKED` maps the public names to those
+versions: the NTM checks its inputs once, at its edge, and then calls them at every step.
 """
+import functools
+
 import torch
 
-from .checks import (check_memory, check_same_device_dtype, check_scalar, check_tensor,
-                     check_weighting)
+from .checks import check_heads, check_lead, check_memory, check_same_device_dtype
+
+
+# ------------------------------------------------------------------ the equations, unchecked, on a heads axis
+
+def _cosine_similarity(memory, key, eps=1e-8):
+    """``memory (B, N, M)``, ``key (B, H, M)`` -> ``(B, H, N)``: ``u.v / max(|u| |v|, eps)``."""
+    dot = torch.matmul(key, memory.transpose(1, 2))
+    squares = (key * key).sum(dim=2, keepdim=True) * (memory * memory).sum(dim=2).unsqueeze(1)   # |u|^2 |v|^2
+    return dot * squares.clamp_min(eps * eps).rsqrt()       # no square root of 0, so no infinite gradient
+
+
+def _content_addressing(memory, key, beta):
+    """``memory (B, N, M)``, ``key (B, H, M)``, ``beta (B, H, 1)`` -> ``(B, H, N)``."""
+    return torch.softmax(beta * _cosine_similarity(memory, key), dim=-1)
+
+
+def _interpolate(w_content, w_prev, g):
+    return torch.lerp(w_prev, w_content, g)                  # g w_c + (1 - g) w_prev, in one operation
+
+
+@functools.lru_cache(maxsize=32)
+def _shift_index(N, K, device):
+    """``(N, K)``: row ``i``, column ``k`` holds ``j = (i - offset_k) mod N``, the row whose weight lands on ``i``."""
+    with torch.inference_mode(False):                       # a normal tensor: backward saves it
+        offsets = torch.arange(-(K // 2), K // 2 + 1, device=device)
+        return (torch.arange(N, device=device).unsqueeze(1) - offsets) % N
+
+
+def _shift(w, s):
+    """``w (..., N)``, ``s (..., K)`` -> ``(..., N)``: gather ``(..., N, K)``, then weight by ``s`` and sum."""
+    return (w[..., _shift_index(w.shape[-1], s.shape[-1], w.device)] * s.unsqueeze(-2)).sum(dim=-1)
+
+
+def _sharpen(w, gamma, eps=None):
+    """``w^gamma / sum(w^gamma)`` as ``softmax(gamma log w)``: one stable softmax; zero weights stay exactly 0."""
+    floor = torch.finfo(w.dtype).tiny if eps is None else eps
+    return torch.softmax(gamma * w.clamp_min(floor).log(), dim=-1) * (w > 0)
+
+
+def _address(memory, key, beta, g, s, gamma, w_prev):
+    return _sharpen(_shift(_interpolate(_content_addressing(memory, key, beta), w_prev, g), s), gamma)
+
+
+# ------------------------------------------------------------------------------- the public, checked functions
+
+def _single(fn, memory, *per_head):
+    """Call a heads-form function; single-head ``(B, ...)`` arguments go in as one head and come back without it."""
+    if per_head[0].dim() == 2:
+        return fn(memory, *(x.unsqueeze(1) for x in per_head)).squeeze(1)
+    return fn(memory, *per_head)
+
+
+def _check_key(memory, key):
+    """memory ``(B, N, M)`` and key ``(B, M)`` or ``(B, H, M)``; returns the key's leading sizes."""
+    B, _, M = check_memory(memory)
+    lead = check_lead("key", key, "M")
+    check_heads("key", key, (B, *lead[1:]), "M", M)
+    return (B, *lead[1:])
 
 
 def cosine_similarity(memory, key, eps=1e-8):
@@ -20,17 +84,14 @@ def cosine_similarity(memory, key, eps=1e-8):
 
     Args:
         memory: ``(B, N, M)``.
-        key: ``(B, M)``.
+        key: ``(B, M)``, or ``(B, H, M)`` for H heads.
         eps: the denominator is at least ``eps``, so a zero key or a zero row gives similarity 0, not NaN.
     Returns:
-        ``(B, N)`` with values in [-1, 1]: 1 where a row points the same way as the key.
+        ``(B, N)`` (or ``(B, H, N)``) with values in [-1, 1]: 1 where a row points the same way as the key.
     """
-    B, N, M = check_memory(memory)
-    check_tensor("key", key, 2, "B, M", (B, M))
+    _check_key(memory, key)
     check_same_device_dtype(memory=memory, key=key)
-    dot = torch.bmm(memory, key.unsqueeze(2)).squeeze(2)                 # (B, N)
-    norms = memory.norm(dim=2) * key.norm(dim=1, keepdim=True)          # (B, N)
-    return dot / norms.clamp_min(eps)
+    return _single(functools.partial(_cosine_similarity, eps=eps), memory, key)
 
 
 def content_addressing(memory, key, beta):
@@ -40,15 +101,16 @@ def content_addressing(memory, key, beta):
 
     Args:
         memory: ``(B, N, M)``.
-        key: ``(B, M)``, what we look for.
-        beta: ``(B, 1)``, key strength, > 0: large beta focuses on the best match, small beta blurs.
+        key: ``(B, M)``, what we look for (or ``(B, H, M)``).
+        beta: ``(B, 1)``, key strength, > 0: large beta focuses on the best match, small beta blurs
+            (or ``(B, H, 1)``).
     Returns:
-        ``(B, N)``, a distribution over the rows.
+        ``(B, N)`` (or ``(B, H, N)``), a distribution over the rows.
     """
-    similarity = cosine_similarity(memory, key)                          # checks memory and key
-    check_scalar("beta", beta, memory.shape[0])
-    check_same_device_dtype(memory=memory, beta=beta)
-    return torch.softmax(beta * similarity, dim=1)
+    lead = _check_key(memory, key)
+    check_heads("beta", beta, lead, "1", 1)
+    check_same_device_dtype(memory=memory, key=key, beta=beta)
+    return _single(_content_addressing, memory, key, beta)
 
 
 def interpolate(w_content, w_prev, g):
@@ -57,18 +119,18 @@ def interpolate(w_content, w_prev, g):
     .. math:: w^g_t = g_t\, w^c_t + (1 - g_t)\, w_{t-1}
 
     Args:
-        w_content: ``(B, N)``, this step's content weighting.
-        w_prev: ``(B, N)``, the head's weighting at the previous step.
-        g: ``(B, 1)``, the interpolation gate in [0, 1]: 1 takes the content focus, 0 keeps the old focus.
+        w_content: ``(B, N)``, this step's content weighting (or ``(B, H, N)``).
+        w_prev: ``(B, N)``, the head's weighting at the previous step (or ``(B, H, N)``).
+        g: ``(B, 1)``, the interpolation gate in [0, 1]: 1 takes the content focus, 0 keeps the old focus
+            (or ``(B, H, 1)``).
     Returns:
-        ``(B, N)``.
+        ``(B, N)`` (or ``(B, H, N)``).
     """
-    check_tensor("w_content", w_content, 2, "B, N")
-    B, N = w_content.shape
-    check_weighting("w_prev", w_prev, B, N)
-    check_scalar("g", g, B)
+    lead = check_lead("w_content", w_content, "N")
+    check_heads("w_prev", w_prev, lead, "N", w_content.shape[-1])
+    check_heads("g", g, lead, "1", 1)
     check_same_device_dtype(w_content=w_content, w_prev=w_prev, g=g)
-    return g * w_content + (1 - g) * w_prev
+    return _interpolate(w_content, w_prev, g)
 
 
 def shift_offsets(K):
@@ -89,22 +151,19 @@ def shift(w, s):
     weights as (+1, 0, -1) without saying so; the paper's equation gives the order used here.)
 
     Args:
-        w: ``(B, N)``, the gated weighting :math:`w^g_t`.
-        s: ``(B, K)``, K odd, a distribution over the offsets (any K, even K > N: offsets wrap around).
+        w: ``(B, N)``, the gated weighting :math:`w^g_t` (or ``(B, H, N)``).
+        s: ``(B, K)``, K odd, a distribution over the offsets (any K, even K > N: offsets wrap around)
+            (or ``(B, H, K)``).
     Returns:
-        ``(B, N)``. A spread-out ``s`` blurs the focus over neighbouring rows; sharpening undoes that.
+        ``(B, N)`` (or ``(B, H, N)``). A spread-out ``s`` blurs the focus over neighbouring rows; sharpening
+        undoes that.
     """
-    check_tensor("w", w, 2, "B, N")
-    B, N = w.shape
-    check_tensor("s", s, 2, "B, K", (B, None))
-    K = s.shape[1]
-    if K % 2 != 1:
+    lead = check_lead("w", w, "N")
+    check_heads("s", s, lead, "K")
+    if s.shape[-1] % 2 != 1:
         raise ValueError(f"s must have an odd number of shift weights K, got s of shape {tuple(s.shape)}")
     check_same_device_dtype(w=w, s=s)
-    offsets = torch.tensor(shift_offsets(K), device=w.device)              # (K,)
-    rows = torch.arange(N, device=w.device)                               # (N,)
-    source = (rows.unsqueeze(1) - offsets.unsqueeze(0)) % N               # (N, K): j = i - offset
-    return (w[:, source] * s.unsqueeze(1)).sum(dim=2)                     # (B, N, K) -> (B, N)
+    return _shift(w, s)
 
 
 def sharpen(w, gamma, eps=None):
@@ -113,23 +172,21 @@ def sharpen(w, gamma, eps=None):
     .. math:: w_t(i) = \frac{\tilde w_t(i)^{\gamma_t}}{\sum_j \tilde w_t(j)^{\gamma_t}}
 
     Args:
-        w: ``(B, N)``, non-negative.
-        gamma: ``(B, 1)``, >= 1: 1 leaves ``w`` as it is, large gamma approaches a one-hot on the maximum.
+        w: ``(B, N)``, non-negative (or ``(B, H, N)``).
+        gamma: ``(B, 1)``, >= 1: 1 leaves ``w`` as it is, large gamma approaches a one-hot on the maximum
+            (or ``(B, H, 1)``).
     Returns:
-        ``(B, N)``, a distribution.
+        ``(B, N)`` (or ``(B, H, N)``), a distribution; an all-zero weighting stays all zero (no NaN).
 
-    ``w`` is first divided by its maximum (the result does not depend on that scale), so even a large
-    gamma on tiny weights cannot underflow every entry to 0; zero weights stay 0 and give no NaN.
-    ``eps`` is a floor for that maximum (default: the dtype's smallest normal number).
+    Computed as ``softmax(gamma * log w)``, the same quantity in one stable operation: the softmax divides
+    by the largest power first, so even a large gamma on tiny weights cannot underflow every entry to 0,
+    and nothing is ever 0/0. The logarithm sees at least ``eps`` (default: the dtype's smallest normal
+    number), so zero weights give finite gradients; they stay exactly 0.
     """
-    check_tensor("w", w, 2, "B, N")
-    B, _ = w.shape
-    check_scalar("gamma", gamma, B)
+    lead = check_lead("w", w, "N")
+    check_heads("gamma", gamma, lead, "1", 1)
     check_same_device_dtype(w=w, gamma=gamma)
-    peak = w.max(dim=1, keepdim=True).values.detach()  # a constant scale: the output is invariant to it
-    scaled = w / peak.clamp_min(torch.finfo(w.dtype).tiny if eps is None else eps)
-    powered = scaled ** gamma
-    return powered / powered.sum(dim=1, keepdim=True)
+    return _sharpen(w, gamma, eps)
 
 
 def address(memory, key, beta, g, s, gamma, w_prev):
@@ -137,9 +194,9 @@ def address(memory, key, beta, g, s, gamma, w_prev):
 
     Args:
         memory ``(B, N, M)``, key ``(B, M)``, beta ``(B, 1)``, g ``(B, 1)``, s ``(B, K)``, gamma ``(B, 1)``,
-        w_prev ``(B, N)``.
+        w_prev ``(B, N)``; or, for H heads at once, ``(B, H, M)``, ``(B, H, 1)``, ``(B, H, K)``, ``(B, H, N)``.
     Returns:
-        ``(B, N)``, the head's new weighting.
+        ``(B, N)`` (or ``(B, H, N)``), the head's new weighting.
     """
     return sharpen(shift(interpolate(content_addressing(memory, key, beta), w_prev, g), s), gamma)
 
@@ -148,9 +205,21 @@ def address_stages(memory, key, beta, g, s, gamma, w_prev):
     """The pipeline of :func:`address`, returning every intermediate weighting for plots.
 
     Returns:
-        dict with ``(B, N)`` tensors ``content``, ``gated``, ``shifted``, ``sharpened``.
+        dict with ``(B, N)`` (or ``(B, H, N)``) tensors ``content``, ``gated``, ``shifted``, ``sharpened``.
     """
     content = content_addressing(memory, key, beta)
     gated = interpolate(content, w_prev, g)
     shifted = shift(gated, s)
     return {"content": content, "gated": gated, "shifted": shifted, "sharpened": sharpen(shifted, gamma)}
+
+
+UNCHECKED = {
+    "cosine_similarity": _cosine_similarity,
+    "content_addressing": _content_addressing,
+    "interpolate": _interpolate,
+    "shift": _shift,
+    "sharpen": _sharpen,
+    "address": _address,
+}
+"""Public name -> the unchecked version on the heads form (memory ``(B, N, M)``, every other argument and the
+result ``(B, H, ...)``), for callers that have checked their inputs once already."""

@@ -53,3 +53,19 @@ def check_same_device_dtype(**tensors):
     if any(t.device != first.device or t.dtype != first.dtype for _, t in items[1:]):
         got = ", ".join(f"{n}: {t.dtype} {_fmt(t.shape)} on {t.device}" for n, t in items)
         raise ValueError(f"arguments must share one dtype and device, got {got}")
+
+
+def check_lead(name, x, dims):
+    """A per-head tensor in the single-head form ``(B, dims)`` or the heads form ``(B, H, dims)``.
+
+    Returns the leading sizes, ``(B,)`` or ``(B, H)``, that the other arguments of the call must share.
+    """
+    if isinstance(x, torch.Tensor) and x.dim() == 3:
+        return tuple(check_tensor(name, x, 3, f"B, H, {dims}").shape[:2])
+    return tuple(check_tensor(name, x, 2, f"B, {dims}").shape[:1])
+
+
+def check_heads(name, x, lead, dims, size=None):
+    """``x`` must be ``(*lead, size)``: the leading sizes from :func:`check_lead`, then ``size`` (any if None)."""
+    prefix = "B, H, " if len(lead) == 2 else "B, "
+    return check_tensor(name, x, len(lead) + 1, prefix + dims, (*lead, size))

@@ -29,8 +29,9 @@ import torch
 
 from .addressing import shift_offsets
 from .checks import check_tensor
-from .heads import address_with_params
+from .heads import check_head_params
 from .pieces import LIBRARY, PieceError
+from .step import memory_step
 
 JUMPS = ("content", "location")
 
@@ -151,27 +152,32 @@ def run_steps(params_at, sequence, N=None, pieces=None):
         raise ValueError(f"N must be at least the sequence length T to hold it, got N={N} for sequence "
                          f"of shape {tuple(sequence.shape)}")
     memory = sequence.new_zeros(B, N, W + 1)     # zeros: empty rows have cosine 0 to the marker key
-    w_write = sequence.new_zeros(B, N)
-    w_write[:, -1] = 1.0                          # one row before row 0
+    w_write = sequence.new_zeros(B, 1, N)
+    w_write[:, :, -1] = 1.0                       # one row before row 0
     w_read = w_write.clone()
     pieces = LIBRARY if pieces is None else pieces
     trace = {"write_weights": [], "read_weights": [], "reads": [], "memory": [], "params": []}
     for step in range(2 * T):
         write_params, read_params = params_at(step, sequence[step] if step < T else None)
+        check_head_params("write_params", write_params, B, W + 1, write=True)
+        check_head_params("read_params", read_params, B, W + 1)
         try:
-            w_write = address_with_params(memory, write_params, w_write, pieces)
-            memory = pieces.write(memory, w_write, write_params["erase"], write_params["add"])
-            w_read = address_with_params(memory, read_params, w_read, pieces)
-            r = pieces.read(memory, w_read)
+            memory, r, w_read, w_write = memory_step(memory, _one_head(write_params), _one_head(read_params),
+                                                     w_write, w_read, pieces)
         except PieceError as error:
             raise error.with_traceback(None)   # the message names the piece
-        for name, value in (("write_weights", w_write), ("read_weights", w_read), ("reads", r),
+        for name, value in (("write_weights", w_write[:, 0]), ("read_weights", w_read[:, 0]), ("reads", r[:, 0]),
                             ("memory", memory), ("params", (write_params, read_params))):
             trace[name].append(value)
     params = trace.pop("params")
     trace = {name: torch.stack(values) for name, values in trace.items()}
     trace["params"] = params
     return trace["reads"][T:, :, :W], trace
+
+
+def _one_head(params):
+    """A head's ``(B, ...)`` parameters as the ``(B, 1, ...)`` heads form of :func:`~ntm_course.step.memory_step`."""
+    return {name: value.unsqueeze(1) for name, value in params.items()}
 
 
 def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16, pieces=None):

@@ -1,7 +1,8 @@
 """Heads: turn the controller's output into addressing parameters, then a weighting (paper section 3).
 
-A head owns a linear layer from the controller output to its raw parameters. :func:`split_head_params`
-cuts that raw vector into named parameters and applies the activation that puts each in its range:
+The heads of one kind share a linear layer from the controller output to their raw parameters
+(:class:`HeadParams`). :func:`split_head_params` cuts a head's raw vector into named parameters and applies
+the activation that puts each in its range:
 
 =========  =======  ==========================  ===============================
 parameter  size     activation                  range
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .addressing import shift_offsets
-from .checks import check_tensor
+from .checks import check_heads, check_lead
 from .pieces import LIBRARY
 
 
@@ -45,65 +46,79 @@ def split_head_params(raw, M, K, write=False, clip=20.0):
 
     Args:
         raw: ``(B, P)`` with ``P = sum(head_param_sizes(M, K, write).values())``
-            (``M + K + 3`` for a read head, ``3M + K + 3`` for a write head).
+            (``M + K + 3`` for a read head, ``3M + K + 3`` for a write head); or ``(B, H, P)`` for H heads.
         M: memory width; K: shift width (odd); write: also return erase and add vectors.
         clip: raw values are clamped to ``[-clip, clip]`` first (``None`` to skip).
     Returns:
         dict: ``key (B, M)``, ``beta (B, 1)``, ``g (B, 1)``, ``s (B, K)``, ``gamma (B, 1)`` and, for
-        write heads, ``erase (B, M)``, ``add (B, M)``.
+        write heads, ``erase (B, M)``, ``add (B, M)``; with a heads axis each is ``(B, H, ...)``.
     """
     sizes = head_param_sizes(M, K, write)
-    check_tensor("raw", raw, 2, "B, P", (None, sum(sizes.values())))
+    check_heads("raw", raw, check_lead("raw", raw, "P"), "P", sum(sizes.values()))
+    return _split_head_params(raw, sizes, clip)
+
+
+def check_head_params(name, params, B, M, write=False):
+    """A ``ValueError`` naming ``name`` and the entry unless ``params`` is one head's parameter dict for batch B.
+
+    ``params`` maps ``key (B, M)``, ``beta``, ``g``, ``gamma (B, 1)`` and ``s (B, K)`` (K odd) and, if ``write``,
+    ``erase`` and ``add (B, M)``: what :func:`split_head_params` returns, or parameters set by hand.
+    """
+    needed = {"key": ("M", M), "beta": ("1", 1), "g": ("1", 1), "s": ("K", None), "gamma": ("1", 1),
+              **({"erase": ("M", M), "add": ("M", M)} if write else {})}
+    if not isinstance(params, dict) or set(needed) - set(params):
+        missing = sorted(set(needed) - set(params)) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"{name} must be a dict of {sorted(needed)}, missing {missing}")
+    for key, (dims, size) in needed.items():
+        check_heads(f"{name}[{key!r}]", params[key], (B,), dims, size)
+    if params["s"].shape[1] % 2 != 1:
+        raise ValueError(f"{name}['s'] must have an odd number of shift weights K, got {tuple(params['s'].shape)}")
+
+
+def _split_head_params(raw, sizes, clip):
+    """:func:`split_head_params` without the checks: ``raw (..., P)``, ``sizes`` from :func:`head_param_sizes`."""
     if clip is not None:
         raw = raw.clamp(-clip, clip)
-    parts = dict(zip(sizes, torch.split(raw, list(sizes.values()), dim=1)))
+    parts = dict(zip(sizes, torch.split(raw, list(sizes.values()), dim=-1)))
     params = {
         "key": parts["key"],
         "beta": F.softplus(parts["beta"]),
         "g": torch.sigmoid(parts["g"]),
-        "s": torch.softmax(parts["s"], dim=1),
+        "s": torch.softmax(parts["s"], dim=-1),
         "gamma": 1 + F.softplus(parts["gamma"]),
     }
-    if write:
+    if "erase" in parts:
         params["erase"] = torch.sigmoid(parts["erase"])
         params["add"] = torch.tanh(parts["add"])
     return params
 
 
-def address_with_params(memory, params, w_prev, pieces=LIBRARY):
-    """Address memory with a head's parameters (the dict from :func:`split_head_params`): ``(B, N)``.
+class HeadParams(nn.Module):
+    """One linear layer from the controller output to the raw parameters of H heads of one kind, then
+    :func:`split_head_params`: ``h (B, C)`` -> dict of ``(B, H, ...)`` parameters.
 
-    ``pieces`` (a :class:`~ntm_course.pieces.Pieces`, the library's by default) supplies the stages of the
-    pipeline: ``pieces.address(memory, key, beta, g, s, gamma, w_prev)``.
+    All H heads come out of one matrix product (``H * P`` outputs, head by head), so the NTM's step costs the
+    same number of operations for one head or eight.
+    """
+
+    def __init__(self, controller_size, H, M, K=3, write=False, clip=20.0):
+        super().__init__()
+        self.sizes, self.H, self.clip = head_param_sizes(M, K, write), H, clip
+        self.fc = nn.Linear(controller_size, H * sum(self.sizes.values()))
+
+    def forward(self, h):
+        return _split_head_params(self.fc(h).view(h.shape[0], self.H, -1), self.sizes, self.clip)
+
+    def extra_repr(self):
+        return f"heads={self.H}, params={dict(self.sizes)}, clip={self.clip}"
+
+
+def address_with_params(memory, params, w_prev, pieces=LIBRARY):
+    """Address memory with a head's parameters (the dict from :func:`split_head_params`).
+
+    ``w_prev`` ``(B, N)`` (or ``(B, H, N)``, with ``(B, H, ...)`` parameters); returns the new weighting, the
+    same shape. ``pieces`` (a :class:`~ntm_course.pieces.Pieces`, the library's by default) supplies the
+    stages of the pipeline: ``pieces.address(memory, key, beta, g, s, gamma, w_prev)``.
     """
     return pieces.address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"],
                           w_prev)
-
-
-class Head(nn.Module):
-    """A read or write head: controller output ``(B, C)`` -> parameters -> weighting ``(B, N)``."""
-
-    write = False
-
-    def __init__(self, controller_size, M, K=3, clip=20.0):
-        super().__init__()
-        self.M, self.K, self.clip = M, K, clip
-        self.fc = nn.Linear(controller_size, sum(head_param_sizes(M, K, self.write).values()))
-
-    def forward(self, h, memory, w_prev, pieces=LIBRARY):
-        """Address memory. ``h (B, C)``, ``memory (B, N, M)``, ``w_prev (B, N)`` -> ``(w (B, N), params)``.
-
-        ``pieces``: the addressing stages to use (see :func:`address_with_params`).
-        """
-        params = split_head_params(self.fc(h), self.M, self.K, self.write, self.clip)
-        return address_with_params(memory, params, w_prev, pieces), params
-
-
-class ReadHead(Head):
-    """A head whose weighting is used to read (eq. 2)."""
-
-
-class WriteHead(Head):
-    """A head whose weighting, erase and add vectors write (eqs. 3-4)."""
-
-    write = True

@@ -7,9 +7,24 @@ weightings ``(B, N)``; read, erase and add vectors ``(B, M)``. Several heads sta
 import torch
 from torch import nn
 
-from .checks import check_memory, check_same_device_dtype, check_tensor, check_weighting
+from .checks import check_heads, check_lead, check_memory, check_same_device_dtype
 
 INIT_SCHEMES = ("constant", "learned", "random")
+
+
+def _read(memory, w):
+    """``memory (B, N, M)``, ``w (B, H, N)`` -> ``(B, H, M)``, unchecked."""
+    return torch.bmm(w, memory)
+
+
+def _write(memory, w, erase, add):
+    """``memory (B, N, M)``, ``w (B, H, N)``, ``erase`` and ``add (B, H, M)`` -> ``(B, N, M)``, unchecked."""
+    wt = w.transpose(1, 2)                                             # (B, N, H)
+    if w.shape[1] == 1:
+        keep = 1 - torch.bmm(wt, erase)                                # 1 - w(i) e, (B, N, M)
+    else:
+        keep = (1 - w.unsqueeze(3) * erase.unsqueeze(2)).prod(dim=1)   # (B, H, N, M) -> (B, N, M)
+    return torch.addcmul(torch.bmm(wt, add), memory, keep)             # M keep + the sum over heads of w(i) a
 
 
 def read(memory, w):
@@ -19,25 +34,18 @@ def read(memory, w):
 
     Args:
         memory: ``(B, N, M)``.
-        w: ``(B, N)``, a weighting over the rows (non-negative, sums to 1).
+        w: ``(B, N)``, a weighting over the rows (non-negative, sums to 1); or ``(B, H, N)`` for H read heads.
     Returns:
-        ``(B, M)``: the rows of memory averaged with the weights ``w``.
+        ``(B, M)`` (or ``(B, H, M)``): the rows of memory averaged with the weights ``w``.
 
     A one-hot ``w`` returns one row exactly; a spread-out ``w`` returns a blend, which is what makes
     reading differentiable with respect to *where* we read.
     """
     B, N, _ = check_memory(memory)
-    check_weighting("w", w, B, N)
+    lead = check_lead("w", w, "N")
+    check_heads("w", w, (B, *lead[1:]), "N", N)
     check_same_device_dtype(memory=memory, w=w)
-    return torch.bmm(w.unsqueeze(1), memory).squeeze(1)
-
-
-def _as_heads(name, x, B, size, dims):
-    """``(B, size)`` or ``(B, H, size)`` -> ``(B, H, size)``."""
-    if isinstance(x, torch.Tensor) and x.dim() == 2:
-        check_tensor(name, x, 2, f"B, {dims}", (B, size))
-        return x.unsqueeze(1)
-    return check_tensor(name, x, 3, f"B, H, {dims}", (B, None, size))
+    return _read(memory, w.unsqueeze(1)).squeeze(1) if w.dim() == 2 else _read(memory, w)
 
 
 def write(memory, w, erase, add):
@@ -60,18 +68,14 @@ def write(memory, w, erase, add):
     then every head adds (the sums commute), so the order of the heads does not matter.
     """
     B, N, M = check_memory(memory)
-    w = _as_heads("w", w, B, N, "N")
-    erase = _as_heads("erase", erase, B, M, "M")
-    add = _as_heads("add", add, B, M, "M")
-    if not (w.shape[1] == erase.shape[1] == add.shape[1]):
-        raise ValueError(
-            f"w, erase and add must have the same number of heads, got w {tuple(w.shape)}, "
-            f"erase {tuple(erase.shape)}, add {tuple(add.shape)}")
+    lead = check_lead("w", w, "N")
+    check_heads("w", w, (B, *lead[1:]), "N", N)
+    check_heads("erase", erase, (B, *lead[1:]), "M", M)
+    check_heads("add", add, (B, *lead[1:]), "M", M)
     check_same_device_dtype(memory=memory, w=w, erase=erase, add=add)
-    # (B, H, N, 1) * (B, H, 1, M) -> (B, H, N, M), one term per head
-    keep = (1 - w.unsqueeze(3) * erase.unsqueeze(2)).prod(dim=1)
-    added = (w.unsqueeze(3) * add.unsqueeze(2)).sum(dim=1)
-    return memory * keep + added
+    if w.dim() == 2:
+        w, erase, add = w.unsqueeze(1), erase.unsqueeze(1), add.unsqueeze(1)
+    return _write(memory, w, erase, add)
 
 
 class InitialMemory(nn.Module):
@@ -108,3 +112,7 @@ class InitialMemory(nn.Module):
 
     def extra_repr(self):
         return f"N={self.N}, M={self.M}, scheme={self.scheme!r}"
+
+
+UNCHECKED = {"read": _read, "write": _write}
+"""Public name -> the unchecked version on the heads form (see :data:`ntm_course.addressing.UNCHECKED`)."""

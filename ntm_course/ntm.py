@@ -26,9 +26,10 @@ from torch import nn
 
 from .checks import check_same_device_dtype, check_tensor
 from .controller import make_controller
-from .heads import ReadHead, WriteHead
+from .heads import HeadParams
 from .memory import InitialMemory
 from .pieces import LIBRARY, PieceError, Pieces
+from .step import memory_step
 
 HEAD_PARAMS = ("key", "beta", "g", "s", "gamma")
 """The addressing parameters every head emits; the trace records them per head as ``read_<name>`` and
@@ -63,12 +64,10 @@ class NTMCell(nn.Module):
             ``cell.pieces``: not a parameter, not saved in the ``state_dict``, and it may be assigned later
             (``model.cell.pieces = my_pieces()`` runs a trained model on the learner's functions).
 
-    With a ``write`` piece of the learner's (single-head: ``write(memory, w (B, N), e (B, M), a (B, M))``)
-    the write heads are applied one at a time: first every head erases (``write`` with a zero add vector),
-    then every head adds (``write`` with a zero erase vector). That is the library's multi-head order (all
-    erases, then all adds, eqs. 3-4), so the memory is the same up to rounding for any number of write
-    heads; with one write head it is a single call ``write(memory, w, e, a)``. Read heads always read one
-    at a time with ``pieces.read``.
+    The heads of each kind are one :class:`~ntm_course.heads.HeadParams`: all read heads' parameters come from
+    one linear layer, all write heads' from another, and the step (:func:`~ntm_course.step.memory_step`)
+    addresses all heads of a kind in one call. The cell checks its inputs once per call (:meth:`forward`);
+    :class:`NTM` checks the sequence once and then runs the unchecked step.
     """
 
     def __init__(self, input_size, output_size, controller="lstm", controller_size=100, controller_layers=1,
@@ -81,11 +80,13 @@ class NTMCell(nn.Module):
                              f"num_read_heads={num_read_heads}, num_write_heads={num_write_heads}")
         self.N, self.M = N, M
         self.input_size, self.output_size = input_size, output_size
+        self.num_read_heads, self.num_write_heads = num_read_heads, num_write_heads
         self.controller = make_controller(controller, input_size + num_read_heads * M, controller_size,
                                           controller_layers)
         C = self.controller.output_size
-        self.read_heads = nn.ModuleList(ReadHead(C, M, shift_width, clip) for _ in range(num_read_heads))
-        self.write_heads = nn.ModuleList(WriteHead(C, M, shift_width, clip) for _ in range(num_write_heads))
+        self.read_heads = HeadParams(C, num_read_heads, M, shift_width, write=False, clip=clip)
+        self.write_heads = (HeadParams(C, num_write_heads, M, shift_width, write=True, clip=clip)
+                            if num_write_heads else None)
         self.output = nn.Linear(C + num_read_heads * M, output_size)
         self.initial_memory = InitialMemory(N, M, memory_init)
         # Initial read vectors and weightings (as logits, softmaxed over the rows), one per head.
@@ -114,7 +115,7 @@ class NTMCell(nn.Module):
 
     def initial_state(self, batch_size):
         """The state before the first step, for a batch of ``batch_size`` episodes."""
-        R = len(self.read_heads)
+        R = self.num_read_heads
         p = self.reads0
         weights0 = torch.softmax(self.weight_logits0, dim=1).unsqueeze(0).expand(batch_size, -1, -1)
         return NTMState(
@@ -135,61 +136,65 @@ class NTMCell(nn.Module):
 
         Raises :class:`~ntm_course.pieces.PieceError` (naming the piece) when one of the learner's pieces fails.
         """
-        B = state.memory.shape[0]
-        check_tensor("x", x, 2, "B, input_size", (B, self.input_size))
+        self.check_state(state)
+        check_tensor("x", x, 2, "B, input_size", (state.memory.shape[0], self.input_size))
         check_same_device_dtype(x=x, memory=state.memory)
         try:
-            return self._step(x, state, record)
+            h, state, info = self.step(x, state, record)
         except PieceError as error:
             raise error.with_traceback(None)   # the message names the piece: skip the cell's insides
+        return self.output(torch.cat([h, state.reads.flatten(1)], dim=1)), state, info
 
-    def _step(self, x, state, record):
-        pieces = self._pieces
+    def check_state(self, state):
+        """A ``ValueError`` naming the field unless ``state`` is an :class:`NTMState` of this cell's shapes."""
+        if not isinstance(state, NTMState):
+            raise ValueError(f"state must be an NTMState (from initial_state), got {type(state).__name__}")
+        B = check_tensor("state.memory", state.memory, 3, "B, N, M", (None, self.N, self.M)).shape[0]
+        R, W = self.num_read_heads, self.num_write_heads
+        check_tensor("state.reads", state.reads, 3, "B, R, M", (B, R, self.M))
+        check_tensor("state.read_weights", state.read_weights, 3, "B, R, N", (B, R, self.N))
+        check_tensor("state.write_weights", state.write_weights, 3, "B, W, N", (B, W, self.N))
+        check_same_device_dtype(memory=state.memory, reads=state.reads, read_weights=state.read_weights,
+                                write_weights=state.write_weights)
+
+    def step(self, x, state, record=False):
+        """One step without checks or output layer: ``(h (B, C), new NTMState, info)`` (see :meth:`forward`).
+
+        For callers that checked ``x (B, input_size)`` and ``state`` once already, as :class:`NTM` does.
+        """
         h, controller_state = self.controller(torch.cat([x, state.reads.flatten(1)], dim=1), state.controller)
-
-        memory = state.memory
-        info = {}
-        if len(self.write_heads):
-            addressed = [head(h, memory, state.write_weights[:, i], pieces)
-                         for i, head in enumerate(self.write_heads)]
-            write_weights = torch.stack([w for w, _ in addressed], dim=1)                    # (B, W, N)
-            erase = torch.stack([p["erase"] for _, p in addressed], dim=1)                  # (B, W, M)
-            add = torch.stack([p["add"] for _, p in addressed], dim=1)                      # (B, W, M)
-            memory = self._write(pieces, memory, write_weights, erase, add)
-            info.update(write_weights=write_weights, erase=erase, add=add)
-            if record:
-                info.update(_stack_params("write", [p for _, p in addressed]))
-        else:
-            write_weights = state.write_weights
-
-        addressed = [head(h, memory, state.read_weights[:, i], pieces) for i, head in enumerate(self.read_heads)]
-        read_weights = torch.stack([w for w, _ in addressed], dim=1)                        # (B, R, N)
-        reads = torch.stack([pieces.read(memory, read_weights[:, i]) for i in range(len(self.read_heads))],
-                            dim=1)                                                          # (B, R, M)
-        info.update(read_weights=read_weights, reads=reads)
+        write_params = self.write_heads(h) if self.write_heads is not None else None
+        read_params = self.read_heads(h)
+        memory, reads, read_weights, write_weights = memory_step(
+            state.memory, write_params, read_params, state.write_weights, state.read_weights, self._pieces)
+        info = {"read_weights": read_weights, "reads": reads}
+        if write_params is not None:
+            info.update(write_weights=write_weights, erase=write_params["erase"], add=write_params["add"])
         if record:
-            info.update(_stack_params("read", [p for _, p in addressed]))
+            info.update({f"read_{name}": read_params[name] for name in HEAD_PARAMS})
+            if write_params is not None:
+                info.update({f"write_{name}": write_params[name] for name in HEAD_PARAMS})
+        return h, NTMState(memory, reads, read_weights, write_weights, controller_state), info
 
-        y = self.output(torch.cat([h, reads.flatten(1)], dim=1))
-        return y, NTMState(memory, reads, read_weights, write_weights, controller_state), info
-
-    @staticmethod
-    def _write(pieces, memory, w, erase, add):
-        """All write heads write: ``w (B, W, N)``, ``erase``/``add (B, W, M)`` (see the class docstring)."""
-        if pieces.write is LIBRARY.write:
-            return pieces.write(memory, w, erase, add)                  # all heads in one call
-        if w.shape[1] == 1:
-            return pieces.write(memory, w[:, 0], erase[:, 0], add[:, 0])
-        for i in range(w.shape[1]):                                     # every head erases ...
-            memory = pieces.write(memory, w[:, i], erase[:, i], torch.zeros_like(add[:, i]))
-        for i in range(w.shape[1]):                                     # ... then every head adds
-            memory = pieces.write(memory, w[:, i], torch.zeros_like(erase[:, i]), add[:, i])
-        return memory
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        merge_head_layers(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
-def _stack_params(kind, params):
-    """``[{name: (B, size)} per head]`` -> ``{f"{kind}_{name}": (B, H, size)}`` for the addressing parameters."""
-    return {f"{kind}_{name}": torch.stack([p[name] for p in params], dim=1) for name in HEAD_PARAMS}
+def merge_head_layers(state_dict, prefix="cell."):
+    """Rename, in place, the per-head layers of checkpoints saved before heads were batched.
+
+    Those held ``{prefix}read_heads.{i}.fc.weight`` ``(P, C)`` per head; the cell now has one
+    ``{prefix}read_heads.fc.weight`` ``(H * P, C)``, the heads' rows in order (the same for biases and write
+    heads). A state dict already in the new form is left as it is. Returns ``state_dict``.
+    """
+    for kind in ("read_heads", "write_heads"):
+        for name in ("weight", "bias"):
+            old = [f"{prefix}{kind}.{i}.fc.{name}" for i in range(len(state_dict))]
+            old = old[:next((i for i, key in enumerate(old) if key not in state_dict), len(old))]
+            if old:
+                state_dict[f"{prefix}{kind}.fc.{name}"] = torch.cat([state_dict.pop(key) for key in old])
+    return state_dict
 
 
 class NTM(nn.Module):
@@ -229,21 +234,26 @@ class NTM(nn.Module):
 
         With ``record=False`` it is empty.
         """
-        check_tensor("x", x, 3, "T, B, input_size", (None, None, self.cell.input_size))
+        cell = self.cell
+        check_tensor("x", x, 3, "T, B, input_size", (None, None, cell.input_size))
         if x.shape[0] == 0:
             raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
-        state = self.cell.initial_state(x.shape[1])
-        outputs, steps = [], []
+        state = cell.initial_state(x.shape[1])
+        check_same_device_dtype(x=x, memory=state.memory)
+        hs, reads, steps = [], [], []
         try:
             for x_t in x:
-                y, state, info = self.cell(x_t, state, record)
-                outputs.append(y)
+                h, state, info = cell.step(x_t, state, record)
+                hs.append(h)
+                reads.append(state.reads.flatten(1))
                 if record:
                     steps.append({**info, "memory": state.memory})
         except PieceError as error:
             raise error.with_traceback(None)   # the message names the piece
+        # the output layer does not feed back into the step: one matrix product for the whole sequence
+        logits = cell.output(torch.cat([torch.stack(hs), torch.stack(reads)], dim=2))
         trace = {k: torch.stack([s[k] for s in steps]) for k in steps[0]} if steps else {}
-        return torch.stack(outputs), trace
+        return logits, trace
 
 
 class LSTMBaseline(nn.Module):

@@ -11,6 +11,8 @@ A piece of yours that fails, or returns the wrong shape, stops the machine with 
 names the piece and the shapes, instead of a traceback from deep inside the cell.
 """
 from dataclasses import dataclass, fields, replace
+from functools import partial
+from types import SimpleNamespace
 from typing import Callable
 
 import torch
@@ -84,6 +86,7 @@ class Pieces:
                 raise ValueError(f"{f.name} must be a function, got {type(fn).__name__}")
             if fn is not f.default and not hasattr(fn, "__wrapped__"):
                 object.__setattr__(self, f.name, _guarded(f.name, fn, _SHAPES[f.name]))
+        object.__setattr__(self, "_heads", _on_heads(self))
 
     def mine(self):
         """The names of the pieces that are not the library's."""
@@ -94,12 +97,81 @@ class Pieces:
 
         Shapes as in :func:`ntm_course.addressing.address`; returns the weighting ``(B, N)``.
         """
-        w_content = self.content_addressing(memory, key, beta)
-        return self.sharpen(self.shift(self.interpolate(w_content, w_prev, g), s), gamma)
+        return _pipeline(self, memory, key, beta, g, s, gamma, w_prev)
 
+    @property
+    def heads(self):
+        """The pieces on a heads axis, for a machine that has checked its inputs: ``pieces.heads.shift(w, s)``.
+
+        Every function takes and returns the heads form (memory ``(B, N, M)``, the rest ``(B, H, ...)``) and
+        ``heads.address(memory, key, beta, g, s, gamma, w_prev)`` runs the pipeline. The library's pieces are
+        its unchecked versions, all heads in one call; a learner's single-head piece gets every head at once
+        with the heads folded into the batch (``write``: see :func:`_write_per_head`).
+        """
+        return self.__dict__["_heads"]
     def replace(self, **changes):
         """A copy with some pieces changed."""
         return replace(self, **changes)
+
+
+def _fold(fn, shared_memory):
+    """A single-head function applied to ``(B, H, ...)`` arguments, the heads folded into the batch.
+
+    With ``shared_memory`` the first argument is the memory ``(B, N, M)``, the same for every head.
+    """
+    def per_head(*args):
+        first = int(shared_memory)
+        B, H = args[first].shape[:2]
+        flat = [x.reshape(B * H, *x.shape[2:]) for x in args[first:]]
+        if shared_memory:
+            memory_ = args[0]
+            flat.insert(0, memory_.unsqueeze(1).expand(B, H, *memory_.shape[1:]).reshape(B * H, *memory_.shape[1:]))
+        out = fn(*flat)
+        return out.reshape(B, H, *out.shape[1:])
+    return per_head
+
+
+def _write_per_head(write):
+    """A single-head ``write(memory, w (B, N), e (B, M), a (B, M))`` applied to W heads ``(B, W, ...)``.
+
+    One head is one call. With several, every head erases (``write`` with a zero add vector), then every head
+    adds (``write`` with a zero erase vector): the library's multi-head order (all erases, then all adds,
+    eqs. 3-4), so the memory is the same up to rounding for any number of heads.
+    """
+    def per_head(memory, w, erase, add):
+        if w.shape[1] == 1:
+            return write(memory, w[:, 0], erase[:, 0], add[:, 0])
+        for i in range(w.shape[1]):
+            memory = write(memory, w[:, i], erase[:, i], torch.zeros_like(add[:, i]))
+        for i in range(w.shape[1]):
+            memory = write(memory, w[:, i], torch.zeros_like(erase[:, i]), add[:, i])
+        return memory
+    return per_head
+
+
+_UNCHECKED = {**memory.UNCHECKED, **addressing.UNCHECKED}
+
+
+def _on_heads(pieces):
+    """The heads-form functions of ``pieces`` (see :attr:`Pieces.heads`)."""
+    fns = {}
+    for f in fields(pieces):
+        fn = getattr(pieces, f.name)
+        if fn is f.default:
+            fns[f.name] = _UNCHECKED[f.name]
+        elif f.name == "write":
+            fns[f.name] = _write_per_head(fn)
+        else:
+            fns[f.name] = _fold(fn, shared_memory=f.name in ("read", "cosine_similarity", "content_addressing"))
+    heads = SimpleNamespace(**fns)
+    heads.address = partial(_pipeline, heads) if pieces.mine() else _UNCHECKED["address"]
+    return heads
+
+
+def _pipeline(stages, memory, key, beta, g, s, gamma, w_prev):
+    """Fig. 2 on ``stages`` (anything with ``content_addressing``, ``interpolate``, ``shift`` and ``sharpen``)."""
+    w_content = stages.content_addressing(memory, key, beta)
+    return stages.sharpen(stages.shift(stages.interpolate(w_content, w_prev, g), s), gamma)
 
 
 LIBRARY = Pieces()

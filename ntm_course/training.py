@@ -35,7 +35,7 @@ from typing import NamedTuple
 import torch
 
 from .device import get_device
-from .ntm import NTM, LSTMBaseline
+from .ntm import NTM, LSTMBaseline, merge_head_layers
 from .tasks import bit_errors, bits_per_sequence, get_task
 
 FORMAT = "ntm-course-checkpoint"
@@ -142,6 +142,7 @@ def load_checkpoint(path, map_location="cpu"):
     """Read a checkpoint written by :func:`train` with ``torch.load(weights_only=True)``.
 
     Raises ValueError when the file is missing, unreadable, not one of ours, or lacks weights or config.
+    Weights saved with one layer per head are renamed to today's one layer per kind (:func:`~ntm_course.ntm.merge_head_layers`).
     """
     path = Path(path)
     if not path.is_file():
@@ -156,6 +157,7 @@ def load_checkpoint(path, map_location="cpu"):
     missing = {"config", "model"} - set(state)
     if missing:
         raise ValueError(f"checkpoint {str(path)!r} lacks {sorted(missing)}")
+    merge_head_layers(state["model"])      # checkpoints from before the heads were batched load as they are
     return state
 
 

@@ -338,7 +338,7 @@ BAD = [
      r"s must have an odd number of shift weights K, got s of shape \(2, 4\)"),
     (shift, dict(w=W4, s=S3), "s", torch.full((3, 3), 1 / 3), r"s must have shape \(B, K\) = \(2, \?\), got \(3, 3\)"),
     (shift, dict(w=W4, s=S3), "s", torch.full((2, 1, 3), 1 / 3), r"s must have shape \(B, K\), got 3 dimensions"),
-    (shift, dict(w=W4, s=S3), "w", torch.zeros(2, 4, 1), r"w must have shape \(B, N\), got 3 dimensions \(2, 4, 1\)"),
+    (shift, dict(w=W4, s=S3), "w", torch.zeros(2, 4, 1), r"s must have shape \(B, H, K\), got 2 dimensions \(2, 3\)"),
     (shift, dict(w=W4, s=S3), "w", torch.zeros(2, 4, dtype=torch.int32), r"w must be a floating-point"),
     (shift, dict(w=W4, s=S3), "s", S3.double(), r"w: torch.float32 \(2, 4\) on cpu, s: torch.float64 \(2, 3\)"),
     # sharpen(w, gamma)
@@ -370,3 +370,74 @@ def test_address_bad_input_names_the_argument(name, bad, message):
     for fn in (address, address_stages):
         with pytest.raises(ValueError, match=message):
             fn(**{**good, name: bad})
+
+
+# ---------------------------------------------------------------- the heads axis
+
+def _heads_args(B, H, N, M, K, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return {"memory": torch.randn(B, N, M, generator=g, dtype=F64),
+            "key": torch.randn(B, H, M, generator=g, dtype=F64),
+            "beta": torch.rand(B, H, 1, generator=g, dtype=F64) * 5,
+            "g": torch.rand(B, H, 1, generator=g, dtype=F64),
+            "s": torch.softmax(torch.randn(B, H, K, generator=g, dtype=F64), dim=2),
+            "gamma": 1 + 3 * torch.rand(B, H, 1, generator=g, dtype=F64),
+            "w_prev": torch.softmax(2 * torch.randn(B, H, N, generator=g, dtype=F64), dim=2)}
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 7), st.integers(1, 4), st.sampled_from([1, 3, 5, 9]),
+       st.integers(0, 100))
+def test_every_stage_on_a_heads_axis_equals_each_head_alone(B, H, N, M, K, seed):
+    a = _heads_args(B, H, N, M, K, seed)
+    stages = address_stages(**a)
+    for h in range(H):
+        one = {name: (x if name == "memory" else x[:, h]) for name, x in a.items()}
+        alone = address_stages(**one)
+        for name in stages:
+            torch.testing.assert_close(stages[name][:, h], alone[name], msg=name)
+        torch.testing.assert_close(cosine_similarity(a["memory"], a["key"])[:, h],
+                                   cosine_similarity(a["memory"], one["key"]))
+
+
+def test_gradcheck_every_stage_on_a_heads_axis():
+    a = {k: v.requires_grad_() for k, v in _heads_args(2, 3, 5, 3, 3).items()}
+    assert gradcheck(content_addressing, (a["memory"], a["key"], a["beta"]))
+    assert gradcheck(interpolate, (a["w_prev"].detach().flip(2).requires_grad_(), a["w_prev"], a["g"]))
+    assert gradcheck(shift, (a["w_prev"], a["s"]))
+    assert gradcheck(sharpen, (a["w_prev"], a["gamma"]))
+    assert gradcheck(address, tuple(a.values()))
+
+
+@pytest.mark.parametrize("fn, args, message", [
+    (interpolate, lambda a: (a["w_prev"], a["w_prev"], a["g"][:, :1]),
+     r"g must have shape \(B, H, 1\) = \(2, 3, 1\), got \(2, 1, 1\)"),
+    (shift, lambda a: (a["w_prev"], a["s"][:, 0]), r"s must have shape \(B, H, K\), got 2 dimensions \(2, 3\)"),
+    (content_addressing, lambda a: (a["memory"], a["key"], a["beta"][:1]),
+     r"beta must have shape \(B, H, 1\) = \(2, 3, 1\), got \(1, 3, 1\)"),
+    (cosine_similarity, lambda a: (a["memory"], a["key"][..., :2]),
+     r"key must have shape \(B, H, M\) = \(2, 3, 3\), got \(2, 3, 2\)"),
+])
+def test_heads_axis_bad_input_names_the_argument(fn, args, message):
+    with pytest.raises(ValueError, match=message):
+        fn(*args(_heads_args(2, 3, 5, 3, 3)))
+
+
+def test_shift_builds_its_gather_index_once_per_size():
+    from ntm_course.addressing import _shift_index
+    w, s = torch.full((2, 6), 1 / 6), torch.full((2, 3), 1 / 3)
+    shift(w, s)
+    before = _shift_index.cache_info()
+    shift(w, s)
+    shift(w.unsqueeze(1), s.unsqueeze(1))
+    after = _shift_index.cache_info()
+    assert after.hits == before.hits + 2 and after.misses == before.misses
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sharpen_of_an_all_zero_weighting_stays_zero_without_nan(dtype):
+    w = torch.zeros(2, 4, dtype=dtype, requires_grad=True)
+    gamma = torch.full((2, 1), 2.0, dtype=dtype, requires_grad=True)
+    out = sharpen(w, gamma)
+    assert torch.equal(out, torch.zeros(2, 4, dtype=dtype))
+    out.sum().backward()
+    assert torch.isfinite(w.grad).all() and torch.isfinite(gamma.grad).all()

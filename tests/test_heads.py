@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from torch.autograd import gradcheck
 
-from ntm_course.heads import ReadHead, WriteHead, head_param_sizes, split_head_params
+from ntm_course import address, content_addressing, interpolate, sharpen
+from ntm_course.heads import HeadParams, address_with_params, check_head_params, head_param_sizes, split_head_params
+from ntm_course.ntm import HEAD_PARAMS
+from ntm_course.pieces import LIBRARY, Pieces
 
 
 def test_param_sizes_and_order():
@@ -94,46 +97,72 @@ def test_split_even_k():
         split_head_params(torch.zeros(2, 9), M=2, K=2)
 
 
-@pytest.mark.parametrize("cls, P", [(ReadHead, 3 + 5 + 3), (WriteHead, 3 * 3 + 5 + 3)])
-def test_head_addresses_memory(cls, P):
-    head = cls(controller_size=6, M=3, K=5)
-    assert head.fc.out_features == P
-    h, memory = torch.randn(2, 6), torch.randn(2, 4, 3)
-    w, params = head(h, memory, torch.softmax(torch.randn(2, 4), 1))
-    assert w.shape == (2, 4)
-    assert (w >= 0).all()
-    torch.testing.assert_close(w.sum(1), torch.ones(2))
-    assert ("erase" in params) == cls.write
+def test_split_heads_form_equals_each_head_split_alone():
+    raw = 5 * torch.randn(3, 4, 3 * 2 + 3 + 3, dtype=torch.float64)             # 4 write heads, M=2, K=3
+    params = split_head_params(raw, M=2, K=3, write=True)
+    for h in range(4):
+        alone = split_head_params(raw[:, h], M=2, K=3, write=True)
+        for name, value in alone.items():
+            assert params[name].shape == (3, 4, value.shape[1])
+            assert torch.equal(params[name][:, h], value), name
 
 
-def test_head_float64_and_gradients_reach_its_layer():
-    head = WriteHead(controller_size=4, M=3).double()
-    w, params = head(torch.randn(2, 4, dtype=torch.float64), torch.randn(2, 5, 3, dtype=torch.float64),
-                     torch.full((2, 5), 0.2, dtype=torch.float64))
-    assert w.dtype == torch.float64
+@pytest.mark.parametrize("write, P", [(False, 3 + 5 + 3), (True, 3 * 3 + 5 + 3)])
+def test_head_params_one_layer_for_all_heads_in_order(write, P):
+    layer = HeadParams(controller_size=6, H=2, M=3, K=5, write=write)
+    assert layer.fc.out_features == 2 * P
+    h = torch.randn(4, 6)
+    params = layer(h)
+    raw = layer.fc(h)
+    for head in range(2):
+        alone = split_head_params(raw[:, head * P:(head + 1) * P], M=3, K=5, write=write)
+        assert alone.keys() == params.keys()
+        for name, value in alone.items():
+            torch.testing.assert_close(params[name][:, head], value)
+    assert ("erase" in params) == write
+
+
+def test_head_params_float64_and_gradients_reach_its_layer():
+    layer = HeadParams(controller_size=4, H=2, M=3, write=True).double()
+    memory = torch.randn(2, 5, 3, dtype=torch.float64)
+    params = layer(torch.randn(2, 4, dtype=torch.float64))
+    w = LIBRARY.heads.address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"],
+                              torch.full((2, 2, 5), 0.2, dtype=torch.float64))
+    assert w.dtype == torch.float64 and w.shape == (2, 2, 5)
     (w * torch.arange(5.0, dtype=torch.float64)).sum().add(params["add"].sum()).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
-               for p in head.parameters())
+               for p in layer.parameters())
 
 
 def test_heads_address_through_the_pieces_they_are_given():
-    from ntm_course import address
-    from ntm_course.heads import address_with_params
-    from ntm_course.pieces import Pieces
-
     g = torch.Generator().manual_seed(0)
     memory, h = torch.randn(2, 5, 4, generator=g), torch.randn(2, 6, generator=g)
-    w_prev = torch.softmax(torch.randn(2, 5, generator=g), dim=1)
-    head = ReadHead(6, 4, 3)
-    w, params = head(h, memory, w_prev)
-    assert torch.equal(w, address(memory, params["key"], params["beta"], params["g"], params["s"],
-                                  params["gamma"], w_prev))               # the library's pieces by default
+    w_prev = torch.softmax(torch.randn(2, 3, 5, generator=g), dim=2)             # 3 heads
+    params = HeadParams(6, 3, 4, 3)(h)
+    w = address_with_params(memory, params, w_prev)
+    for head in range(3):                                                       # the library's pieces by default
+        torch.testing.assert_close(w[:, head], address(memory, *(params[k][:, head] for k in HEAD_PARAMS),
+                                                       w_prev[:, head]))
     seen = []
     def shift(w, s):
         seen.append(tuple(w.shape))
-        return w                                                      # never moves
+        return w                                                                # never moves
     pieces = Pieces(shift=shift)
-    w_mine, _ = head(h, memory, w_prev, pieces)
-    assert seen == [(2, 5)]
-    torch.testing.assert_close(w_mine, address_with_params(memory, params, w_prev, pieces))
+    w_mine = pieces.heads.address(memory, *(params[k] for k in HEAD_PARAMS), w_prev)
+    assert seen == [(6, 5)]                                                     # every head in one call: (B * H, N)
     assert not torch.allclose(w_mine, w)
+    w_gated = sharpen(interpolate(content_addressing(memory, params["key"], params["beta"]), w_prev, params["g"]),
+                      params["gamma"])
+    torch.testing.assert_close(w_mine, w_gated)
+
+
+def test_check_head_params_names_the_entry():
+    good = {"key": torch.zeros(2, 3), "beta": torch.ones(2, 1), "g": torch.ones(2, 1), "s": torch.ones(2, 3) / 3,
+            "gamma": torch.ones(2, 1)}
+    check_head_params("read_params", good, 2, 3)
+    with pytest.raises(ValueError, match=r"read_params\['key'\] must have shape \(B, M\) = \(2, 4\), got \(2, 3\)"):
+        check_head_params("read_params", good, 2, 4)
+    with pytest.raises(ValueError, match=r"write_params must be a dict of .* missing \['add', 'erase'\]"):
+        check_head_params("write_params", good, 2, 3, write=True)
+    with pytest.raises(ValueError, match=r"read_params\['s'\] must have an odd number of shift weights K"):
+        check_head_params("read_params", {**good, "s": torch.ones(2, 2) / 2}, 2, 3)

@@ -205,9 +205,9 @@ def test_fixed_initial_state_is_not_learned():
     (torch.randn(5, 3, 7), r"x must have shape \(T, B, input_size\) = \(\?, \?, 4\), got \(5, 3, 7\)"),
     (torch.zeros(5, 3, 4, dtype=torch.long), r"x must be a floating-point tensor .* torch.int64 \(5, 3, 4\)"),
     (torch.randn(0, 3, 4), r"x must hold at least one time step, got shape \(0, 3, 4\)"),
-    (torch.randn(5, 3, 4, dtype=torch.float64), r"x: torch.float64 \(3, 4\) on cpu, memory: torch.float32"),
+    (torch.randn(5, 3, 4, dtype=torch.float64), r"x: torch.float64 \(5, 3, 4\) on cpu, memory: torch.float32"),
     ([[0.0]], r"x must be a torch.Tensor"),
-    (torch.randn(5, 3, 4, device="meta"), r"x: torch.float32 \(3, 4\) on meta, memory: torch.float32 \(3, 6, 4\)"),
+    (torch.randn(5, 3, 4, device="meta"), r"x: torch.float32 \(5, 3, 4\) on meta, memory: torch.float32 \(3, 6, 4\)"),
 ])
 def test_ntm_bad_input(x, message):
     with pytest.raises(ValueError, match=message):
@@ -251,3 +251,46 @@ def test_count_parameters_skips_frozen_ones():
     total = count_parameters(model)
     model.output.weight.requires_grad_(False)
     assert count_parameters(model) == total - 2 * 8
+
+
+def test_a_sequence_equals_the_cell_run_step_by_step():
+    """NTM.trace checks once and applies the output layer to the whole sequence: the same numbers as the cell."""
+    seed_everything(0)
+    model = NTM(4, 2, num_read_heads=2, num_write_heads=2, **SMALL).double()
+    x = torch.randn(5, 3, 4, dtype=torch.float64)
+    logits, trace = model.trace(x)
+    state = model.cell.initial_state(3)
+    for t in range(5):
+        y, state, info = model.cell(x[t], state)
+        torch.testing.assert_close(y, logits[t])
+        for name, value in info.items():
+            torch.testing.assert_close(value, trace[name][t], msg=name)
+
+
+def test_checkpoints_with_one_layer_per_head_still_load():
+    """Weights saved before the heads were batched (read_heads.{i}.fc) load into the one layer per kind."""
+    seed_everything(0)
+    model = NTM(4, 2, num_read_heads=2, num_write_heads=3, **SMALL)
+    old = {}
+    for name, value in model.state_dict().items():
+        kind = name.split(".")[1]
+        if kind in ("read_heads", "write_heads"):
+            H = model.cell.num_read_heads if kind == "read_heads" else model.cell.num_write_heads
+            for i, part in enumerate(value.chunk(H)):
+                old[name.replace(f"{kind}.fc", f"{kind}.{i}.fc")] = part.clone()
+        else:
+            old[name] = value.clone()
+    assert "cell.read_heads.1.fc.weight" in old and "cell.read_heads.fc.weight" not in old
+    fresh = NTM(4, 2, num_read_heads=2, num_write_heads=3, **SMALL)
+    fresh.load_state_dict(old)
+    x = torch.randn(5, 3, 4)
+    assert torch.equal(fresh(x), model(x))
+
+
+def test_the_cell_checks_the_state_it_is_given():
+    cell = NTMCell(4, 2, num_read_heads=2, **SMALL)
+    state = cell.initial_state(3)
+    with pytest.raises(ValueError, match=r"state.read_weights must have shape \(B, R, N\) = \(3, 2, 6\), got \(3, 1, 6\)"):
+        cell(torch.randn(3, 4), state._replace(read_weights=state.read_weights[:, :1]))
+    with pytest.raises(ValueError, match=r"state must be an NTMState"):
+        cell(torch.randn(3, 4), tuple(state))

@@ -118,12 +118,12 @@ def test_a_correct_reimplementation_gives_the_same_outputs(heads):
 
 
 def test_several_write_heads_on_a_single_head_write_erase_all_then_add_all():
-    """The cell applies a learner's single-head write head by head: every erase, then every add."""
+    """A learner's single-head write is applied head by head: every erase, then every add."""
     g = torch.Generator().manual_seed(0)
     mem = torch.randn(2, 5, 3, generator=g)
     w = torch.softmax(torch.randn(2, 3, 5, generator=g), dim=2)
     e, a = torch.rand(2, 3, 3, generator=g), torch.randn(2, 3, 3, generator=g)
-    torch.testing.assert_close(NTMCell._write(MINE, mem, w, e, a), memory.write(mem, w, e, a))
+    torch.testing.assert_close(MINE.heads.write(mem, w, e, a), memory.write(mem, w, e, a))
     # one head after another (erase and add together) would differ: the order matters for W > 1
     sequential = mem
     for i in range(3):
@@ -150,8 +150,8 @@ def test_the_controller_clip_bounds_beta_and_gamma():
     """Controller outputs are clipped to +-20 before the activations: beta <= softplus(20), gamma <= 1 + that."""
     model = NTM(4, 2, **SMALL)
     with torch.no_grad():
-        for head in (*model.cell.read_heads, *model.cell.write_heads):
-            head.fc.bias.fill_(1e4)
+        model.cell.read_heads.fc.bias.fill_(1e4)
+        model.cell.write_heads.fc.bias.fill_(1e4)
     _, trace = model.trace(episode())
     bound = F.softplus(torch.tensor(20.0)).item()
     assert bound == pytest.approx(20.0, abs=1e-6)                       # log(1 + e^20) = 20 + 2e-9

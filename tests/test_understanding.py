@@ -106,8 +106,8 @@ def test_ntm_step_reference_equals_ntm_cell(R, W, K, controller):
     with torch.no_grad():
         _, new, info = cell(x, state)
         h, _ = cell.controller(torch.cat([x, state.reads.flatten(1)], dim=1), state.controller)
-        read_raws = torch.stack([head.fc(h) for head in cell.read_heads], dim=1)
-        write_raws = torch.stack([head.fc(h) for head in cell.write_heads], dim=1)
+        read_raws = cell.read_heads.fc(h).view(B, R, -1)                     # the heads' raw vectors, in order
+        write_raws = cell.write_heads.fc(h).view(B, W, -1)
         memory, reads, w_read, w_write = reference("ntm_step")(state.memory, read_raws, write_raws,
                                                                state.read_weights, state.write_weights, K)
     for ours, cells in ((memory, new.memory), (reads, info["reads"]), (w_read, info["read_weights"]),

@@ -8,9 +8,10 @@ sharpening, a hand-programmed machine that copies in reverse).
 import torch
 
 from ..addressing import cosine_similarity, sharpen
+from ..checks import check_heads, check_memory
 from ..handcrafted import shift_distribution
-from ..heads import address_with_params, split_head_params
-from ..memory import read, write
+from ..heads import split_head_params
+from ..step import memory_step
 from ..tasks import bits_per_sequence
 
 
@@ -18,9 +19,9 @@ def ntm_step(memory, read_raws, write_raws, w_read_prev, w_write_prev, K=3):
     """One memory step of an NTM with several read and several write heads (paper section 3, as ``NTMCell``).
 
     The controller has already produced each head's raw parameters; this step turns them into writes, then
-    reads:
+    reads. It is the library's own step, :func:`ntm_course.step.memory_step`, which ``NTMCell`` runs:
 
-    1. ``split_head_params`` turns every head's raw vector into its parameters;
+    1. ``split_head_params`` turns every head's raw vector into its parameters (all heads at once, ``(B, H, P)``);
     2. every write head addresses the *old* memory :math:`M_{t-1}` (eqs. 5-9) from its previous weighting;
     3. all write heads erase, then all add (eqs. 3-4; ``ntm_course.write`` with ``(B, W, N)`` weightings);
     4. every read head addresses the *new* memory :math:`M_t` from its previous weighting;
@@ -36,18 +37,12 @@ def ntm_step(memory, read_raws, write_raws, w_read_prev, w_write_prev, K=3):
         ``(memory, reads, w_read, w_write)``: the new memory ``(B, N, M)``, the read vectors ``(B, R, M)``
         and the heads' new weightings ``(B, R, N)`` and ``(B, W, N)``.
     """
-    M = memory.shape[2]
-    write_params = [split_head_params(write_raws[:, i], M, K, write=True) for i in range(write_raws.shape[1])]
-    w_write = torch.stack([address_with_params(memory, p, w_write_prev[:, i])
-                           for i, p in enumerate(write_params)], dim=1)                      # (B, W, N)
-    erase = torch.stack([p["erase"] for p in write_params], dim=1)                           # (B, W, M)
-    add = torch.stack([p["add"] for p in write_params], dim=1)
-    memory = write(memory, w_write, erase, add)
-    read_params = [split_head_params(read_raws[:, i], M, K) for i in range(read_raws.shape[1])]
-    w_read = torch.stack([address_with_params(memory, p, w_read_prev[:, i])
-                          for i, p in enumerate(read_params)], dim=1)                        # (B, R, N)
-    reads = torch.stack([read(memory, w_read[:, i]) for i in range(w_read.shape[1])], dim=1)  # (B, R, M)
-    return memory, reads, w_read, w_write
+    B, N, M = check_memory(memory)
+    for name, raws, w_prev in (("read", read_raws, w_read_prev), ("write", write_raws, w_write_prev)):
+        check_heads(f"{name}_raws", raws, (B, None), "P")
+        check_heads(f"w_{name}_prev", w_prev, tuple(raws.shape[:2]), "N", N)
+    return memory_step(memory, split_head_params(write_raws, M, K, write=True), split_head_params(read_raws, M, K),
+                       w_write_prev, w_read_prev)
 
 
 def train_step(model, optimizer, inputs, targets, mask, clip=10.0):
