@@ -14,6 +14,8 @@ medians. Options after ``--`` are passed to :func:`ntm_course.training.train` as
 """
 import argparse
 import json
+import os
+import platform
 import statistics
 import tempfile
 import time
@@ -39,8 +41,10 @@ def converge(seed, minutes, options, workdir):
         if left <= 0:
             break
         steps += options.get("steps", 20000)
+        # train's max_minutes counts the training time the checkpoint already holds: add it to what is left
+        trained = result.history[-1]["seconds"] / 60 if result is not None else 0.0
         result = train("copy", seed=seed, checkpoint=checkpoint, resume=resume, progress=False,
-                       target_errors=THRESHOLD, max_minutes=left, **{**options, "steps": steps})
+                       target_errors=THRESHOLD, max_minutes=trained + left, **{**options, "steps": steps})
         resume = checkpoint
         last = result.history[-1]
         if last["eval_errors"] < THRESHOLD and score(result.model, test)["errors"] < THRESHOLD:
@@ -50,6 +54,15 @@ def converge(seed, minutes, options, workdir):
             "sequences": result.history[-1]["sequences"], "test_errors": round(final["errors"], 4),
             "wall_seconds": round(time.perf_counter() - wall, 1),
             "cpu_seconds": round(time.process_time() - cpu, 1)}
+
+
+def cpu_name():
+    """The processor's model name (from /proc/cpuinfo on Linux), for the record."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def main():
@@ -75,7 +88,8 @@ def main():
         "median_sequences": statistics.median(r["sequences"] if r["converged"] else float("inf") for r in rows),
         "median_cpu_seconds": statistics.median(r["cpu_seconds"] if r["converged"] else float("inf")
                                                 for r in rows),
-        "load_average": list(__import__("os").getloadavg()), "torch": torch.__version__, "rows": rows,
+        "load_average": list(os.getloadavg()), "torch": torch.__version__, "cpu": cpu_name(),
+        "cores": os.cpu_count(), "rows": rows,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

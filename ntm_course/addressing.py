@@ -23,7 +23,10 @@ from .checks import check_heads, check_lead, check_memory, check_same_device_dty
 
 def _cosine_similarity(memory, key, eps=1e-8):
     """``memory (B, N, M)``, ``key (B, H, M)`` -> ``(B, H, N)``: ``u.v / max(|u| |v|, eps)``."""
-    dot = torch.matmul(key, memory.transpose(1, 2))
+    if key.shape[1] == 1:   # one head: on a CPU a broadcast product beats a batched matmul of 1-row matrices
+        dot = (memory * key).sum(dim=2).unsqueeze(1)
+    else:
+        dot = torch.matmul(key, memory.transpose(1, 2))
     squares = (key * key).sum(dim=2, keepdim=True) * (memory * memory).sum(dim=2).unsqueeze(1)   # |u|^2 |v|^2
     return dot * squares.clamp_min(eps * eps).rsqrt()       # no square root of 0, so no infinite gradient
 

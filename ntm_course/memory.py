@@ -14,17 +14,20 @@ INIT_SCHEMES = ("constant", "learned", "random")
 
 def _read(memory, w):
     """``memory (B, N, M)``, ``w (B, H, N)`` -> ``(B, H, M)``, unchecked."""
+    if w.shape[1] == 1:     # one head: on a CPU a broadcast product beats a batched matmul of 1-row matrices
+        return (w.transpose(1, 2) * memory).sum(dim=1, keepdim=True)
     return torch.bmm(w, memory)
 
 
 def _write(memory, w, erase, add):
     """``memory (B, N, M)``, ``w (B, H, N)``, ``erase`` and ``add (B, H, M)`` -> ``(B, N, M)``, unchecked."""
-    wt = w.transpose(1, 2)                                             # (B, N, H)
-    if w.shape[1] == 1:
-        keep = 1 - torch.bmm(wt, erase)                                # 1 - w(i) e, (B, N, M)
-    else:
-        keep = (1 - w.unsqueeze(3) * erase.unsqueeze(2)).prod(dim=1)   # (B, H, N, M) -> (B, N, M)
-    return torch.addcmul(torch.bmm(wt, add), memory, keep)             # M keep + the sum over heads of w(i) a
+    if w.shape[1] == 1:     # M (1 - w e) + w a = M - w (M e - a): three products of the memory's size
+        return memory - w.transpose(1, 2) * (memory * erase - add)
+    terms = 1 - w.unsqueeze(3) * erase.unsqueeze(2)                    # (B, H, N, M): what each head keeps
+    keep = terms[:, 0]
+    for h in range(1, terms.shape[1]):      # a running product: prod()'s backward is slow where a term is 0
+        keep = keep * terms[:, h]
+    return torch.addcmul(torch.bmm(w.transpose(1, 2), add), memory, keep)   # M keep + sum over heads of w(i) a
 
 
 def read(memory, w):
