@@ -11,6 +11,9 @@ in the order nbgrader's ``generate_assignment`` applies them:
 - ``ClearOutput``: no outputs or execution counts;
 - ``ComputeChecksums``: nbgrader can later tell when a learner edited a locked or graded cell.
 
+The solution's Colab install cell (:mod:`ntm_course.hosted`) is locked like its imports and passes through;
+its Colab badge is pointed at the exercise (``exercises/NN_topic.ipynb`` in the course's repository).
+
 ``ntm-course release --check`` writes nothing and fails when ``exercises/`` differs from what it would write.
 """
 import copy
@@ -21,22 +24,27 @@ import nbformat
 from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, ClearSolutions, ComputeChecksums,
                                     LockCells)
 
+from . import hosted
+
 PREPROCESSORS = (ClearSolutions, ClearHiddenTests, LockCells, ClearOutput, ComputeChecksums)
+EXERCISES = "exercises"
+"""The exercises' folder in the course's repository, which their Colab badges open."""
 
 
-def release_notebook(solution):
-    """The exercise notebook (a new ``NotebookNode``) generated from a solution notebook."""
+def release_notebook(solution, name):
+    """The exercise notebook (a new ``NotebookNode``) generated from a solution notebook; ``name`` is its
+    file name (``05_shift.ipynb``), for the Colab badge."""
     nb = copy.deepcopy(solution)
     resources = {}
     for preprocessor in PREPROCESSORS:
         nb, resources = preprocessor().preprocess(nb, resources)
-    return nb
+    return hosted.set_badge(nb, f"{EXERCISES}/{name}")
 
 
 def released_text(solution_path):
     """The exact file content ``release`` writes for one solution notebook."""
     solution = nbformat.read(str(solution_path), as_version=nbformat.NO_CONVERT)
-    return nbformat.writes(release_notebook(solution)) + "\n"
+    return nbformat.writes(release_notebook(solution, Path(solution_path).name)) + "\n"
 
 
 def plan(source, target):

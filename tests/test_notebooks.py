@@ -1,14 +1,17 @@
 """Every notebook is committed clean and starts the same way; nbval (pytest's addopts) executes them.
 
 Covers every ``.ipynb`` under notebooks/, exercises/ and solutions/: no outputs, no execution counts, the
-``python3`` kernelspec, an ``NN_topic`` name, and a first code cell that seeds the generators and picks
-the device.
+``python3`` kernelspec, an ``NN_topic`` name, an "Open in Colab" badge for that very notebook before its
+title, the Colab install cell (``ntm_course.hosted``, a no-op off Colab) as the first code cell, and a
+second code cell that seeds the generators and picks the device.
 """
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from ntm_course import hosted
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("notebooks", "exercises", "solutions")
@@ -49,8 +52,27 @@ def test_named_nn_topic(path):
     assert NAME.match(path.name), f"{path.name} should be named NN_topic.ipynb (two digits, lower case)"
 
 
+def code_cells(path):
+    return [cell for cell in load(path).cells if cell.cell_type == "code"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_first_code_cell_sets_seed_and_device(path):
-    first = next(cell.source for cell in load(path).cells if cell.cell_type == "code")
-    assert SEED.search(first), f"{path.name}: the first code cell should seed the generators"
-    assert DEVICE.search(first), f"{path.name}: the first code cell should pick the device (get_device())"
+def test_colab_badge_opens_this_notebook_before_its_title(path):
+    first, second = load(path).cells[:2]
+    assert first.cell_type == "markdown" and hosted.role(first) == "badge", f"{path.name}: no Colab badge first"
+    assert first.source == hosted.colab_badge(path.relative_to(ROOT).as_posix())
+    assert second.cell_type == "markdown" and second.source.startswith("# "), f"{path.name}: the title follows"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_first_code_cell_is_the_colab_install_cell(path):
+    first = code_cells(path)[0]
+    assert hosted.role(first) == "install" and first.source == hosted.INSTALL_CELL, \
+        f"{path.name}: the first code cell must be hosted.INSTALL_CELL; run `python -m ntm_course.hosted`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_second_code_cell_sets_seed_and_device(path):
+    second = code_cells(path)[1].source
+    assert SEED.search(second), f"{path.name}: the second code cell should seed the generators"
+    assert DEVICE.search(second), f"{path.name}: the second code cell should pick the device (get_device())"

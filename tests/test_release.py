@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ntm_course import cli, release
+from ntm_course import cli, hosted, release
 from ntm_course.grading import reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,8 @@ def test_solution_notebook_metadata(path):
     assert solutions and [g["grade_id"] for g in graded] == [f"{s}_check" for s in solutions]
     assert all(g["locked"] and g["points"] > 0 for g in graded)
     assert all(nbgrader_meta(c)["locked"] for c in code if not nbgrader_meta(c)["solution"])
-    assert code[0].metadata.nbgrader["grade_id"] == "imports" and "seed_everything(0)" in code[0].source
+    assert code[0].metadata.nbgrader["grade_id"] == "colab" and hosted.role(code[0]) == "install"
+    assert code[1].metadata.nbgrader["grade_id"] == "imports" and "seed_everything(0)" in code[1].source
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
@@ -112,8 +113,17 @@ def test_release_of_an_empty_folder_is_a_clear_error(tmp_path, capsys):
 def test_release_keeps_the_solution_untouched():
     solution = nbformat.read(str(SOLUTIONS[0]), as_version=4)
     before = nbformat.writes(solution)
-    release.release_notebook(solution)
+    release.release_notebook(solution, SOLUTIONS[0].name)
     assert nbformat.writes(solution) == before
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_exercise_keeps_the_locked_install_cell_and_its_badge_opens_the_exercise(path):
+    exercise = nbformat.read(str(ROOT / "exercises" / path.name), as_version=4)
+    assert exercise.cells[0].source == hosted.colab_badge(f"exercises/{path.name}")
+    install = next(c for c in exercise.cells if c.cell_type == "code")
+    assert hosted.role(install) == "install" and install.source == hosted.INSTALL_CELL
+    assert install.metadata.get("editable") is False and nbgrader_meta(install)["locked"]
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
@@ -139,16 +149,21 @@ EXERCISE_SET = ["01_read", "02_content_addressing", "03_write", "04_interpolate"
 LINK = re.compile(r"\]\(\.\./notebooks/(\d\d_[a-z0-9_]+\.ipynb)\)")
 
 
+def intro(path):
+    """The exercise's first cell after the Colab badge: its title, its lesson, what it asks."""
+    return next(c for c in nbformat.read(str(path), as_version=4).cells if hosted.role(c) != "badge").source
+
+
 def test_the_exercise_set_is_numbered_like_the_lessons():
     assert [p.stem for p in SOLUTIONS] == EXERCISE_SET
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
 def test_exercise_links_its_lesson_and_says_what_it_asks(path):
-    intro = nbformat.read(str(path), as_version=4).cells[0].source
-    links = LINK.findall(intro)
+    text = intro(path)
+    links = LINK.findall(text)
     assert links and links[0][:2] == path.name[:2] and (ROOT / "notebooks" / links[0]).exists()
-    asks = [line for line in intro.splitlines() if "**Asks you to:**" in line]
+    asks = [line for line in text.splitlines() if "**Asks you to:**" in line]
     assert len(asks) == 1 and asks[0].strip().endswith(".")
 
 
@@ -157,7 +172,7 @@ def test_shift_width_promised_only_where_a_function_takes_one(path):
     nb = nbformat.read(str(path), as_version=4)
     names = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
     takes_k = any({"K", "s"} & set(inspect.signature(reference(n)).parameters) for n in names)
-    assert takes_k or "shift width" not in nb.cells[0].source
+    assert takes_k or "shift width" not in intro(path)
 
 
 def test_training_exercise_does_not_pass_adam_off_as_the_papers_protocol():
