@@ -20,7 +20,7 @@ COPY pyproject.toml README.md ./
 COPY ntm_course ./ntm_course
 COPY solutions ./solutions
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch \
-    && pip install --no-cache-dir -e . \
+    && pip install --no-cache-dir -e '.[grading]' \
     && python -c "import ntm_course.grading.gradebook"
 ENV OMP_NUM_THREADS=1 MPLBACKEND=Agg
 WORKDIR /out

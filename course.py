@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
 """Set up the course and run it: the README's two quick-start commands.
 
-    python3 course.py lab    # set up, then open the course in JupyterLab (the welcome lesson)
-    python3 course.py test   # set up, then run every test: the library and every notebook
+    python3 course.py lab                # set up, then open the course in JupyterLab (the welcome lesson)
+    python3 course.py lab --instructor   # the same, with nbgrader's instructor tools (see below)
+    python3 course.py test               # set up, then run every test: the library and every notebook
 
 Set-up makes a virtual environment in ``.venv`` (once; again only when pyproject.toml or constraints.txt
-change, or when the environment is broken) and installs the course into it with pip. If the Python running
+change, or when the environment is broken) and installs the course into it with pip, in editable mode, with
+every extra (lessons, grading, site, dev): both commands use the same environment. If the Python running
 this script already has *this checkout's* course installed in editable mode with every package it needs (the
 conda environment from ``environment.yml``), that Python is used instead; a stale or foreign install (the
 course from another checkout, metadata without the packages) never is, so every run picks the same Python.
 Anything after ``lab`` or ``test`` goes to JupyterLab or pytest, e.g. ``python3 course.py test -x``.
+
+JupyterLab opens as a learner sees it: nbgrader's JupyterLab extension (the Nbgrader menu, the Create
+Assignment panel, the Validate button, ...) and its server extensions (formgrader, assignment list, ...) are
+disabled, for that launch only. ``--instructor`` leaves them on. This is done without touching the user's own
+Jupyter configuration: the learner's settings are a configuration folder of the course's environment
+(``etc/ntm-course/learner`` in ``.venv``) that ``lab`` puts first on ``$JUPYTER_CONFIG_PATH`` for JupyterLab.
 Needs Python 3.10 or newer; only the standard library is used here.
 """
 import hashlib
@@ -25,21 +33,31 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 WELCOME = "notebooks/00_welcome.ipynb"
 KERNEL_DISPLAY_NAME = "Python 3 (ntm-course)"
+# Every command installs the course with all of these extras, so one environment serves lab and test.
+EXTRAS = ("lessons", "grading", "site", "dev")
 # JupyterLab defaults for the course's environment: no pop-up asking about news feeds on first start.
 LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
+# What a learner's JupyterLab leaves out (``lab --instructor`` keeps them): nbgrader's instructor and assignment
+# tools. A Jupyter configuration folder: the lab extension's page config, the server extensions' switches.
+LEARNER_CONFIG = {
+    "labconfig/page_config.json": {"disabledExtensions": {"@jupyter/nbgrader": True}},
+    "jupyter_server_config.d/ntm-course-learner.json": {"ServerApp": {"jpserver_extensions": {
+        f"nbgrader.server_extensions.{name}": False
+        for name in ("formgrader", "validate_assignment", "assignment_list", "course_list")}}},
+}
 
 
 def _venv_python():
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _has_course(extras):
-    """True when this Python has this checkout's course, and what ``extras`` needs, installed (the conda route).
+def _has_course():
+    """True when this Python has this checkout's course, with every extra's packages, installed (the conda route).
 
     Looks only at installed distributions, never at this script's own folder: an editable install leaves
     ``ntm_course.egg-info`` here, which would otherwise look like an installed course. The course must be an
-    editable install of this checkout (so the lessons import the code you see), and each requirement of it must
-    be installed at a version that satisfies it.
+    editable install of this checkout (so the lessons import the code you see), and each requirement of it and
+    of its :data:`EXTRAS` must be installed at a version that satisfies it.
     """
     if Path(sys.prefix).resolve() == VENV.resolve():
         return False
@@ -56,7 +74,7 @@ def _has_course(extras):
         return False
     for line in dist.requires or []:
         req = Requirement(line)
-        if req.marker and not req.marker.evaluate({"extra": extras}):
+        if req.marker and not any(req.marker.evaluate({"extra": extra}) for extra in EXTRAS):
             continue
         found = next(iter(metadata.distributions(name=req.name, path=paths)), None)
         if found is None or not req.specifier.contains(found.version, prereleases=True):
@@ -70,40 +88,37 @@ def _venv_works(python):
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
-def _stamp(extras):
-    """The install stamp for ``extras``: where it lives and the digest it must hold to be current."""
-    digest = hashlib.sha256(extras.encode())
+def _stamp():
+    """The install stamp: where it lives and the digest it must hold to be current."""
+    digest = hashlib.sha256(",".join(EXTRAS).encode())
     for name in ("pyproject.toml", "constraints.txt"):
         digest.update((ROOT / name).read_bytes())
-    return VENV / f".ntm-course-installed-{extras or 'base'}", digest.hexdigest()
+    return VENV / ".ntm-course-installed", digest.hexdigest()
 
 
-def _installed(extras):
-    path, digest = _stamp(extras)
+def _installed():
+    path, digest = _stamp()
     return path.exists() and path.read_text() == digest
 
 
-def setup(extras):
-    """Return the Python to use, creating and filling ``.venv`` when needed.
-
-    ``extras`` is "" (the course) or "dev" (the course and its tests); a dev install serves both.
-    """
-    if _has_course(extras):
+def setup():
+    """Return the Python to use, creating and filling ``.venv`` (the course with every extra) when needed."""
+    if _has_course():
         return Path(sys.executable)
     if sys.version_info < (3, 10):
         sys.exit(f"ntm-course needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     python = _venv_python()
-    if python.exists() and (_installed(extras) or _installed("dev")):
+    if python.exists() and _installed():
         return python
     if not _venv_works(python):
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    spec = f".[{extras}]" if extras else "."
+    spec = f".[{','.join(EXTRAS)}]"
     print(f"Installing the course ({spec}) into {VENV}; the first time takes a few minutes ...", flush=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", spec],
                    check=True, cwd=ROOT)
-    path, digest = _stamp(extras)
+    path, digest = _stamp()
     path.write_text(digest)
     return python
 
@@ -123,13 +138,30 @@ def _merge_lab_settings(path):
     path.write_text(json.dumps(settings, indent=2))
 
 
+def _learner_config(prefix):
+    """Write :data:`LEARNER_CONFIG` into the environment at ``prefix``; return its folder."""
+    folder = prefix / "etc" / "ntm-course" / "learner"
+    for name, content in LEARNER_CONFIG.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(json.dumps(content, indent=2))
+    return folder
+
+
+def _jupyter_config_path(env, learner, folder):
+    """``$JUPYTER_CONFIG_PATH`` for the launch: the user's own, with ``folder`` first for a learner only."""
+    theirs = [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p and Path(p) != folder]
+    return os.pathsep.join(([str(folder)] if learner else []) + theirs)
+
+
 def main(argv):
     if not argv or argv[0] not in ("lab", "test"):
         sys.exit(__doc__)
     command, rest = argv[0], argv[1:]
     env = dict(os.environ)
+    python = setup()
     if command == "lab":
-        python = setup(extras="")
+        instructor = "--instructor" in rest
+        rest = [arg for arg in rest if arg != "--instructor"]
         # Notebooks ask for the kernel "python3": register this environment's Python under that name inside the
         # environment, and let environment paths win over a user-wide "python3" kernel that may lack the course.
         subprocess.run([str(python), "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
@@ -137,11 +169,11 @@ def main(argv):
         env["JUPYTER_PREFER_ENV_PATH"] = "1"
         prefix = VENV if python == _venv_python() else Path(sys.prefix)
         _merge_lab_settings(prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json")
+        env["JUPYTER_CONFIG_PATH"] = _jupyter_config_path(env, not instructor, _learner_config(prefix))
         cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", WELCOME, *rest]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
             cmd.append("--allow-root")
     else:
-        python = setup(extras="dev")
         # One worker per core; --dist loadfile keeps each file (a notebook's cells share one kernel) on one worker.
         cmd = [str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", "--cov=ntm_course",
                "--cov-report=term:skip-covered", *rest]

@@ -1,6 +1,6 @@
 """Record short training runs that fail, for lesson 9's "When training fails" section.
 
-    python benchmarks/failures.py [--minutes 2] [--device cuda] [--out benchmarks/results/failures.json]
+    python benchmarks/failures.py [--minutes 2] [--device cuda] [--out ntm_course/pretrained/failures.json]
 
 Runs, in parallel (one process each, one thread each), for at most ``--minutes`` of training each:
 
@@ -13,7 +13,7 @@ Runs, in parallel (one process each, one thread each), for at most ``--minutes``
 Writes one JSON file: for each run its options, its history (``ntm_course.training.train``'s rows), how it
 ended (finished, out of time, or ``TrainingDiverged`` with its message) and, for repeat copy, the read head.
 Numbers depend on the machine (and GPU numerics differ from CPU ones); the file records which. The shipped
-``benchmarks/results/failures.json`` (read by lesson 9) came from ``--minutes 3.5`` on one H200 GPU, the three
+``ntm_course/pretrained/failures.json`` (package data, read by lesson 9) came from ``--minutes 3.5`` on one H200 GPU, the three
 runs sharing it: about 570 steps for each copy run, 243 for repeat copy.
 """
 import argparse
@@ -75,7 +75,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=2.0, help="training time per run")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
-    parser.add_argument("--out", default="benchmarks/results/failures.json")
+    parser.add_argument("--out", default="ntm_course/pretrained/failures.json")
     parser.add_argument("--only", nargs="*", help="run only these runs (names in RUNS)")
     args = parser.parse_args()
     import torch

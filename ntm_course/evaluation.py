@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from .extras import needs
 from .tasks import bayes_optimal, bit_errors, bits_per_sequence, get_task
 from .training import load_model
 
@@ -76,7 +77,8 @@ def markdown_table(rows):
 
 def plot_generalisation(rows, title="Generalisation"):
     """A bar chart of bit errors per sequence for each setting; returns the matplotlib figure."""
-    from matplotlib.figure import Figure  # no pyplot: works without a display, shows in Jupyter
+    with needs("lessons", "ntm_course.evaluation.plot_generalisation"):
+        from matplotlib.figure import Figure  # no pyplot: works without a display, shows in Jupyter
     fig = Figure(figsize=(max(5, 0.6 * len(rows)), 3.5))
     ax = fig.add_subplot()
     labels = [r["setting"] for r in rows]

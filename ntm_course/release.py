@@ -20,9 +20,12 @@ import copy
 import sys
 from pathlib import Path
 
-import nbformat
-from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, ClearSolutions, ComputeChecksums,
-                                    LockCells)
+from .extras import needs
+
+with needs("grading", __name__):
+    import nbformat
+    from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, ClearSolutions, ComputeChecksums,
+                                        LockCells)
 
 from . import hosted
 

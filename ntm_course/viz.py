@@ -5,8 +5,11 @@ Every function is pure: it takes tensors (on any device, with or without a batch
 notebook, a returned figure displays itself (``%matplotlib inline``). Tensors with a batch axis are drawn
 for one example, ``example=0`` unless told otherwise.
 """
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from .extras import needs
+
+with needs("lessons", __name__):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
 from .addressing import shift, shift_offsets
 from .memory import read, write

@@ -7,8 +7,12 @@ returns it; nothing touches pyplot's global state. Sequences are time first, ``(
 drawn, ``example=0`` and ``head=0`` unless told otherwise).
 """
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+
+from .extras import needs
+
+with needs("lessons", __name__):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
 from .viz import _new_axes
 

@@ -17,17 +17,25 @@ pipeline_widget     pipeline_stages (eqs. 5-9)      viz.plot_address_stages
 
 Tensors keep the library's batch-first shapes (usually B = 1); sliders give plain floats, which the pure
 functions turn into ``(B, 1)`` tensors on the inputs' device and dtype.
+
+The widgets use only what ipywidgets 7.7 and 8 share (hosted notebooks such as Colab ship 7.7): sliders with a
+``layout`` and a ``style`` dict, ``Image``, ``HTML``, ``Button``, boxes and ``observe``. Needs the ``lessons``
+extra (``pip install 'ntm-course[lessons]'``).
 """
 import html
 import io
 
-import ipywidgets as widgets
 import torch
 
-from . import viz
 from .addressing import address_stages, content_addressing, interpolate, sharpen, shift, shift_offsets
 from .checks import check_memory, check_tensor
+from .extras import needs
 from .memory import write
+
+with needs("lessons", __name__):
+    import ipywidgets as widgets
+
+    from . import viz
 
 SLIDER_LAYOUT = widgets.Layout(width="420px")
 SLIDER_STYLE = {"description_width": "110px"}

@@ -3,15 +3,20 @@ the model's output and, for an NTM, its heads' weightings over time.
 
 What the widget shows is computed by :func:`run_episode`, a pure function tested without a browser, and
 drawn by :func:`ntm_course.viz_models.plot_episode`; :func:`model_explorer` only wires controls to them.
+Like :mod:`ntm_course.widgets`, it works with ipywidgets 7.7 and 8 and needs the ``lessons`` extra.
 """
 from typing import NamedTuple, Optional
 
-import ipywidgets as widgets
 import torch
 
-from . import viz_models
+from .extras import needs
 from .tasks import bit_errors, bits_per_sequence, get_task
-from .widgets import LiveFigure, _slider
+
+with needs("lessons", __name__):
+    import ipywidgets as widgets
+
+    from . import viz_models
+    from .widgets import LiveFigure, _slider
 
 
 class Size(NamedTuple):

@@ -28,8 +28,8 @@ def _wait_for_server(url, proc, log, timeout):
 
 
 @contextmanager
-def running_lab(python, root, env, log, timeout=600):
-    """Run ``python course.py lab`` in ``root`` (no browser, no token, a free port); yield its base URL.
+def running_lab(python, root, env, log, timeout=600, args=()):
+    """Run ``python course.py lab *args`` in ``root`` (no browser, no token, a free port); yield its base URL.
 
     ``timeout`` covers a first run, which sets up the environment before JupyterLab starts. The server is
     stopped on exit; its output is in ``log``.
@@ -37,7 +37,7 @@ def running_lab(python, root, env, log, timeout=600):
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(python), "course.py", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+            [str(python), "course.py", "lab", *args, "--no-browser", "--ServerApp.ip=127.0.0.1",
              f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
              "--ServerApp.password=", "--LabApp.expose_app_in_browser=True"],
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)

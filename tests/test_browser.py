@@ -1,21 +1,30 @@
-"""The course as a learner meets it: JupyterLab started by the README's quick start, driven in a real Chromium.
+"""The course as a learner meets it: JupyterLab started by the README's quick start, and the course website,
+driven in a real Chromium.
 
 Starts ``python course.py lab`` on 127.0.0.1 (a free port, no token), follows the page that the quick start
 opens, then opens the welcome lesson and every lesson with widgets, runs all cells, checks for error output and
-unrendered widgets, moves sliders and dropdowns and checks that the figures and numbers respond. Screenshots land in
-``test-artifacts/browser/``. Needs Debian's ``chromium`` (``.ci/run`` installs it) and Python ``playwright``
-(no browser download: it drives ``/usr/bin/chromium``).
+unrendered widgets, moves sliders and dropdowns and checks that the figures and numbers respond. Then builds the
+website for two lessons (``ntm-course render``), serves it on 127.0.0.1 and checks its math, figures, navigation
+and search. Screenshots land in ``test-artifacts/browser/``. Needs Debian's ``chromium`` (``.ci/run`` installs
+it; without it these tests fail in CI and are skipped elsewhere, saying why) and Python ``playwright`` (no browser
+download: it drives ``/usr/bin/chromium``).
 """
+import functools
 import json
 import os
 import re
 import shutil
 import sys
+import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import nbformat
 import pytest
 from labserver import running_lab
+
+from ntm_course.cli import main
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +74,10 @@ def lab(tmp_path_factory):
 def browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        pytest.fail("Chromium is not installed: `apt-get install chromium` (.ci/run does this)")
+        reason = "Chromium is not installed: `apt-get install chromium` (.ci/run does this)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -185,3 +197,77 @@ def test_lesson_runs_and_widgets_respond(lab, page, notebook):
         page.screenshot(path=ARTIFACTS / f"{stem}-{kind}{i}.png")
     problems = page.evaluate(PROBLEMS)
     assert not problems, f"{notebook} after moving sliders: " + "; ".join(problems)
+
+
+# ---- the course website ----------------------------------------------------------------------------------------
+
+SITE_LESSONS = ["00_welcome.ipynb", "02_content_addressing.ipynb"]  # equations, plots and widgets
+# The page's prose as a reader sees it: no code, no outputs, no typeset math.
+PROSE = """() => { const a = document.querySelector('article').cloneNode(true);
+  a.querySelectorAll('.cell, pre, code, mjx-container').forEach(e => e.remove()); return a.innerText; }"""
+FIGURES = "() => Array.from(document.querySelectorAll('article .cell_output img'))"
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(browser, tmp_path_factory):
+    """The website of two lessons, built by ``ntm-course render`` and served on 127.0.0.1: (base url, folder).
+
+    Built only when there is a browser to open it (``browser`` fails or skips first, without the build)."""
+    out = tmp_path_factory.mktemp("site") / "html"
+    lessons = [str(ROOT / "notebooks" / name) for name in SITE_LESSONS]
+    assert main(["render", *lessons, "-o", str(out), "--site", str(ROOT / "site")]) == 0, "the site did not build"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=out))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", out
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def title(notebook):
+    """A lesson's first heading: the title of its page."""
+    cells = nbformat.read(ROOT / "notebooks" / notebook, as_version=4).cells
+    return next(line[2:].strip() for c in cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("# "))
+
+
+@pytest.mark.parametrize("notebook", SITE_LESSONS)
+def test_site_page_shows_typeset_math_and_every_figure(site, page, notebook):
+    url, out = site
+    stem = Path(notebook).stem
+    page.goto(f"{url}/{stem}.html")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+    page.evaluate("() => MathJax.startup.promise")  # MathJax has typeset the page
+    page.wait_for_function(f"() => ({FIGURES})().every(img => img.complete)", timeout=60_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"site-{stem}.png", full_page=True)
+    assert page.locator("article mjx-container").count() > 0, f"{notebook}: MathJax typeset nothing"
+    errors = page.locator("article mjx-merror").all_inner_texts()
+    assert not errors, f"{notebook}: MathJax could not typeset {errors[:3]}"
+    raw = re.findall(r"\$|\\[a-zA-Z]+", page.evaluate(PROSE))
+    assert not raw, f"{notebook}: TeX left untypeset in the page: {raw[:5]}"
+    executed = nbformat.read(out / "_sources" / notebook, as_version=4)
+    pictures = sum("image/png" in o.get("data", {}) for c in executed.cells for o in c.get("outputs", []))
+    sizes = page.evaluate(f"() => ({FIGURES})().map(img => [img.naturalWidth, img.naturalHeight])")
+    assert pictures > 0 and len(sizes) == pictures, f"{notebook}: {len(sizes)} figures on the page, {pictures} made"
+    assert all(w > 0 and h > 0 for w, h in sizes), f"{notebook}: a figure did not load: {sizes}"
+
+
+def test_site_navigation_links_the_lessons_and_search_finds_them(site, page):
+    url, _ = site
+    page.goto(f"{url}/00_welcome.html")
+    assert page.locator("a.right-next").get_attribute("href") == "02_content_addressing.html"
+    page.locator("nav.bd-docs-nav a[href='02_content_addressing.html']").click()
+    page.wait_for_url(f"{url}/02_content_addressing.html")
+    assert page.locator("article h1").first.inner_text().startswith(title("02_content_addressing.ipynb"))
+    assert page.locator("nav.bd-docs-nav a[href='00_welcome.html']").count() == 1
+    page.goto(f"{url}/search.html?q=cosine")
+    page.wait_for_selector("#search-results a[href^='02_content_addressing.html']", timeout=30_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "site-search.png")

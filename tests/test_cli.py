@@ -56,7 +56,7 @@ def fake_command(monkeypatch):
 
     module.add_arguments, module.run = add_arguments, run
     monkeypatch.setitem(sys.modules, "fake_job", module)
-    monkeypatch.setitem(cli.COMMANDS, "fake", ("fake_job", "a fake job"))
+    monkeypatch.setitem(cli.COMMANDS, "fake", ("fake_job", None, "a fake job"))
     return module
 
 
@@ -72,3 +72,22 @@ def test_command_usage_error_names_the_command(fake_command, capsys):
         cli.main(["fake", "--times", "x"])
     assert exit_info.value.code == 2
     assert "usage: ntm-course fake" in capsys.readouterr().err
+
+
+def test_a_command_whose_extra_is_missing_says_which_in_one_line(monkeypatch, capsys):
+    """``ntm-course release`` without nbgrader (pip install ntm-course, no grading extra)."""
+    monkeypatch.setitem(sys.modules, "nbgrader", None)              # as if it were not installed
+    monkeypatch.delitem(sys.modules, "ntm_course.release", raising=False)
+    assert cli.main(["release", "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("ntm-course release needs the course's 'grading' extra (no module named "
+                   "'nbgrader.preprocessors'): pip install 'ntm-course[grading]'\n")
+
+
+def test_the_extra_is_named_for_what_the_command_runs_too(fake_command, monkeypatch, capsys):
+    def run(args):
+        import ntm_course_test_absent_plotting  # noqa: F401         # a plotting library the job imports late
+    monkeypatch.setattr(fake_command, "run", run)
+    monkeypatch.setitem(cli.COMMANDS, "fake", ("fake_job", "lessons", "a fake job"))
+    assert cli.main(["fake", "copy"]) == 1
+    assert "ntm-course fake needs the course's 'lessons' extra" in capsys.readouterr().err

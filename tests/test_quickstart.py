@@ -4,15 +4,20 @@ CI runs ``course.py`` once, in a fresh clone. A learner runs it again the next d
 run left ``.venv`` and ``ntm_course.egg-info`` behind: these tests run the two commands three times each,
 without the ``CI`` variable, from a Python that is not the course's environment (the learner's ``python3``).
 A Python that does have this checkout's course installed (the conda route) must be used as it is.
-One set-up installs the course into the copy's ``.venv`` (about a minute with a warm pip cache).
+``lab`` opens JupyterLab without nbgrader's instructor tools, ``lab --instructor`` with them, and neither writes
+the user's Jupyter configuration. One set-up installs the course, with every extra, into the copy's ``.venv``
+(about three minutes on the project's 2-core machine with a warm pip cache).
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import venv
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,7 @@ from labserver import running_lab
 ROOT = Path(__file__).resolve().parents[1]
 # The interpreter a learner types ``python3`` for: the one this environment was made from.
 LEARNER_PYTHON = Path(getattr(sys, "_base_executable", sys.executable))
+NBGRADER_VERSION = metadata.version("nbgrader")
 # A test file that says which Python and which copy of the course ran it (in a file: pytest-xdist's workers
 # do not print to the terminal).
 WHERE = ("import os, sys, ntm_course\n\ndef test_where():\n    with open(os.environ['WHERE_FILE'], 'w') as f:\n"
@@ -69,6 +75,22 @@ def _course_lab(python, checkout, env, tmp):
     return specs["kernelspecs"]["python3"]["spec"]
 
 
+def _nbgrader_in_lab(python, checkout, env, log, *args):
+    """What ``course.py lab *args`` shows of nbgrader: ``(lab extensions it loads, those disabled, the status of
+    nbgrader's server endpoint /nbgrader_version, the server's log)``."""
+    with running_lab(python, checkout, env, log, args=args) as url:
+        with urllib.request.urlopen(f"{url}/lab", timeout=30) as r:
+            page = r.read().decode()
+        try:
+            with urllib.request.urlopen(f"{url}/nbgrader_version?version={NBGRADER_VERSION}", timeout=30) as r:
+                status = r.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                  page, re.S).group(1))
+    return [e["name"] for e in config["federated_extensions"]], config["disabledExtensions"], status, log.read_text()
+
+
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory):
     return _checkout_copy(tmp_path_factory.mktemp("clone"))
@@ -115,12 +137,46 @@ def test_a_python_that_has_this_checkouts_course_is_used_as_it_is(checkout, tmp_
 
     # The same environment is foreign to another checkout: there course.py must not use it.
     other = _checkout_copy(tmp_path / "other")
-    probe = subprocess.run([str(conda_python), "-c", "import course; print(course._has_course('dev'))"],
+    probe = subprocess.run([str(conda_python), "-c", "import course; print(course._has_course())"],
                            cwd=other, capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "False"
-    probe = subprocess.run([str(conda_python), "-c", "import course; print(course._has_course('dev'))"],
+    probe = subprocess.run([str(conda_python), "-c", "import course; print(course._has_course())"],
                            cwd=checkout, capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "True"
+
+
+def test_a_learners_lab_has_no_nbgrader_tools_and_an_instructors_has_them(checkout, tmp_path):
+    """``lab`` hides nbgrader's lab extension (its menu, Create Assignment panel, Validate button) and server
+    extensions for that launch only; ``lab --instructor`` shows them. Neither writes the user's configuration."""
+    env = _env(tmp_path)
+    loaded, disabled, status, log = _nbgrader_in_lab(LEARNER_PYTHON, checkout, env, tmp_path / "learner.log")
+    assert "@jupyter/nbgrader" in loaded and "@jupyter/nbgrader" in disabled    # installed, and off
+    assert status == 404 and "nbgrader.server_extensions" not in log          # none of them linked or loaded
+    env_config = checkout / ".venv" / "etc" / "jupyter"                         # what pip installed there
+    before = sorted(env_config.rglob("*"))
+
+    loaded, disabled, status, log = _nbgrader_in_lab(LEARNER_PYTHON, checkout, env, tmp_path / "instructor.log",
+                                                     "--instructor")
+    assert "@jupyter/nbgrader" in loaded and "@jupyter/nbgrader" not in disabled
+    assert status == 200 and "nbgrader.server_extensions.formgrader | extension was successfully loaded" in log
+
+    loaded, disabled, status, _ = _nbgrader_in_lab(LEARNER_PYTHON, checkout, env, tmp_path / "again.log")
+    assert "@jupyter/nbgrader" in disabled and status == 404                   # the next plain start: off again
+    assert sorted(env_config.rglob("*")) == before                             # the environment's own config
+    user_config = tmp_path / "config"                                          # $JUPYTER_CONFIG_DIR
+    assert not [p for p in user_config.rglob("*") if "labconfig" in p.parts or "server_config" in p.name]
+
+
+def test_a_learners_config_folder_goes_first_and_the_users_own_config_path_stays():
+    """``lab`` prepends the learner folder to ``$JUPYTER_CONFIG_PATH``; ``--instructor`` drops it (also when
+    inherited from a lab started by ``course.py``), and the user's own entries are kept in order."""
+    probe = ("import course, os; from pathlib import Path; folder = Path('/env/etc/ntm-course/learner'); "
+             "env = {'JUPYTER_CONFIG_PATH': os.pathsep.join(['/mine', str(folder), '/theirs'])}; "
+             "print(course._jupyter_config_path(env, True, folder)); print(course._jupyter_config_path(env, False, "
+             "folder)); print(repr(course._jupyter_config_path({}, False, folder)))")
+    run = subprocess.run([str(LEARNER_PYTHON), "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines() == [os.pathsep.join(["/env/etc/ntm-course/learner", "/mine", "/theirs"]),
+                                       os.pathsep.join(["/mine", "/theirs"]), "''"]
 
 
 def test_a_half_made_or_orphaned_venv_is_not_trusted(tmp_path):

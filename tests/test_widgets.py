@@ -1,6 +1,11 @@
 """widgets: the pure functions behind each widget (hand-computed cases, properties), and the wiring
-(moving a control redraws the figure from those functions), all without a browser."""
+(moving a control redraws the figure from those functions), all without a browser; with ipywidgets 8 and,
+as hosted notebooks ship it, 7.7."""
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +15,8 @@ from hypothesis import strategies as st
 
 import ntm_course
 from ntm_course import widgets
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def bar_heights(ax):
@@ -198,3 +205,37 @@ def test_pipeline_widget_shows_every_stage_for_the_sliders(memory):
     assert len(live.figure.axes) == 5
     np.testing.assert_allclose(bar_heights(live.figure.axes[4]), stages["sharpened"][0].numpy(), rtol=1e-6)
     np.testing.assert_allclose(bar_heights(live.figure.axes[4]), one_hot(6, 1)[0].numpy(), atol=1e-6)  # ... +1
+
+
+# ---- ipywidgets 7.7, and none ----------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_every_widget_works_with_ipywidgets_7(tmp_path):
+    """This file's and test_widgets_models.py's tests, run again with ipywidgets 7.7 (Colab's) instead of 8.
+
+    ipywidgets 7.7 and the one module only it imports (ipython_genutils) go into a folder put first on the
+    path; everything else is this environment's. The run checks that it imported that ipywidgets."""
+    target = tmp_path / "ipywidgets7"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                              str(target), "ipywidgets==7.7.*", "ipython_genutils"], capture_output=True, text=True,
+                             timeout=600)
+    assert install.returncode == 0, install.stdout + install.stderr
+    run_tests = ("import sys, ipywidgets, pytest\n"
+                 "assert ipywidgets.__version__.startswith('7.7.'), ipywidgets.__version__\n"
+                 f"assert ipywidgets.__file__.startswith({str(target)!r}), ipywidgets.__file__\n"
+                 "sys.exit(pytest.main(['tests/test_widgets.py', 'tests/test_widgets_models.py', '-q', '-n', '0',"
+                 " '-p', 'no:cacheprovider', '-k', 'not ipywidgets_7 and not without_ipywidgets']))")
+    done = subprocess.run([sys.executable, "-c", run_tests], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(target)})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+@pytest.mark.parametrize("module", ["widgets", "widgets_models"])
+def test_without_ipywidgets_the_import_names_the_lessons_extra(module):
+    code = f"import sys; sys.modules['ipywidgets'] = None; import ntm_course.{module}"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        f"ntm_course.extras.MissingExtra: ntm_course.{module} needs the course's 'lessons' extra (no module "
+        "named 'ipywidgets'): pip install 'ntm-course[lessons]'")

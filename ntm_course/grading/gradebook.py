@@ -39,7 +39,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+from ..extras import needs
+
+with needs("grading", __name__):
+    import nbformat
 
 from . import isolation
 from .registry import EXERCISES

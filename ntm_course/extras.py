@@ -1,0 +1,44 @@
+"""The course's optional parts and what they need: a missing one fails with the extra to install.
+
+``pip install ntm-course`` gives the library (torch, numpy, tqdm). The rest comes in extras (pyproject.toml):
+``lessons`` (JupyterLab, ipywidgets, matplotlib: the figures and widgets), ``grading`` (nbgrader and
+nbconvert: ``ntm-course release`` and ``ntm-course grade``), ``site`` (Jupyter Book: ``ntm-course render``).
+A module that needs one imports it inside :func:`needs`::
+
+    with needs("lessons", __name__):
+        import ipywidgets as widgets
+
+and without ipywidgets installed, importing it raises :class:`MissingExtra` (a ``ModuleNotFoundError``), in one
+line::
+
+    ntm_course.widgets needs the course's 'lessons' extra (no module named 'ipywidgets'):
+    pip install 'ntm-course[lessons]'
+"""
+import contextlib
+
+EXTRAS = ("lessons", "grading", "site")
+
+
+class MissingExtra(ModuleNotFoundError):
+    """An optional part of the course was used without the extra that installs what it needs."""
+
+
+@contextlib.contextmanager
+def needs(extra, user):
+    """Turn a missing third-party module inside the block into a :class:`MissingExtra` naming ``extra``.
+
+    ``user`` names what needs it in the message (a module's ``__name__``, or ``ntm-course grade``). A missing
+    module of the course itself is a bug, not a missing extra: that error passes unchanged, and so does a
+    ``MissingExtra`` raised further in (it already names its extra).
+    """
+    if extra not in EXTRAS:
+        raise ValueError(f"extra must be one of {EXTRAS}, got {extra!r}")
+    try:
+        yield
+    except MissingExtra:
+        raise
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.partition(".")[0] == __package__:
+            raise
+        raise MissingExtra(f"{user} needs the course's {extra!r} extra (no module named {error.name!r}): "
+                           f"pip install 'ntm-course[{extra}]'", name=error.name) from error

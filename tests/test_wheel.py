@@ -1,0 +1,116 @@
+"""The wheel carries the course: a learner who installs it, and nothing else, gets lessons that run.
+
+``python -m build`` makes the sdist, then the wheel from the sdist, out of a copy of this checkout. The wheel is
+installed into a fresh virtual environment outside the repository (torch pinned by constraints.txt, from pip's
+index and cache): first alone, the library, whose optional parts name the extra they need; ``ntm-course get``
+copies the lessons and exercises into a learner's folder; then with the ``lessons`` extra, and the welcome lesson
+and the first exercise (answered, as a learner would) run from that folder on a kernel of that environment.
+Nothing runs in the repository or with its paths: ``ntm_course`` is asserted to come from the environment's
+site-packages every time. About two minutes, most of it pip installing torch and JupyterLab.
+"""
+import filecmp
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from ntm_course.get import course_files
+from test_hosted import CONSTRAINTS, checkout_copy, clean_env, fresh_venv, pip, site_packages
+
+ROOT = Path(__file__).resolve().parents[1]
+WHERE = "import sys, ntm_course, torch\nprint(ntm_course.__file__, sys.executable, torch.__version__)"
+ANSWER = "    return (w.unsqueeze(-1) * memory).sum(dim=1)"          # exercises/01_read: the learner's read
+
+
+def run(python_or_script, *args, cwd):
+    """Run a program of the fresh environment in ``cwd``, with nothing of this checkout's paths."""
+    return subprocess.run([str(python_or_script), *args], cwd=cwd, env=clean_env(), capture_output=True,
+                          text=True, timeout=600)
+
+
+def execute(path, kernel, extra_cells=()):
+    """Execute the notebook at ``path`` from its folder on ``kernel``; return the executed notebook."""
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in extra_cells]
+    NotebookClient(nb, timeout=300, kernel_name=kernel, resources={"metadata": {"path": str(path.parent)}}).execute(
+        env=clean_env())
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+    return nb
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """``(sdist, wheel)`` built from a copy of this checkout."""
+    tmp = tmp_path_factory.mktemp("build")
+    checkout = checkout_copy(tmp / "checkout")
+    done = run(sys.executable, "-m", "build", "--outdir", str(tmp / "dist"), str(checkout), cwd=tmp)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (sdist,), (wheel,) = (tmp / "dist").glob("*.tar.gz"), (tmp / "dist").glob("*.whl")
+    return sdist, wheel
+
+
+def test_the_wheel_carries_the_lessons_exercises_and_shipped_models(built):
+    sdist, wheel = built
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for relative in course_files(ROOT):
+            assert archive.read(f"ntm_course/course_files/{relative.as_posix()}") == (ROOT / relative).read_bytes()
+    models = [p.name for p in (ROOT / "ntm_course" / "pretrained").iterdir() if p.suffix in (".pt", ".json")]
+    assert models and {f"ntm_course/pretrained/{name}" for name in models} <= names
+    assert not [n for n in names if "solutions" in n]                 # the instructor's answers stay out
+    with tarfile.open(sdist) as archive:                            # the sdist carries them for its own build
+        assert {f"ntm_course-0.1.0/{f.as_posix()}" for f in course_files(ROOT)} <= set(archive.getnames())
+
+
+@pytest.mark.slow
+def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_path, monkeypatch):
+    _, wheel = built
+    python = fresh_venv(tmp_path / "venv")
+    pip(python, "--no-compile", "-c", str(CONSTRAINTS), str(wheel))           # the library alone
+    site, bin_dir = site_packages(python), python.parent
+    learner = tmp_path / "learner"
+    learner.mkdir()
+
+    where = run(python, "-c", WHERE, cwd=learner)
+    course_file, executable, torch_version = where.stdout.split()
+    assert Path(course_file).is_relative_to(site) and Path(executable).parent == bin_dir, where.stdout
+    assert torch_version.startswith("2.13.0")
+    model = run(python, "-c", "import torch, ntm_course; print(ntm_course.NTM(9, 8, controller_size=8, N=16, M=4)"
+                              "(torch.zeros(5, 2, 9)).shape)", cwd=learner)
+    assert model.stdout.strip() == "torch.Size([5, 2, 8])", model.stderr
+    widgets = run(python, "-c", "import ntm_course.widgets", cwd=learner)
+    assert widgets.stderr.splitlines()[-1].endswith("ntm_course.widgets needs the course's 'lessons' extra (no "
+                                                    "module named 'ipywidgets'): pip install 'ntm-course[lessons]'")
+    release = run(bin_dir / "ntm-course", "release", "--check", cwd=learner)
+    assert release.returncode == 1 and "'grading' extra" in release.stderr and "Traceback" not in release.stderr
+
+    got = run(bin_dir / "ntm-course", "get", "course", cwd=learner)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.startswith("course: 12 lessons in notebooks/, 13 exercises in exercises/ (26 files copied")
+    course = learner / "course"
+    assert all(filecmp.cmp(ROOT / f, course / f, shallow=False) for f in course_files(ROOT))
+    exercise = course / "exercises" / "01_read.ipynb"
+    nb = nbformat.read(str(exercise), as_version=4)
+    (stub,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "read"]
+    stub.source = stub.source.replace("    # YOUR CODE HERE\n    raise NotImplementedError()", ANSWER)
+    assert ANSWER in stub.source
+    nbformat.write(nb, str(exercise))
+    again = run(bin_dir / "ntm-course", "get", "course", cwd=learner)      # the learner's answer is kept
+    assert again.returncode == 1 and "exercises/01_read.ipynb" in again.stderr and ANSWER in exercise.read_text()
+
+    pip(python, "--no-compile", "-c", str(CONSTRAINTS), f"{wheel}[lessons]")
+    run(python, "-m", "ipykernel", "install", "--prefix", str(tmp_path / "jupyter"), "--name", "wheel-test",
+        cwd=learner).check_returncode()
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter" / "share" / "jupyter"))
+    for path in (course / "notebooks" / "00_welcome.ipynb", exercise):
+        nb = execute(path, "wheel-test", extra_cells=[WHERE])
+        course_file, executable, _ = nb.cells[-1].outputs[0].text.split()
+        assert Path(course_file).is_relative_to(site) and Path(executable).parent == bin_dir
+    (check,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "read_check"]
+    assert check.outputs[-1]["data"]["text/plain"] == "4"                # the learner's read: full marks
