@@ -1,6 +1,6 @@
 """Train a model with ``ntm-course train`` and ship it in ``ntm_course/pretrained/`` with its results.
 
-    python benchmarks/pretrain.py NAME [--half] [--sequences 100] [--work DIR] -- TASK [train options]
+    python benchmarks/pretrain.py NAME [--half] [--sequences 1000] [--work DIR] -- TASK [train options]
 
 Runs ``ntm-course train TASK [train options] --checkpoint DIR/NAME-full.pt`` (continuing from that file
 when it exists: a resumed run equals an uninterrupted one), then writes
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ntm_course.cli import main as cli
-from ntm_course.evaluation import evaluate_generalisation, markdown_table
+from ntm_course.evaluation import BATCH_SIZE, evaluate_generalisation, markdown_table
 from ntm_course.ntm import count_parameters
 from ntm_course.pretrained import HERE
 from ntm_course.training import load_checkpoint, load_model, save_checkpoint
@@ -28,7 +28,7 @@ from ntm_course.training import load_checkpoint, load_model, save_checkpoint
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="the shipped model's name, e.g. copy or copy_lstm")
-    parser.add_argument("--sequences", type=int, default=100, help="fresh episodes per evaluation setting")
+    parser.add_argument("--sequences", type=int, default=1000, help="fresh episodes per evaluation setting")
     parser.add_argument("--work", default="runs/pretrain", help="folder for the full training checkpoint")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--half", action="store_true",
@@ -56,7 +56,8 @@ def main():
     info = {"name": args.name, "task": config["task"], "model": config["model"], "command": command,
             "steps": state["step"], "sequences": state["step"] * config["batch_size"],
             "training_seconds": round(state["seconds"], 1), "parameters": count_parameters(model),
-            "evaluation": {"sequences_per_setting": args.sequences, "seed": 1234},
+            "evaluation": {"sequences_per_setting": args.sequences, "seed": 1234, "batch_size": BATCH_SIZE,
+                           "perfect_interval": "Wilson score, 95%"},
             "results": rows, "history": state["history"]}
     (HERE / f"{args.name}.json").write_text(json.dumps(info, indent=1))
     print(markdown_table(rows))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ntm_course import hosted
-from test_hosted import checkout_copy, clean_env, execute_in, fresh_venv, site_packages
+from envs import checkout_copy, clean_env, execute_in, fresh_venv, site_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"

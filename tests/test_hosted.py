@@ -5,78 +5,19 @@ The slow test builds the simulation: a fresh virtual environment holding torch 2
 Colab ships them), a fake ``google.colab`` module imported before the cell runs (Colab's kernel imports the
 real one at start), and ``$NTM_COURSE_SOURCE`` pointing the cell at a copy of this checkout instead of GitHub.
 """
-import os
-import shutil
 import subprocess
 import sys
 import time
 import types
-import venv
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from ntm_course import hosted
 
-ROOT = Path(__file__).resolve().parents[1]
-CONSTRAINTS = ROOT / "constraints.txt"
+from envs import ROOT, checkout_copy, clean_env, execute_in, fresh_venv, site_packages
 LESSON, SOLUTION = ROOT / "notebooks" / "05_shift.ipynb", ROOT / "solutions" / "05_shift.ipynb"
-
-
-# --- helpers shared with test_binder.py ------------------------------------------------------------------------
-
-def checkout_copy(dest):
-    """Copy what a clone of this working tree holds (tracked files and untracked, not ignored ones)."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           check=True, capture_output=True, text=True).stdout.split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
-    return dest
-
-
-def clean_env(**extra):
-    """This environment without what would leak this checkout or its venv into another Python."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    return {**env, **extra}
-
-
-def fresh_venv(path, *requirements):
-    """A new virtual environment at ``path`` with ``requirements`` pip-installed (pinned by constraints.txt);
-    returns its Python."""
-    venv.EnvBuilder(with_pip=True).create(path)
-    python = path / "bin" / "python"
-    if requirements:
-        pip(python, "-c", str(CONSTRAINTS), *requirements)
-    return python
-
-
-def pip(python, *args, cwd=None):
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"pip install {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
-
-
-def site_packages(python):
-    return Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               check=True, capture_output=True, text=True).stdout.strip())
-
-
-def execute_in(python, path, monkeypatch, last_cell):
-    """Run the notebook at ``path`` (from its folder), then ``last_cell``, in a kernel of ``python``'s virtual
-    environment (its ipykernel, registered in the environment). Fails on an error; returns ``last_cell``'s output."""
-    subprocess.run([str(python), "-m", "ipykernel", "install", "--sys-prefix", "--name", "under-test"],
-                   env=clean_env(), check=True, capture_output=True)
-    monkeypatch.setenv("JUPYTER_PATH", str(python.parents[1] / "share" / "jupyter"))
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(last_cell))
-    NotebookClient(nb, timeout=300, kernel_name="under-test",
-                   resources={"metadata": {"path": str(path.parent)}}).execute(env=clean_env())
-    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    return "".join(o.get("text", "") for o in nb.cells[-1].outputs)
 
 
 # --- the cells in the notebooks -------------------------------------------------------------------------------

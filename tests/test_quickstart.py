@@ -11,7 +11,6 @@ the user's Jupyter configuration. One set-up installs the course, with every ext
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.error
@@ -21,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from envs import checkout_copy
 from labserver import running_lab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,13 +34,8 @@ WHERE = ("import os, sys, ntm_course\n\ndef test_where():\n    with open(os.envi
 
 
 def _checkout_copy(dest):
-    """Copy what a clone of this working tree holds (tracked files and untracked, not ignored ones)."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           check=True, capture_output=True, text=True).stdout.split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
+    """A copy of the checkout (:func:`envs.checkout_copy`) with a test file that says where it ran."""
+    checkout_copy(dest)
     (dest / "tests" / "test_where.py").write_text(WHERE)
     return dest
 

@@ -20,7 +20,7 @@ import pytest
 from nbclient import NotebookClient
 
 from ntm_course.get import course_files
-from test_hosted import CONSTRAINTS, checkout_copy, clean_env, fresh_venv, pip, site_packages
+from envs import CONSTRAINTS, checkout_copy, clean_env, fresh_venv, pip, site_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 WHERE = "import sys, ntm_course, torch\nprint(ntm_course.__file__, sys.executable, torch.__version__)"
