@@ -116,7 +116,9 @@ def setup():
     spec = f".[{','.join(EXTRAS)}]"
     print(f"Installing the course ({spec}) into {VENV}; the first time takes a few minutes ...", flush=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", spec],
+    # --no-compile: no .pyc for torch's thousands of files now; Python compiles what the course imports, once
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", "-c", "constraints.txt", "-e",
+                    spec],
                    check=True, cwd=ROOT)
     path, digest = _stamp()
     path.write_text(digest)

@@ -28,17 +28,26 @@ def needs(extra, user):
     """Turn a missing third-party module inside the block into a :class:`MissingExtra` naming ``extra``.
 
     ``user`` names what needs it in the message (a module's ``__name__``, or ``ntm-course grade``). A missing
-    module of the course itself is a bug, not a missing extra: that error passes unchanged, and so does a
-    ``MissingExtra`` raised further in (it already names its extra).
+    module of the course itself is a bug, not a missing extra: that error passes unchanged. A ``MissingExtra``
+    raised further in for the same extra is named again for this ``user`` (the outermost one speaks: a command
+    rather than the module it imports); one for another extra passes unchanged.
     """
     if extra not in EXTRAS:
         raise ValueError(f"extra must be one of {EXTRAS}, got {extra!r}")
     try:
         yield
-    except MissingExtra:
-        raise
+    except MissingExtra as error:
+        if error.extra != extra:
+            raise
+        raise _missing(user, extra, error.name) from error.__cause__
     except ModuleNotFoundError as error:
         if error.name is None or error.name.partition(".")[0] == __package__:
             raise
-        raise MissingExtra(f"{user} needs the course's {extra!r} extra (no module named {error.name!r}): "
-                           f"pip install 'ntm-course[{extra}]'", name=error.name) from error
+        raise _missing(user, extra, error.name) from error
+
+
+def _missing(user, extra, module):
+    error = MissingExtra(f"{user} needs the course's {extra!r} extra (no module named {module!r}): "
+                         f"pip install 'ntm-course[{extra}]'", name=module)
+    error.extra = extra
+    return error

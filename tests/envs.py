@@ -42,8 +42,9 @@ def fresh_venv(path, *requirements):
 
 
 def pip(python, *args, cwd=None):
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=900)
+    # --no-compile: no .pyc for torch's thousands of files at install time (imports compile what they use)
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", *args], cwd=cwd,
+                          env=clean_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"pip install {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
 
 
