@@ -24,6 +24,7 @@ Reproducible: the same seed gives the same numbers on CPU, and a run resumed fro
 exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
 generator's and torch's random states, the curriculum level and the history).
 """
+import argparse
 import csv
 import inspect
 import json
@@ -403,26 +404,77 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
 
 # ---------------------------------------------------------------------------------------------- command line
 
+_COUNT = (int, lambda v: v >= 1, "an integer >= 1")
+_POSITIVE = (float, lambda v: 0 < v < math.inf, "a finite number > 0")
+#: The values ``ntm-course train`` accepts for each numeric option: ``(type, test, what the test asks)``.
+#: Checked as the command line is read, so a bad value stops it before anything is built.
+OPTION_RANGES = dict(
+    controller_size=_COUNT, controller_layers=_COUNT, N=_COUNT, M=_COUNT, read_heads=_COUNT,
+    write_heads=(int, lambda v: v >= 0, "an integer >= 0"),
+    shift_width=(int, lambda v: v >= 1 and v % 2 == 1, "an odd integer >= 1"),
+    lstm_size=_COUNT, lstm_layers=_COUNT,
+    seed=(int, lambda v: 0 <= v < 2 ** 32, "an integer from 0 to 2**32 - 1"),
+    steps=_COUNT, batch_size=_COUNT, eval_every=_COUNT, eval_size=_COUNT,
+    lr=_POSITIVE, lr_halflife=_POSITIVE, clip=_POSITIVE, curriculum_threshold=_POSITIVE,
+    target_errors=_POSITIVE, max_minutes=_POSITIVE, threads=_COUNT,
+)
+
+#: The spellings a boolean option accepts (any case).
+BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+                 "false": False, "no": False, "off": False, "0": False}
+
+
+def _number(name):
+    """An argparse ``type`` for option ``name``: its value, or a usage error saying what it must be."""
+    kind, test, wanted = OPTION_RANGES[name]
+
+    def convert(text):
+        error = argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        try:
+            value = kind(text)
+        except ValueError:
+            raise error from None
+        if not test(value):
+            raise error
+        return value
+    return convert
+
+
+def _boolean(text):
+    """An argparse ``type`` for a yes/no option: one of :data:`BOOLEAN_WORDS`, or a usage error."""
+    try:
+        return BOOLEAN_WORDS[text.lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"must be true/false, yes/no, on/off or 1/0, got {text!r}") from None
+
+
 def add_arguments(parser):
-    """``ntm-course train TASK``: one option per entry of MODEL_DEFAULTS and TRAIN_DEFAULTS."""
+    """``ntm-course train TASK``: one option per entry of MODEL_DEFAULTS and TRAIN_DEFAULTS.
+
+    A numeric option outside its :data:`OPTION_RANGES` entry, or a yes/no option that is not one of
+    :data:`BOOLEAN_WORDS`, is a usage error (exit code 2) naming the option and what it accepts.
+    """
     from .tasks import TASKS
+    parser.usage = "%(prog)s TASK [options]"          # not all 30 options again above every usage error
     parser.add_argument("task", choices=sorted(TASKS), help="the paper task to train on")
     parser.add_argument("--checkpoint", help="save the checkpoint here at every evaluation")
     parser.add_argument("--resume", help="continue from this checkpoint")
     parser.add_argument("--history", dest="history_path", help="write the history here (.csv or .json)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads (1 is fastest for small models)")
+    parser.add_argument("--threads", type=_number("threads"),
+                        help="torch.set_num_threads (1 is fastest for small models)")
     parser.add_argument("--task-option", action="append", default=[], metavar="NAME=INT",
                         help="an argument of the task's generator, e.g. max_length=10 (repeatable)")
     for name, default in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}.items():
         flag = "--" + name.replace("_", "-")
         if isinstance(default, bool):
-            parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None,
-                                metavar="BOOL", help=f"default {default}")
+            parser.add_argument(flag, type=_boolean, default=None, metavar="BOOL", help=f"default {default}")
+        elif name in OPTION_RANGES:
+            parser.add_argument(flag, type=_number(name), default=None,
+                                help=f"{OPTION_RANGES[name][2]}, default {default}")
         else:
-            kind = type(default) if default is not None else str if name == "init_from" else float
-            parser.add_argument(flag, type=kind, default=None, help=f"default {default}")
+            parser.add_argument(flag, default=None, help=f"default {default}")
 
 
 def run(args):

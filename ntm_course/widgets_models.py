@@ -44,7 +44,8 @@ class Episode(NamedTuple):
 
     inputs ``(T, 1, in)``, targets and outputs ``(T, 1, out)`` (outputs are probabilities), mask ``(T, 1)``;
     read_weights ``(T, 1, R, N)`` and write_weights ``(T, 1, W, N)`` for an NTM, ``None`` for a model
-    without memory; bits and errors: cost in bits and bit errors of this episode.
+    without memory (and write_weights ``None`` for an NTM without write heads); bits and errors: cost in bits
+    and bit errors of this episode.
     """
     inputs: torch.Tensor
     targets: torch.Tensor
@@ -71,14 +72,15 @@ def run_episode(model, task, size, seed=0):
 
     The episode is made on the CPU from ``seed`` (the same seed gives the same episode), run on the
     model's device, and returned on the CPU. A model with a ``trace`` method (the NTM) also returns its
-    heads' weightings.
+    heads' weightings (its read heads' only, when it has no write heads).
     """
     batch = get_task(task).make(1, **task_options(task, size), generator=torch.Generator().manual_seed(seed))
     device = next(model.parameters()).device
     with torch.no_grad():
         if hasattr(model, "trace"):
             logits, trace = model.trace(batch.inputs.to(device))
-            read_weights, write_weights = trace["read_weights"].cpu(), trace["write_weights"].cpu()
+            read_weights = trace["read_weights"].cpu()
+            write_weights = trace["write_weights"].cpu() if "write_weights" in trace else None  # no write heads
         else:
             logits, read_weights, write_weights = model(batch.inputs.to(device)), None, None
     logits = logits.cpu()
@@ -88,7 +90,8 @@ def run_episode(model, task, size, seed=0):
 
 
 def plot_run(episode, name, task, size):
-    """Draw an :class:`Episode` with :func:`viz_models.plot_episode`, its score in the title."""
+    """Draw an :class:`Episode` with :func:`viz_models.plot_episode`, its score in the title (a head kind the
+    model lacks, such as an NTM's write heads when it has none, gets no panel)."""
     return viz_models.plot_episode(
         episode.inputs, episode.targets, episode.outputs * episode.mask.unsqueeze(2),
         episode.read_weights, episode.write_weights,

@@ -1,5 +1,7 @@
 """The task generators (layouts, answers, seeds) and the metrics on hand-made cases."""
+import importlib
 import math
+import re
 
 import pytest
 import torch
@@ -75,6 +77,24 @@ def test_associative_recall_answer_is_the_next_item():
         assert torch.equal(batch.targets[q2 + 1:q2 + 4, b], items[i + 1])
         assert batch.mask[:, b].nonzero().flatten().tolist() == [q2 + 1, q2 + 2, q2 + 3]
         assert 2 <= len(items) <= 6
+
+
+@pytest.mark.parametrize("s", [1, 2, 3, 5])
+def test_associative_recall_layout_in_the_docstring_holds_for_any_item_size(s):
+    """The module docstring's ``T = ...`` formula and its table, checked against batches of n items."""
+    module = importlib.import_module("ntm_course.tasks.associative_recall")   # not the function of that name
+    formula = re.search(r"``T = (.+?)``", module.__doc__)
+    assert formula, "the module docstring gives no ``T = ...`` formula"
+    for n in (2, 3, 7):
+        batch = associative_recall(4, min_items=n, max_items=n, item_size=s, generator=gen(n))
+        T = batch.inputs.shape[0]
+        assert T == eval(formula.group(1), {"n": n, "s": s})
+        for b in range(4):
+            x = batch.inputs[:, b]
+            assert x[:, 6].nonzero().flatten().tolist() == [i * (s + 1) for i in range(n)]
+            assert x[:, 7].nonzero().flatten().tolist() == [n * (s + 1), (n + 1) * (s + 1)]
+            assert batch.mask[:, b].nonzero().flatten().tolist() == list(range(T - s, T))
+            assert x[T - s:].abs().sum() == 0                           # no input while answering
 
 
 def test_priority_sort_targets_the_highest_priorities_in_order():

@@ -4,9 +4,10 @@ import json
 import pytest
 import torch
 
+from ntm_course import training
 from ntm_course.cli import main
-from ntm_course.training import (TrainingDiverged, build_model, load_checkpoint, load_model, make_config,
-                                 train)
+from ntm_course.training import (MODEL_DEFAULTS, OPTION_RANGES, TRAIN_DEFAULTS, TrainingDiverged, TrainResult,
+                                 build_model, load_checkpoint, load_model, make_config, train)
 
 # a tiny NTM on short copies: a few steps take well under a second
 TINY = dict(controller_size=16, N=12, M=6, batch_size=8, eval_every=5, eval_size=16, lr=1e-2,
@@ -197,3 +198,82 @@ def test_warm_start_refuses_a_different_model(tmp_path):
         train("repeat_copy", steps=0, init_from=str(path), **{**TINY, "M": 7, "task_options": {}})
     with pytest.raises(ValueError, match="neither a checkpoint file nor a shipped model"):
         train("copy", steps=0, init_from="no_such_model", **TINY)
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """``ntm-course train`` with train() replaced: the options it would get are recorded, nothing is built."""
+    calls = []
+
+    def fake_train(task, **options):
+        calls.append(options)
+        return TrainResult(None, [], {})
+    monkeypatch.setattr(training, "train", fake_train)
+    return calls
+
+
+def usage_error(capsys, argv):
+    """``ntm-course train`` on ``argv``: its exit code must be 2; returns the lines it wrote to stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "copy", *argv])
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err.splitlines()
+
+
+def test_every_numeric_cli_option_has_a_range():
+    text = {"model", "controller", "memory_init", "optimizer", "init_from"}
+    numeric = {name for name, default in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}.items()
+               if not isinstance(default, bool) and name not in text}
+    assert set(OPTION_RANGES) == numeric | {"threads"}
+
+
+@pytest.mark.parametrize("name", sorted(OPTION_RANGES))
+@pytest.mark.parametrize("bad", ["-1", "nan", "x"])
+def test_cli_rejects_a_bad_number_in_one_line_naming_the_option(name, bad, no_training, capsys):
+    flag = "--" + name.replace("_", "-")
+    assert usage_error(capsys, [flag, bad]) == [
+        "usage: ntm-course train TASK [options]",
+        f"ntm-course train: error: argument {flag}: must be {OPTION_RANGES[name][2]}, got '{bad}'"]
+    assert no_training == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "-5"], "argument --steps: must be an integer >= 1, got '-5'"),
+    (["--batch-size", "0"], "argument --batch-size: must be an integer >= 1, got '0'"),
+    (["--steps", "2.5"], "argument --steps: must be an integer >= 1, got '2.5'"),
+    (["--lr", "inf"], "argument --lr: must be a finite number > 0, got 'inf'"),
+    (["--clip", "0"], "argument --clip: must be a finite number > 0, got '0'"),
+    (["--shift-width", "4"], "argument --shift-width: must be an odd integer >= 1, got '4'"),
+    (["--read-heads", "0"], "argument --read-heads: must be an integer >= 1, got '0'"),
+    (["--seed", str(2 ** 32)], "argument --seed: must be an integer from 0 to 2**32 - 1, got '4294967296'"),
+])
+def test_cli_range_edges(argv, message, no_training, capsys):
+    assert usage_error(capsys, argv)[-1] == f"ntm-course train: error: {message}"
+    assert no_training == []
+
+
+def test_cli_passes_values_at_the_ends_of_their_ranges_on(no_training, capsys):
+    assert main(["train", "copy", "--steps", "1", "--write-heads", "0", "--shift-width", "1", "--lr", "1e-3",
+                 "--seed", str(2 ** 32 - 1), "--curriculum", "ON", "--one-size-per-batch", "no", "--model", "lstm",
+                 "--no-progress"]) == 0
+    assert main(["train", "copy", "--seed", "0"]) == 0
+    assert no_training == [
+        dict(checkpoint=None, resume=None, history_path=None, progress=False, device=None, steps=1, write_heads=0,
+             shift_width=1, seed=2 ** 32 - 1, lr=1e-3, curriculum=True, one_size_per_batch=False, model="lstm"),
+        dict(checkpoint=None, resume=None, history_path=None, progress=True, device=None, seed=0)]
+    assert capsys.readouterr().out == "{}\n{}\n"
+
+
+@pytest.mark.parametrize("word, value", [(w, True) for w in ("true", "Yes", "ON", "1")] +
+                                        [(w, False) for w in ("FALSE", "no", "Off", "0")])
+def test_cli_booleans_take_the_usual_words_in_any_case(word, value, no_training):
+    assert main(["train", "copy", "--curriculum", word, "--one-size-per-batch", word]) == 0
+    assert no_training[0]["curriculum"] is value and no_training[0]["one_size_per_batch"] is value
+
+
+@pytest.mark.parametrize("flag", ["--curriculum", "--one-size-per-batch"])
+@pytest.mark.parametrize("word", ["maybe", "y", "2", "", "onn"])
+def test_cli_booleans_reject_anything_else_naming_the_option(flag, word, no_training, capsys):
+    assert usage_error(capsys, [flag, word])[-1] == (
+        f"ntm-course train: error: argument {flag}: must be true/false, yes/no, on/off or 1/0, got '{word}'")
+    assert no_training == []

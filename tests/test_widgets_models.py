@@ -5,7 +5,7 @@ from torch import nn
 
 import ntm_course as nc
 from ntm_course.tasks import TASKS, bit_errors
-from ntm_course.widgets_models import SIZES, model_explorer, run_episode, task_options
+from ntm_course.widgets_models import SIZES, model_explorer, plot_run, run_episode, task_options
 
 
 class CopyOracle(nn.Module):
@@ -75,6 +75,20 @@ def test_run_episode_scores_only_the_answer():
 def test_lstm_baseline_runs_without_weightings():
     episode = run_episode(nc.LSTMBaseline(9, 8, hidden_size=8, num_layers=1), "copy", 4)
     assert episode.read_weights is None and episode.outputs.shape == (9, 1, 8)
+
+
+def test_an_ntm_without_write_heads_runs_and_draws_its_read_heads_only():
+    model = nc.NTM(9, 8, controller_size=8, N=16, M=4, num_read_heads=2, num_write_heads=0)
+    episode = run_episode(model, "copy", 5, seed=1)
+    assert episode.write_weights is None and episode.read_weights.shape == (11, 1, 2, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(episode.outputs, torch.sigmoid(model(episode.inputs)))
+    figure = plot_run(episode, "NTM, no write heads", "copy", 5)
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert titles[:3] == ["inputs", "targets", "outputs"]
+    assert any(t.startswith("read head") for t in titles) and not any("write head" in t for t in titles)
+    explorer = model_explorer({"no writes": (model, "copy")})
+    assert explorer.message.value == "" and explorer.figure.get_suptitle().startswith("no writes on copy")
 
 
 def test_explorer_draws_and_follows_the_chosen_models_task():

@@ -1,18 +1,20 @@
 """Associative recall (paper section 4.3): read a list of items, then a query item; answer with the item
 that followed the query in the list.
 
-Each item is ``item_size`` (3) consecutive bit vectors. Layout of an episode of n items
-(T = 4n + 2(item_size + 1), padded to the batch's longest)::
+Each item is s = ``item_size`` (the paper's 3) consecutive bit vectors of ``width`` (6) bits, after a
+one-step delimiter. An episode of n items lasts ``T = (n + 2) * (s + 1)`` steps (the shorter episodes of a
+batch are padded to its longest)::
 
-    step                      inputs (8 channels)                         target (6 channels)  mask
-    per item: 1 step          item delimiter, ch 6 = 1                    0                    0
-              3 steps         the item's vectors in channels 0-5          0                    0
-    1 step                    query delimiter, ch 7 = 1                   0                    0
-    3 steps                   the query item (a copy of item q < n-1)     0                    0
-    1 step                    query delimiter, ch 7 = 1                   0                    0
-    3 steps                   no input                                    item q + 1           1
+    step                      inputs (width + 2 channels)                 target (width channels)  mask
+    per item: 1 step          item delimiter, channel width = 1           0                        0
+              s steps         the item's vectors in channels 0..width-1   0                        0
+    1 step                    query delimiter, channel width + 1 = 1      0                        0
+    s steps                   the query item (a copy of item q < n-1)     0                        0
+    1 step                    query delimiter, channel width + 1 = 1      0                        0
+    s steps                   no input                                    item q + 1               1
 
-Paper settings: 6-bit vectors, 3 vectors per item, 2-6 items.
+Paper settings: 6-bit vectors (8 input channels: ``ITEM_DELIMITER`` 6, ``QUERY_DELIMITER`` 7), 3 vectors
+per item, 2-6 items.
 """
 import torch
 
