@@ -59,10 +59,6 @@ def _sharpen(w, gamma, eps=None):
     return torch.softmax(gamma * w.clamp_min(floor).log(), dim=-1) * (w > 0)
 
 
-def _address(memory, key, beta, g, s, gamma, w_prev):
-    return _sharpen(_shift(_interpolate(_content_addressing(memory, key, beta), w_prev, g), s), gamma)
-
-
 # ------------------------------------------------------------------------------- the public, checked functions
 
 def _single(fn, memory, *per_head):
@@ -222,7 +218,6 @@ UNCHECKED = {
     "interpolate": _interpolate,
     "shift": _shift,
     "sharpen": _sharpen,
-    "address": _address,
 }
 """Public name -> the unchecked version on the heads form (memory ``(B, N, M)``, every other argument and the
 result ``(B, H, ...)``), for callers that have checked their inputs once already."""

@@ -117,8 +117,9 @@ def address_with_params(memory, params, w_prev, pieces=LIBRARY):
     """Address memory with a head's parameters (the dict from :func:`split_head_params`).
 
     ``w_prev`` ``(B, N)`` (or ``(B, H, N)``, with ``(B, H, ...)`` parameters); returns the new weighting, the
-    same shape. ``pieces`` (a :class:`~ntm_course.pieces.Pieces`, the library's by default) supplies the
-    stages of the pipeline: ``pieces.address(memory, key, beta, g, s, gamma, w_prev)``.
+    same shape. ``pieces`` (a :class:`~ntm_course.pieces.Pieces`, the library's by default, or its unchecked
+    heads form :attr:`~ntm_course.pieces.Pieces.heads`) supplies the pipeline:
+    ``pieces.address(memory, key, beta, g, s, gamma, w_prev)``.
     """
     return pieces.address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"],
                           w_prev)

@@ -19,6 +19,7 @@ The memory and addressing functions the cell calls come from a :class:`~ntm_cour
 and addressing stages. A piece of theirs that fails stops the step with a
 :class:`~ntm_course.pieces.PieceError` that names it.
 """
+from itertools import count, takewhile
 from typing import NamedTuple
 
 import torch
@@ -143,7 +144,12 @@ class NTMCell(nn.Module):
             h, state, info = self.step(x, state, record)
         except PieceError as error:
             raise error.with_traceback(None)   # the message names the piece: skip the cell's insides
-        return self.output(torch.cat([h, state.reads.flatten(1)], dim=1)), state, info
+        return self.readout(h, state.reads), state, info
+
+    def readout(self, h, reads):
+        """The output layer on ``[h, reads]``: ``h (..., C)``, ``reads (..., R, M)`` -> logits ``(..., output_size)``
+        (one step ``(B, ...)`` or a whole sequence ``(T, B, ...)``: the output does not feed back into the step)."""
+        return self.output(torch.cat([h, reads.flatten(-2)], dim=-1))
 
     def check_state(self, state):
         """A ``ValueError`` naming the field unless ``state`` is an :class:`NTMState` of this cell's shapes."""
@@ -190,8 +196,7 @@ def merge_head_layers(state_dict, prefix="cell."):
     """
     for kind in ("read_heads", "write_heads"):
         for name in ("weight", "bias"):
-            old = [f"{prefix}{kind}.{i}.fc.{name}" for i in range(len(state_dict))]
-            old = old[:next((i for i, key in enumerate(old) if key not in state_dict), len(old))]
+            old = list(takewhile(state_dict.__contains__, (f"{prefix}{kind}.{i}.fc.{name}" for i in count())))
             if old:
                 state_dict[f"{prefix}{kind}.fc.{name}"] = torch.cat([state_dict.pop(key) for key in old])
     return state_dict
@@ -245,13 +250,12 @@ class NTM(nn.Module):
             for x_t in x:
                 h, state, info = cell.step(x_t, state, record)
                 hs.append(h)
-                reads.append(state.reads.flatten(1))
+                reads.append(state.reads)
                 if record:
                     steps.append({**info, "memory": state.memory})
         except PieceError as error:
             raise error.with_traceback(None)   # the message names the piece
-        # the output layer does not feed back into the step: one matrix product for the whole sequence
-        logits = cell.output(torch.cat([torch.stack(hs), torch.stack(reads)], dim=2))
+        logits = cell.readout(torch.stack(hs), torch.stack(reads))     # one matrix product for the whole sequence
         trace = {k: torch.stack([s[k] for s in steps]) for k in steps[0]} if steps else {}
         return logits, trace
 

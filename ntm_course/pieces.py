@@ -109,6 +109,7 @@ class Pieces:
         with the heads folded into the batch (``write``: see :func:`_write_per_head`).
         """
         return self.__dict__["_heads"]
+
     def replace(self, **changes):
         """A copy with some pieces changed."""
         return replace(self, **changes)
@@ -164,7 +165,7 @@ def _on_heads(pieces):
         else:
             fns[f.name] = _fold(fn, shared_memory=f.name in ("read", "cosine_similarity", "content_addressing"))
     heads = SimpleNamespace(**fns)
-    heads.address = partial(_pipeline, heads) if pieces.mine() else _UNCHECKED["address"]
+    heads.address = partial(_pipeline, heads)
     return heads
 
 

@@ -4,6 +4,7 @@
 after its controller, the hand-programmed machines (:mod:`~ntm_course.handcrafted`) call it with head
 parameters set by hand, and the graded exercise ``ntm_step`` is graded against it.
 """
+from .heads import address_with_params
 from .pieces import LIBRARY
 
 
@@ -32,11 +33,7 @@ def memory_step(memory, write_params, read_params, w_write_prev, w_read_prev, pi
     heads = pieces.heads
     w_write = w_write_prev
     if write_params is not None:
-        w_write = _address(heads, memory, write_params, w_write_prev)
+        w_write = address_with_params(memory, write_params, w_write_prev, heads)
         memory = heads.write(memory, w_write, write_params["erase"], write_params["add"])
-    w_read = _address(heads, memory, read_params, w_read_prev)
+    w_read = address_with_params(memory, read_params, w_read_prev, heads)
     return memory, heads.read(memory, w_read), w_read, w_write
-
-
-def _address(heads, memory, params, w_prev):
-    return heads.address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"], w_prev)
