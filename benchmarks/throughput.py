@@ -17,6 +17,7 @@ clock is the process's CPU time. Prints a table of the best round of each, with 
 """
 import argparse
 import importlib
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -47,15 +48,24 @@ class PlainLSTM(nn.Module):
 
 
 def import_revision(revision, folder):
-    """``ntm_course`` as it was at ``revision``, imported from ``folder`` as the package ``ntm_course_baseline``."""
-    try:
-        archive = subprocess.run(["git", "archive", revision, "ntm_course"], cwd=ROOT, check=True,
-                                 capture_output=True).stdout
-    except (OSError, subprocess.CalledProcessError) as error:
-        sys.exit(f"--baseline {revision}: cannot read that revision with git archive ({error})")
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    (Path(folder) / "ntm_course").rename(Path(folder) / "ntm_course_baseline")
+    """``ntm_course`` as it was at ``revision``, imported from ``folder`` as the package ``ntm_course_baseline``.
+
+    ``revision`` is a git revision (read with ``git archive``) or a folder that holds that revision's
+    ``ntm_course`` (for a machine with the working tree but no git history: ``git archive REV ntm_course | tar
+    -x -C FOLDER`` beforehand).
+    """
+    if (Path(revision) / "ntm_course").is_dir():
+        shutil.copytree(Path(revision) / "ntm_course", Path(folder) / "ntm_course_baseline")
+    else:
+        try:
+            archive = subprocess.run(["git", "archive", revision, "ntm_course"], cwd=ROOT, check=True,
+                                     capture_output=True).stdout
+        except (OSError, subprocess.CalledProcessError) as error:
+            sys.exit(f"--baseline {revision}: not a folder holding ntm_course, and git archive cannot read "
+                     f"that revision ({error})")
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        (Path(folder) / "ntm_course").rename(Path(folder) / "ntm_course_baseline")
     sys.path.insert(0, str(folder))
     return importlib.import_module("ntm_course_baseline.training")
 
@@ -116,7 +126,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=6.0, help="time per contender and setting (default 6)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as in every benchmark)")
-    parser.add_argument("--baseline", default=BEFORE, help=f"the git revision to compare with (default {BEFORE})")
+    parser.add_argument("--baseline", default=BEFORE, help=f"the git revision to compare with, or a folder holding its ntm_course (default {BEFORE})")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
     parser.add_argument("--device", help="cpu or cuda (default: ntm_course.get_device())")
     args = parser.parse_args()
