@@ -3,6 +3,8 @@
 Modules, in the order the course builds them: :mod:`memory` (eqs. 2-4), :mod:`addressing` (eqs. 5-9),
 :mod:`heads`, :mod:`controller`, :mod:`ntm`; :mod:`pieces` lets the NTM run on the learner's own functions.
 """
+from importlib.metadata import PackageNotFoundError, version
+
 from .addressing import (address, address_stages, content_addressing, cosine_similarity, interpolate,
                          sharpen, shift)
 from .device import get_device, seed_everything
@@ -11,7 +13,10 @@ from .ntm import NTM, LSTMBaseline, NTMCell, count_parameters
 from .pieces import PieceError, Pieces
 from .pretrained import load_pretrained
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("ntm-course")     # the one version number: pyproject.toml's, through the package metadata
+except PackageNotFoundError:                # imported from a folder that was never installed
+    __version__ = "unknown"
 __all__ = ["read", "write", "InitialMemory", "cosine_similarity", "content_addressing", "interpolate", "shift",
            "sharpen", "address", "address_stages", "NTM", "NTMCell", "LSTMBaseline", "count_parameters",
            "Pieces", "PieceError", "get_device", "seed_everything", "load_pretrained"]

@@ -87,10 +87,14 @@ class InitialMemory(nn.Module):
     - ``"constant"``: every cell holds ``value`` (1e-6 by default). Collier & Beel (2018) found this
       converges fastest: all rows look alike, so the first writes decide what is where.
     - ``"learned"``: an ``(N, M)`` parameter learned with the rest of the model, shared across the batch.
-    - ``"random"``: fresh uniform noise in ``[-value_range, value_range]`` for every episode and example.
+    - ``"random"``: fresh uniform noise in ``[-value_range, value_range]`` for every episode and example, drawn
+      from a ``torch.Generator`` of its own (seeded by ``seed``; without one, by a number drawn from torch's
+      global generator when the module is built, as the weights are), never from the global generator
+      while the model runs. ``forward(batch_size, generator)`` draws from the generator given instead.
+      The noise is drawn on the CPU, so a seed gives the same memories on every device.
     """
 
-    def __init__(self, N, M, scheme="constant", value=1e-6, value_range=0.1):
+    def __init__(self, N, M, scheme="constant", value=1e-6, value_range=0.1, seed=None):
         super().__init__()
         if scheme not in INIT_SCHEMES:
             raise ValueError(f"scheme must be one of {INIT_SCHEMES}, got {scheme!r}")
@@ -102,16 +106,22 @@ class InitialMemory(nn.Module):
             self.weight = nn.Parameter(torch.empty(N, M).uniform_(-value_range, value_range))
         else:
             self.register_buffer("reference", torch.zeros(()), persistent=False)
+        if scheme == "random":
+            if seed is None:
+                seed = int(torch.randint(2**62, ()))
+            self.generator = torch.Generator().manual_seed(seed)
 
-    def forward(self, batch_size):
-        """Return a fresh ``(batch_size, N, M)`` memory."""
+    def forward(self, batch_size, generator=None):
+        """Return a fresh ``(batch_size, N, M)`` memory (``generator``: a CPU ``torch.Generator`` for the
+        ``"random"`` scheme's noise instead of the module's own)."""
         if self.scheme == "learned":
             return self.weight.unsqueeze(0).expand(batch_size, -1, -1)
         shape = (batch_size, self.N, self.M)
         ref = self.reference
         if self.scheme == "constant":
             return ref.new_full(shape, self.value)
-        return (torch.rand(shape, dtype=ref.dtype, device=ref.device) * 2 - 1) * self.value_range
+        noise = torch.rand(shape, dtype=ref.dtype, generator=generator or self.generator)
+        return (noise.to(ref.device) * 2 - 1) * self.value_range
 
     def extra_repr(self):
         return f"N={self.N}, M={self.M}, scheme={self.scheme!r}"

@@ -114,13 +114,14 @@ class NTMCell(nn.Module):
                              f"got {type(pieces).__name__}")
         self.__dict__["_pieces"] = pieces   # a plain attribute: no parameter, nothing in the state_dict
 
-    def initial_state(self, batch_size):
-        """The state before the first step, for a batch of ``batch_size`` episodes."""
+    def initial_state(self, batch_size, generator=None):
+        """The state before the first step, for a batch of ``batch_size`` episodes (``generator``: see
+        :class:`~ntm_course.memory.InitialMemory`; only a ``"random"`` initial memory draws from it)."""
         R = self.num_read_heads
         p = self.reads0
         weights0 = torch.softmax(self.weight_logits0, dim=1).unsqueeze(0).expand(batch_size, -1, -1)
         return NTMState(
-            memory=self.initial_memory(batch_size).to(p),
+            memory=self.initial_memory(batch_size, generator).to(p),
             reads=p.unsqueeze(0).expand(batch_size, -1, -1),
             read_weights=weights0[:, :R],
             write_weights=weights0[:, R:],
@@ -223,11 +224,13 @@ class NTM(nn.Module):
     def pieces(self, pieces):
         self.cell.pieces = pieces
 
-    def forward(self, x):
-        return self.trace(x, record=False)[0]
+    def forward(self, x, generator=None):
+        return self.trace(x, record=False, generator=generator)[0]
 
-    def trace(self, x, record=True):
+    def trace(self, x, record=True, generator=None):
         """Run the sequence; return ``(logits (T, B, out), trace)``.
+
+        ``generator``: a CPU ``torch.Generator`` for a ``"random"`` initial memory (default: the memory's own).
 
         With ``record=True`` the trace maps names to tensors stacked over time:
 
@@ -243,7 +246,7 @@ class NTM(nn.Module):
         check_tensor("x", x, 3, "T, B, input_size", (None, None, cell.input_size))
         if x.shape[0] == 0:
             raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
-        state = cell.initial_state(x.shape[1])
+        state = cell.initial_state(x.shape[1], generator)
         check_same_device_dtype(x=x, memory=state.memory)
         hs, reads, steps = [], [], []
         try:

@@ -245,6 +245,29 @@ def test_random_scheme_differs_across_calls_and_stays_in_range():
     assert a.abs().max() <= 0.1
 
 
+def test_random_scheme_never_touches_the_global_generator():
+    """Running a random initial memory leaves torch's global RNG as it was; its noise comes from its own
+    generator, so two modules with one seed give the same memories and a generator passed in overrides it."""
+    state = torch.get_rng_state()
+    a, b = InitialMemory(5, 3, "random", seed=7), InitialMemory(5, 3, "random", seed=7)
+    first = a(2)
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.testing.assert_close(first, b(2), rtol=0, atol=0)
+    assert not torch.equal(a(2), first)                     # a fresh draw for the next episode
+    given = [InitialMemory(5, 3, "random", seed=s)(2, torch.Generator().manual_seed(3)) for s in (1, 2)]
+    torch.testing.assert_close(given[0], given[1], rtol=0, atol=0)
+
+
+def test_random_scheme_seed_defaults_to_the_global_generator_at_build_time():
+    """Without a seed, building the module draws one number from the global generator (as weights do):
+    the same manual_seed before building gives the same memories."""
+    torch.manual_seed(5)
+    a = InitialMemory(4, 2, "random")
+    torch.manual_seed(5)
+    b = InitialMemory(4, 2, "random")
+    torch.testing.assert_close(a(3), b(3), rtol=0, atol=0)
+
+
 def test_scheme_dtype_follows_the_module():
     for scheme in ("constant", "learned", "random"):
         assert InitialMemory(2, 3, scheme).double()(1).dtype == torch.float64

@@ -294,3 +294,15 @@ def test_the_cell_checks_the_state_it_is_given():
         cell(torch.randn(3, 4), state._replace(read_weights=state.read_weights[:, :1]))
     with pytest.raises(ValueError, match=r"state must be an NTMState"):
         cell(torch.randn(3, 4), tuple(state))
+
+
+def test_an_ntm_with_random_memory_is_reproducible_and_leaves_the_global_rng_alone():
+    torch.manual_seed(0)
+    model = NTM(3, 2, controller_size=8, N=6, M=4, memory_init="random")
+    x = torch.randn(5, 2, 3)
+    state = torch.get_rng_state()
+    y1 = model(x, generator=torch.Generator().manual_seed(1))
+    y2 = model(x, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.testing.assert_close(y1, y2, rtol=0, atol=0)
+    assert not torch.equal(model(x), y1)

@@ -7,12 +7,15 @@ cffconvert itself is not a dependency: it pins jsonschema<4, which JupyterLab's 
 import copy
 import json
 import re
+import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
+
+import ntm_course
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "tests" / "cff-schema-1.2.0.json").read_text())
@@ -72,3 +75,9 @@ def test_changelog_has_unreleased_and_the_current_version():
     for release in releases:
         assert re.search(rf"^\[{re.escape(release)}\]: https://github.com/ntm-course/ntm-course/", text,
                          flags=re.MULTILINE), f"CHANGELOG.md: no link for [{release}]"
+
+
+def test_the_package_version_is_pyprojects():
+    """One version number: ``ntm_course.__version__`` comes from the installed metadata, which pyproject.toml sets."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert ntm_course.__version__ == version("ntm-course") == pyproject["project"]["version"]
