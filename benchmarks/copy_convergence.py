@@ -7,10 +7,13 @@ until its held-out set is below the threshold, then the 1,000-sequence test deci
 training resumes from the checkpoint. The clock counts everything: training, evaluations and the test.
 
     python benchmarks/copy_convergence.py --seeds 0 1 2 3 4 [--minutes 10] [--out benchmarks/results]
+                                          [--stop-after-failures K] [--clock cpu]
 
 Prints and writes (JSON and markdown) sequences seen, wall time and process CPU time per seed, and the
-medians. Options after ``--`` are passed to :func:`ntm_course.training.train` as JSON, e.g.
-``-- '{"lr": 3e-3}'``.
+medians; each seed's training history goes to ``history_seed<N>.csv`` in the same folder. With
+``--stop-after-failures K`` the run stops after the K-th seed that does not converge (a quick screen). With
+``--clock cpu`` the time limit counts the process's CPU time, not wall time (fair on a busy machine).
+Options after ``--`` are passed to :func:`ntm_course.training.train` as JSON, e.g. ``-- '{"lr": 3e-3}'``.
 """
 import argparse
 import json
@@ -24,26 +27,33 @@ from pathlib import Path
 import torch
 
 from ntm_course.evaluation import score
-from ntm_course.tasks import copy
+from ntm_course.tasks import copy_batch
 from ntm_course.training import train
 
 THRESHOLD = 0.05
 
 
-def converge(seed, minutes, options, workdir):
-    """Train one seed until converged or out of time; return its row."""
+def converge(seed, minutes, options, workdir, history_path=None, clock="wall"):
+    """Train one seed until converged or out of ``minutes`` of ``clock`` ("wall" or "cpu") time; return its
+    row (its history to ``history_path``)."""
     checkpoint = Path(workdir) / f"seed{seed}.pt"
     wall, cpu = time.perf_counter(), time.process_time()
-    test = copy(1000, 1, 20, generator=torch.Generator().manual_seed(10_000 + seed))
+    now = time.process_time if clock == "cpu" else time.perf_counter
+    start = now()
+    test = copy_batch(1000, 1, 20, generator=torch.Generator().manual_seed(10_000 + seed))
     steps, resume, result = 0, None, None
     while True:
-        left = minutes - (time.perf_counter() - wall) / 60
+        # train's max_minutes is wall time, never less than CPU time: with clock="cpu" it stops early on a
+        # busy machine and the loop resumes it until the CPU minutes are spent
+        left = minutes - (now() - start) / 60
         if left <= 0:
             break
-        steps += options.get("steps", 20000)
+        if result is None or result.history[-1]["step"] >= steps:
+            steps += options.get("steps", 20000)
         # train's max_minutes counts the training time the checkpoint already holds: add it to what is left
         trained = result.history[-1]["seconds"] / 60 if result is not None else 0.0
         result = train("copy", seed=seed, checkpoint=checkpoint, resume=resume, progress=False,
+                       history_path=history_path,
                        target_errors=THRESHOLD, max_minutes=trained + left, **{**options, "steps": steps})
         resume = checkpoint
         last = result.history[-1]
@@ -71,18 +81,30 @@ def main():
     parser.add_argument("--minutes", type=float, default=10.0, help="time limit per seed")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--out", default="benchmarks/results", help="folder for the JSON and markdown")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="what --minutes counts: wall time or this process's CPU time")
+    parser.add_argument("--stop-after-failures", type=int, default=None, metavar="K",
+                        help="stop after the K-th seed that does not converge")
     parser.add_argument("options", nargs="?", default="{}", help="JSON of extra train() options")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     options = json.loads(args.options)
+    if args.stop_after_failures is not None and args.stop_after_failures < 1:
+        parser.error(f"--stop-after-failures must be an integer >= 1, got {args.stop_after_failures}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for seed in args.seeds:
-            rows.append(converge(seed, args.minutes, options, workdir))
+            rows.append(converge(seed, args.minutes, options, workdir, out / f"history_seed{seed}.csv",
+                                 args.clock))
             print(json.dumps(rows[-1]), flush=True)
+            if sum(not r["converged"] for r in rows) == args.stop_after_failures:
+                break
     done = [r for r in rows if r["converged"]]
     summary = {
         "seeds": len(rows), "converged": len(done), "threads": args.threads, "options": options,
+        "minutes": args.minutes, "clock": args.clock,
         "median_wall_seconds": statistics.median(r["wall_seconds"] if r["converged"] else float("inf")
                                                  for r in rows),
         "median_sequences": statistics.median(r["sequences"] if r["converged"] else float("inf") for r in rows),
@@ -91,8 +113,6 @@ def main():
         "load_average": list(os.getloadavg()), "torch": torch.__version__, "cpu": cpu_name(),
         "cores": os.cpu_count(), "rows": rows,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "copy_convergence.json").write_text(json.dumps(summary, indent=1))
     lines = ["| seed | converged | sequences | wall time (s) | CPU time (s) | test bit errors / seq |",
              "|---|---|---|---|---|---|"]

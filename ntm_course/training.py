@@ -11,14 +11,16 @@ Command line (the same options, spelled ``--batch-size`` and so on)::
 
 A training step: draw a batch of fresh episodes, run the model, take the cost in bits per sequence
 (:func:`ntm_course.tasks.bits_per_sequence`, the paper's cost) as the loss, clip the gradients elementwise
-and update. Every ``eval_every`` steps the model is scored on a held-out set of episodes made once at the
-start (from the task's full, paper-sized distribution), a row is added to the history and the checkpoint
-is saved. With ``curriculum=True`` the task's size limit (copy: ``max_length``) starts small and grows by
-one each time the training batches' bit errors per sequence fall below ``curriculum_threshold``. With
-``one_size_per_batch=True`` each batch draws one size (copy: one length) for all its episodes, so a batch
-runs for ``2L + 1`` steps rather than for its longest episode's. With ``init_from`` a new model starts
-from a trained NTM's weights (:func:`warm_start`): repeat copy, say, from the shipped copy model, which
-already knows how to write a sequence and read it back once.
+(and, with ``clip_norm``, their global norm) and update at :func:`learning_rate` (``lr``, optionally warmed
+up over ``warmup_steps`` and halved every ``lr_halflife`` steps). Every ``eval_every`` steps the model is
+scored on a held-out set of episodes made once at the start (from the task's full, paper-sized
+distribution), a row is added to the history and the checkpoint is saved. With ``curriculum=True`` the
+task's size limit (copy: ``max_length``) starts small and grows by one each time the training batches' bit
+errors per sequence fall below ``curriculum_threshold``. With ``one_size_per_batch=True`` each batch draws
+one size (copy: one length) for all its episodes, so a batch runs for ``2L + 1`` steps rather than for its
+longest episode's. With ``init_from`` a new model starts from a trained NTM's weights (:func:`warm_start`):
+repeat copy, say, from the shipped copy model, which already knows how to write a sequence and read it
+back once.
 
 Reproducible: the same seed gives the same numbers on CPU, and a run resumed from a checkpoint continues
 exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
@@ -35,12 +37,11 @@ from typing import NamedTuple
 
 import torch
 
+from .checkpoints import load_checkpoint, save_checkpoint, shipped_checkpoint
 from .device import get_device
-from .ntm import NTM, LSTMBaseline, merge_head_layers
+from .ntm import NTM, LSTMBaseline
 from .tasks import bit_errors, bits_per_sequence, get_task
 
-FORMAT = "ntm-course-checkpoint"
-VERSION = 1
 
 #: The model's options and their defaults (the paper's copy configuration).
 MODEL_DEFAULTS = dict(
@@ -65,7 +66,9 @@ TRAIN_DEFAULTS = dict(
     optimizer="adam",           # "adam" or "rmsprop" (with momentum 0.9, as in the paper)
     lr=3e-3,
     lr_halflife=None,           # halve the learning rate every this many steps (None: constant)
+    warmup_steps=None,          # raise the learning rate linearly over the first this many steps (None: none)
     clip=10.0,                  # gradients clipped elementwise to [-clip, clip] (the paper's 10)
+    clip_norm=None,             # then scale the gradients down to this global norm at most (None: no limit)
     curriculum=False,           # start with short episodes and grow them (slower on copy, see benchmarks/)
     curriculum_threshold=0.5,   # grow the curriculum below this many bit errors per sequence
     one_size_per_batch=False,   # all episodes of a batch share one size (copy: length): cheaper, noisier
@@ -106,7 +109,24 @@ def make_config(task, **options):
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {config['optimizer']!r}")
     if config["model"] not in ("ntm", "lstm"):
         raise ValueError(f"model must be 'ntm' or 'lstm', got {config['model']!r}")
+    for name in ("warmup_steps", "clip_norm"):
+        kind, test, wanted = OPTION_RANGES[name]
+        value = config[name]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and not (number and (kind is float or isinstance(value, int)) and test(value)):
+            raise ValueError(f"{name} must be None or {wanted}, got {value!r}")
     return config
+
+
+def learning_rate(config, step):
+    """The learning rate of update ``step + 1`` (``step`` updates done): ``lr``, raised linearly over the first
+    ``warmup_steps`` updates (the first uses ``lr / warmup_steps``) and halved every ``lr_halflife`` steps."""
+    lr = config["lr"]
+    if config["warmup_steps"]:
+        lr *= min(1.0, (step + 1) / config["warmup_steps"])
+    if config["lr_halflife"]:
+        lr *= 0.5 ** (step / config["lr_halflife"])
+    return lr
 
 
 def build_model(config, pieces=None):
@@ -128,39 +148,7 @@ def build_model(config, pieces=None):
                memory_init=config["memory_init"], pieces=pieces)
 
 
-# ----------------------------------------------------------------------------------------------- checkpoints
-
-def save_checkpoint(path, state):
-    """Write ``state`` (a dict of tensors, numbers, strings, lists and dicts) atomically to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, "version": VERSION, **state}, tmp)
-    tmp.replace(path)
-
-
-def load_checkpoint(path, map_location="cpu"):
-    """Read a checkpoint written by :func:`train` with ``torch.load(weights_only=True)``.
-
-    Raises ValueError when the file is missing, unreadable, not one of ours, or lacks weights or config.
-    Weights saved with one layer per head are renamed to today's one layer per kind (:func:`~ntm_course.ntm.merge_head_layers`).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"checkpoint {str(path)!r} does not exist")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # torch raises many kinds for truncated or foreign files
-        raise ValueError(f"checkpoint {str(path)!r} is not a readable torch checkpoint "
-                         f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"checkpoint {str(path)!r} is not an ntm-course checkpoint (no format={FORMAT!r})")
-    missing = {"config", "model"} - set(state)
-    if missing:
-        raise ValueError(f"checkpoint {str(path)!r} lacks {sorted(missing)}")
-    merge_head_layers(state["model"])      # checkpoints from before the heads were batched load as they are
-    return state
-
+# ------------------------------------------------------------------------------------------- saved models
 
 def model_from_checkpoint(state, path="checkpoint"):
     """Build the model a checkpoint describes and load its weights; mismatches are a ValueError."""
@@ -195,7 +183,6 @@ def warm_start(model, source, config):
     """
     path = Path(source)
     if not path.is_file():
-        from .pretrained import shipped_checkpoint
         try:
             path = shipped_checkpoint(source)
         except ValueError as error:
@@ -269,7 +256,9 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
             learner's own functions. Not saved in the checkpoint or the config (a resumed or reloaded model
             runs on the library's unless given them again); a ValueError for ``model="lstm"``.
         options: any of :data:`MODEL_DEFAULTS` and :data:`TRAIN_DEFAULTS`, and ``task_options`` (a dict of
-            arguments for the task's generator, e.g. ``{"max_length": 10}``).
+            arguments for the task's generator, e.g. ``{"max_length": 10}``). ``warmup_steps=W`` raises the
+            learning rate linearly from ``lr / W`` (the first update) to ``lr`` (update W on); ``clip_norm=c``
+            scales the gradients, after the elementwise ``clip``, down to a global norm of at most ``c``.
 
     Each history row: ``step``, ``sequences`` seen, ``seconds`` of training, the mean training ``loss``
     (bits per sequence) and bit ``train_errors`` since the last row, the held-out ``eval_bits`` and
@@ -358,9 +347,11 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                                        f"the gradients are {'finite' if grads_finite else 'not finite'}"
                                        f"{where}. Try a lower lr (now {config['lr']}) or a smaller clip.")
             torch.nn.utils.clip_grad_value_(model.parameters(), config["clip"])
-            if config["lr_halflife"]:
+            if config["clip_norm"] is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config["clip_norm"])
+            if config["lr_halflife"] or config["warmup_steps"]:
                 for group in optimizer.param_groups:
-                    group["lr"] = config["lr"] * 0.5 ** (step / config["lr_halflife"])
+                    group["lr"] = learning_rate(config, step)
             optimizer.step()
             step += 1
             batch_errors = bit_errors(logits.detach(), batch.targets, batch.mask).item()
@@ -414,8 +405,8 @@ OPTION_RANGES = dict(
     shift_width=(int, lambda v: v >= 1 and v % 2 == 1, "an odd integer >= 1"),
     lstm_size=_COUNT, lstm_layers=_COUNT,
     seed=(int, lambda v: 0 <= v < 2 ** 32, "an integer from 0 to 2**32 - 1"),
-    steps=_COUNT, batch_size=_COUNT, eval_every=_COUNT, eval_size=_COUNT,
-    lr=_POSITIVE, lr_halflife=_POSITIVE, clip=_POSITIVE, curriculum_threshold=_POSITIVE,
+    steps=_COUNT, batch_size=_COUNT, eval_every=_COUNT, eval_size=_COUNT, warmup_steps=_COUNT,
+    lr=_POSITIVE, lr_halflife=_POSITIVE, clip=_POSITIVE, clip_norm=_POSITIVE, curriculum_threshold=_POSITIVE,
     target_errors=_POSITIVE, max_minutes=_POSITIVE, threads=_COUNT,
 )
 

@@ -7,7 +7,7 @@ import torch
 from ntm_course import training
 from ntm_course.cli import main
 from ntm_course.training import (MODEL_DEFAULTS, OPTION_RANGES, TRAIN_DEFAULTS, TrainingDiverged, TrainResult,
-                                 build_model, load_checkpoint, load_model, make_config, train)
+                                 build_model, learning_rate, load_checkpoint, load_model, make_config, train)
 
 # a tiny NTM on short copies: a few steps take well under a second
 TINY = dict(controller_size=16, N=12, M=6, batch_size=8, eval_every=5, eval_size=16, lr=1e-2,
@@ -54,7 +54,8 @@ def test_checkpoint_round_trip(tmp_path):
     assert torch.equal(model(x), result.model(x))
 
 
-@pytest.mark.parametrize("sizes", [dict(), dict(curriculum=True, curriculum_threshold=3.0, one_size_per_batch=True)])
+@pytest.mark.parametrize("sizes", [dict(), dict(curriculum=True, curriculum_threshold=3.0, one_size_per_batch=True),
+                                   dict(warmup_steps=15, lr_halflife=8, clip_norm=0.5)])
 def test_resume_equals_uninterrupted(tmp_path, sizes):
     path = tmp_path / "run.pt"
     whole = train("copy", steps=20, **TINY, **sizes)
@@ -157,6 +158,47 @@ def test_lr_halflife_halves_the_learning_rate(tmp_path):
     train("copy", steps=10, lr_halflife=5, checkpoint=path, **TINY)
     lr = load_checkpoint(path)["optimizer"]["param_groups"][0]["lr"]
     assert lr == pytest.approx(TINY["lr"] * 0.5 ** (9 / 5))        # set before the 10th update (step 9)
+
+
+def test_warmup_raises_the_learning_rate_linearly(tmp_path):
+    path = tmp_path / "run.pt"
+    warmed = train("copy", steps=1, warmup_steps=4, checkpoint=path, **TINY)
+    assert load_checkpoint(path)["optimizer"]["param_groups"][0]["lr"] == pytest.approx(TINY["lr"] / 4)
+    quarter = train("copy", steps=1, **{**TINY, "lr": TINY["lr"] / 4})      # the same first update, constant lr
+    for (k, a), b in zip(weights(warmed.model).items(), weights(quarter.model).values()):
+        assert torch.allclose(a, b), k
+    train("copy", steps=6, warmup_steps=4, lr_halflife=5, checkpoint=path, **TINY)
+    last_lr = load_checkpoint(path)["optimizer"]["param_groups"][0]["lr"]
+    assert last_lr == pytest.approx(TINY["lr"] * 0.5 ** (5 / 5))            # warmed up, then half-life (step 5)
+    config = make_config("copy", lr=1.0, warmup_steps=4)
+    assert [learning_rate(config, step) for step in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("clip_norm", [None, 0.05])
+def test_clip_norm_bounds_the_gradients_global_norm(clip_norm):
+    norms = []
+
+    def record(step, model):      # the gradients the update just used
+        norms.append(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()])).item())
+    train("copy", steps=5, clip_norm=clip_norm, callback=record, **TINY)
+    if clip_norm is None:
+        assert min(norms) > 0.1                                     # so the limit below has work to do
+    else:
+        assert max(norms) <= clip_norm * (1 + 1e-5)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(warmup_steps=0), "warmup_steps must be None or an integer >= 1, got 0"),
+    (dict(warmup_steps=2.5), "warmup_steps must be None or an integer >= 1, got 2.5"),
+    (dict(warmup_steps=True), "warmup_steps must be None or an integer >= 1, got True"),
+    (dict(clip_norm=0), "clip_norm must be None or a finite number > 0, got 0"),
+    (dict(clip_norm=float("nan")), "clip_norm must be None or a finite number > 0, got nan"),
+    (dict(clip_norm="1"), "clip_norm must be None or a finite number > 0, got '1'"),
+])
+def test_bad_warmup_or_clip_norm_is_a_one_line_error(options, message):
+    with pytest.raises(ValueError) as error:
+        make_config("copy", **options)
+    assert str(error.value) == message
 
 
 def test_warm_start_copies_the_weights_that_fit(tmp_path):

@@ -1,19 +1,20 @@
 """Trained models shipped with the package, so the lessons can show a trained NTM without training one.
 
 Each shipped model is ``NAME.pt`` (a checkpoint without optimiser state, see
-:func:`ntm_course.training.load_checkpoint`) and ``NAME.json``: the command that reproduces it, its training
+:func:`ntm_course.checkpoints.load_checkpoint`) and ``NAME.json``: the command that reproduces it, its training
 summary and its evaluation results (:func:`ntm_course.evaluation.evaluate_generalisation`).
 """
 import json
-from pathlib import Path
 from typing import NamedTuple
 
 import torch
 
+from ..checkpoints import SHIPPED, available, load_checkpoint, shipped_checkpoint
 from ..device import get_device
-from ..training import load_checkpoint, model_from_checkpoint
+from ..training import model_from_checkpoint
 
-HERE = Path(__file__).parent
+__all__ = ["HERE", "Pretrained", "available", "load_pretrained", "shipped_checkpoint"]
+HERE = SHIPPED      # this folder: the lessons read the shipped models' JSON files (and failures.json) from it
 
 
 class Pretrained(NamedTuple):
@@ -30,23 +31,10 @@ class Pretrained(NamedTuple):
     command: str
 
 
-def available():
-    """The names of the shipped models."""
-    return sorted(p.stem for p in HERE.glob("*.pt"))
-
-
-def shipped_checkpoint(name):
-    """The checkpoint file of the shipped model ``name``; ValueError listing :func:`available` if there is none."""
-    path = HERE / f"{name}.pt"
-    if not path.is_file():
-        raise ValueError(f"no shipped model {name!r}; available: {available()}")
-    return path
-
-
 def load_pretrained(name, device=None):
     """Load the shipped model ``name`` (one of :func:`available`) as a :class:`Pretrained`."""
     path = shipped_checkpoint(name)
     model, config = model_from_checkpoint(load_checkpoint(path), str(path))
-    info = json.loads((HERE / f"{name}.json").read_text())
+    info = json.loads(path.with_suffix(".json").read_text())
     return Pretrained(model.to(device or get_device()).eval(), config["task"], config, info["results"],
                       info["command"])
