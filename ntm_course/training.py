@@ -215,11 +215,19 @@ def warm_start(model, source, config):
 # ------------------------------------------------------------------------------------------------- training
 
 def evaluate(model, batch):
-    """Score ``model`` on ``batch``: ``{"bits": cost per sequence, "errors": bit errors per sequence}``."""
+    """Score ``model`` on ``batch``: ``{"bits": cost per sequence, "errors": bit errors per sequence}``.
+
+    A random initial memory draws from a fresh generator of its own here, so scoring the model consumes no
+    random numbers that training uses: how often training evaluates cannot change its trajectory."""
     with torch.no_grad():
-        logits = model(batch.inputs)
+        logits = run_model(model, batch.inputs, torch.Generator().manual_seed(0))
     return {"bits": bits_per_sequence(logits, batch.targets, batch.mask).item(),
             "errors": bit_errors(logits, batch.targets, batch.mask).item()}
+
+
+def run_model(model, inputs, generator):
+    """``model(inputs)``; an NTM's random initial memory (if it has one) draws from ``generator``."""
+    return model(inputs, generator=generator) if isinstance(model, NTM) else model(inputs)
 
 
 def _to(batch, device):
@@ -335,7 +343,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                     task_options.update({low_key: size, key: size})
             batch = _to(spec.make(config["batch_size"], **task_options, generator=data), device)
             model.train()
-            logits = model(batch.inputs)
+            logits = run_model(model, batch.inputs, data)   # a random initial memory draws from the data generator
             loss = bits_per_sequence(logits, batch.targets, batch.mask)
             optimizer.zero_grad()
             loss.backward()

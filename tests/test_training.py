@@ -319,3 +319,21 @@ def test_cli_booleans_reject_anything_else_naming_the_option(flag, word, no_trai
     assert usage_error(capsys, [flag, word])[-1] == (
         f"ntm-course train: error: argument {flag}: must be true/false, yes/no, on/off or 1/0, got '{word}'")
     assert no_training == []
+
+
+def test_how_often_training_evaluates_cannot_change_its_trajectory():
+    """Even with a random initial memory, whose noise the evaluations also need: they draw from their own."""
+    runs = [train("copy", steps=10, memory_init="random", **{**TINY, "eval_every": every}) for every in (2, 5, 10)]
+    for other in runs[1:]:
+        for (k, a), b in zip(weights(runs[0].model).items(), weights(other.model).values()):
+            assert torch.equal(a, b), k
+
+
+def test_resume_equals_uninterrupted_with_a_random_initial_memory(tmp_path):
+    """The random memories come from the data generator, which the checkpoint saves."""
+    path = tmp_path / "run.pt"
+    whole = train("copy", steps=12, memory_init="random", **TINY)
+    train("copy", steps=6, memory_init="random", checkpoint=path, **TINY)
+    resumed = train("copy", steps=12, resume=path, **{k: v for k, v in TINY.items() if k != "task_options"})
+    for (k, a), b in zip(weights(whole.model).items(), weights(resumed.model).values()):
+        assert torch.equal(a, b), k
