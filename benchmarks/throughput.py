@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ntm_course import get_device
-from ntm_course.tasks import bits_per_sequence, copy, priority_sort
+from ntm_course.tasks import bits_per_sequence, copy_batch, priority_sort_batch
 from ntm_course.training import build_model, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,14 +142,14 @@ def main():
         print("| setting | batch | NTM before | NTM now | nn.LSTM(100) | now / before | before / LSTM | now / LSTM |")
         print("|---|---|---|---|---|---|---|---|")
         for batch_size in args.batch_sizes:
-            batch = copy(batch_size, 20, 20, generator=torch.Generator().manual_seed(0))
+            batch = copy_batch(batch_size, 20, 20, generator=torch.Generator().manual_seed(0))
             batch = type(batch)(*(t.to(device) for t in batch))
             r = measure(contenders(baseline, batch, dict(task="copy"), device), batch_size, args.seconds,
                         args.rounds, device)
             print(f"| copy, length 20 | {batch_size} | {r['before']:.1f} | {r['now']:.1f} | {r['nn.LSTM']:.1f} | "
                   f"{r['now'] / r['before']:.2f} | {r['before'] / r['nn.LSTM']:.3f} | {r['now'] / r['nn.LSTM']:.3f} |",
                   flush=True)
-        batch = priority_sort(32, generator=torch.Generator().manual_seed(0))
+        batch = priority_sort_batch(32, generator=torch.Generator().manual_seed(0))
         batch = type(batch)(*(t.to(device) for t in batch))
         options = dict(task="priority_sort", controller="feedforward", controller_size=512, read_heads=8,
                        write_heads=8)

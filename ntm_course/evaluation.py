@@ -11,7 +11,7 @@ Command line::
 
     ntm-course eval copy.pt --out results/      # writes copy-generalisation.csv, .md, .json and .png
 
-The plot is drawn by :func:`plot_generalisation`, which imports matplotlib only when called.
+The plot is drawn by :func:`plot_errors_by_setting`, which imports matplotlib only when called.
 """
 import csv
 import json
@@ -178,9 +178,9 @@ def markdown_table(rows):
     return "\n".join(lines) + "\n"
 
 
-def plot_generalisation(rows, title="Generalisation"):
+def plot_errors_by_setting(rows, title="Generalisation"):
     """A bar chart of bit errors per sequence for each setting; returns the matplotlib figure."""
-    with needs("lessons", "ntm_course.evaluation.plot_generalisation"):
+    with needs("lessons", "ntm_course.evaluation.plot_errors_by_setting"):
         from matplotlib.figure import Figure  # no pyplot: works without a display, shows in Jupyter
     fig = Figure(figsize=(max(5, 0.6 * len(rows)), 3.5))
     ax = fig.add_subplot()
@@ -225,7 +225,7 @@ def run(args):
         writer.writerows(rows)
     Path(f"{stem}.md").write_text(markdown_table(rows))
     Path(f"{stem}.json").write_text(json.dumps(rows, indent=1))
-    fig = plot_generalisation(rows, f"{config['model'].upper()} on {config['task']}: generalisation")
+    fig = plot_errors_by_setting(rows, f"{config['model'].upper()} on {config['task']}: generalisation")
     fig.savefig(f"{stem}.png", dpi=100)
     print(f"{Path(args.checkpoint).name} ({config['model'].upper()} on {config['task']}): "
           f"{caption(args.sequences, args.seed)}")

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import torch
 
 from .checkpoints import load_checkpoint, save_checkpoint, shipped_checkpoint
-from .device import get_device
+from .device import get_device, threads
 from .ntm import NTM, LSTMBaseline
 from .tasks import bit_errors, bits_per_sequence, get_task
 
@@ -462,7 +462,7 @@ def add_arguments(parser):
     parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.add_argument("--threads", type=_number("threads"),
-                        help="torch.set_num_threads (1 is fastest for small models)")
+                        help="torch CPU threads for this run (1 is fastest for small models; restored afterwards)")
     parser.add_argument("--task-option", action="append", default=[], metavar="NAME=INT",
                         help="an argument of the task's generator, e.g. max_length=10 (repeatable)")
     for name, default in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}.items():
@@ -477,8 +477,11 @@ def add_arguments(parser):
 
 
 def run(args):
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    with threads(args.threads or None):
+        return _run(args)
+
+
+def _run(args):
     options = {name: getattr(args, name) for name in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}
                if getattr(args, name) is not None}
     if args.task_option:

@@ -35,8 +35,12 @@ def _as_array(x, example, ndim):
     return x.to("cpu").double().numpy()
 
 
-def _new_axes(ax, size):
-    """The axes to draw on: ``ax`` itself, or a fresh figure's only axes."""
+def new_axes(ax, size):
+    """The figure and axes to draw on: ``(ax.figure, ax)`` when ``ax`` is given, else a fresh ``Figure`` of
+    ``size`` (width, height in inches, constrained layout) and its only axes.
+
+    Every plot function that accepts ``ax=`` starts with it, here and in :mod:`ntm_course.viz_models`.
+    """
     if ax is not None:
         return ax.figure, ax
     fig = Figure(figsize=size, layout="constrained")
@@ -57,7 +61,7 @@ def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), col
         the Figure.
     """
     values = _as_array(w, example, 1)
-    fig, ax = _new_axes(ax, (5, 2.8))
+    fig, ax = new_axes(ax, (5, 2.8))
     colors = [color] * len(values)
     if highlight is not None:
         colors[highlight] = "C3"
@@ -126,7 +130,7 @@ def plot_memory(memory, ax=None, title="Memory", example=0, vmin=None, vmax=None
     """
     values = _as_array(memory, example, 2)
     N, M = values.shape
-    fig, ax = _new_axes(ax, (min(10.0, max(3.0, 0.35 * M + 1.5)), min(8.0, max(2.5, 0.3 * N + 1.0))))
+    fig, ax = new_axes(ax, (min(10.0, max(3.0, 0.35 * M + 1.5)), min(8.0, max(2.5, 0.3 * N + 1.0))))
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_title(title)
     ax.set_xlabel("element $j$ of the row ($M$ wide)")

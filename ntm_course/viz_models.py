@@ -14,7 +14,7 @@ with needs("lessons", __name__):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-from .viz import _new_axes
+from .viz import new_axes
 
 MAX_WIDTH = 14.0  # inches: long episodes are squeezed to fit a notebook's width
 
@@ -69,7 +69,7 @@ def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmi
         the Figure.
     """
     values = _series(x, 2, example, head)
-    fig, ax = _new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 2.5))
+    fig, ax = new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 2.5))
     image = ax.imshow(values.T, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     ax.set_title(title)
     ax.set_xlabel("time step $t$")
@@ -93,7 +93,7 @@ def plot_weightings_over_time(w, ax=None, title="Head weighting over time", exam
     """
     values = _series(w, 2, example, head)
     first, stop = rows if rows is not None else (0, values.shape[1])
-    fig, ax = _new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 3.0))
+    fig, ax = new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 3.0))
     image = ax.imshow(values[:, np.arange(first, stop) % values.shape[1]].T, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto",
                       interpolation="nearest", extent=(-0.5, values.shape[0] - 0.5, stop - 0.5, first - 0.5))
     ax.set_title(title)
@@ -161,7 +161,7 @@ def plot_learning_curves(curves, ax=None, title="Learning curves", xlabel="seque
     """
     if not curves:
         raise ValueError("curves must hold at least one {label: (x, y)} entry, got an empty dict")
-    fig, ax = _new_axes(ax, (6.5, 3.8))
+    fig, ax = new_axes(ax, (6.5, 3.8))
     for label, (x, y) in curves.items():
         if len(x) != len(y):
             raise ValueError(f"curve {label!r} has {len(x)} x values but {len(y)} y values")
@@ -184,7 +184,7 @@ def plot_generalisation(lengths, results, ax=None, train_max=None, title="Genera
     """
     if not results:
         raise ValueError("results must hold at least one {label: values} entry, got an empty dict")
-    fig, ax = _new_axes(ax, (6.5, 3.8))
+    fig, ax = new_axes(ax, (6.5, 3.8))
     if train_max is not None:
         ax.axvspan(0, train_max, color="0.9", label=f"training lengths (<= {train_max})")
     for label, values in results.items():
@@ -192,7 +192,6 @@ def plot_generalisation(lengths, results, ax=None, train_max=None, title="Genera
             raise ValueError(f"results[{label!r}] has {len(values)} values for {len(lengths)} lengths")
         ax.plot(lengths, values, "o-", label=label, lw=2)
     return _finish_line_plot(fig, ax, title, xlabel, ylabel)
-
 
 
 def _param_series(trace, name, example=0, head=0):
@@ -286,7 +285,7 @@ def plot_memory_over_rows(memory, ax=None, rows=None, title="Memory after the ep
         raise ValueError(f"memory must be (B, N, M) or (N, M), got shape {tuple(memory.shape)}")
     values = values.numpy()
     first, stop = rows if rows is not None else (0, values.shape[0])
-    fig, ax = _new_axes(ax, (5.0, 4.0))
+    fig, ax = new_axes(ax, (5.0, 4.0))
     limit = max(float(np.abs(values).max()), 1e-12)
     image = ax.imshow(values[np.arange(first, stop) % values.shape[0]], cmap="RdBu_r", vmin=-limit, vmax=limit,
                       aspect="auto", interpolation="nearest",

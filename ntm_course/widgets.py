@@ -9,7 +9,7 @@ widget              computes with                   draws with
 read_widget         focus_weighting (eq. 2)         viz.plot_read
 beta_widget         beta_weighting (eq. 5)          viz.plot_weighting
 gate_widget         gate_weighting (eq. 7)          viz.plot_weightings
-shift_widget        shift_distribution (eq. 8)      viz.plot_shift_direction
+shift_widget        shift_from_weights (eq. 8)      viz.plot_shift_direction
 gamma_widget        gamma_weighting (eq. 9)         viz.plot_weightings
 write_widget        write_inputs (eqs. 3-4)         viz.plot_write
 pipeline_widget     pipeline_stages (eqs. 5-9)      viz.plot_address_stages
@@ -58,7 +58,7 @@ def gate_weighting(w_content, w_prev, g):
     return interpolate(w_content, w_prev, as_scalar(g, w_content))
 
 
-def shift_distribution(weights, like):
+def shift_from_weights(weights, like):
     """Slider values, one per offset ``-(K//2) .. +(K//2)``, normalised to a shift distribution ``(B, K)``.
 
     Raises ValueError when K is even, a weight is negative, or all weights are 0 (nothing to normalise).
@@ -113,7 +113,7 @@ def write_inputs(memory, add, row, spread, erase, add_scale):
 
 def pipeline_stages(memory, key, w_prev, beta, g, shift_weights, gamma):
     """Every stage of the addressing pipeline (eqs. 5-9) for slider values: the dict of ``address_stages``."""
-    s = shift_distribution(shift_weights, memory)
+    s = shift_from_weights(shift_weights, memory)
     return address_stages(memory, key, as_scalar(beta, memory), as_scalar(g, memory), s,
                           as_scalar(gamma, memory), w_prev)
 
@@ -127,7 +127,11 @@ def figure_png(fig):
     return buffer.getvalue()
 
 
-def _slider(kind, description, value, **kwargs):
+def slider(kind, description, value, **kwargs):
+    """A slider in the course's look: ``kind`` (e.g. ``ipywidgets.FloatSlider``) at ``value``, labelled
+    ``description``, :data:`SLIDER_LAYOUT` wide, updating while dragged; ``kwargs`` (``min``, ``max``,
+    ``step``, ...) go to ``kind``. Every widget here and in :mod:`ntm_course.widgets_models` builds its
+    sliders with it."""
     return kind(value=value, description=description, continuous_update=True, layout=SLIDER_LAYOUT,
                 style=SLIDER_STYLE, **kwargs)
 
@@ -137,8 +141,8 @@ def _shift_sliders(shift_weights):
     sliders = {}
     for offset, value in zip(shift_offsets(len(shift_weights)), shift_weights):
         label = f"{offset:+d}" if offset else "0"
-        sliders[f"s({label})"] = _slider(widgets.FloatSlider, f"s at offset {label}", value, min=0, max=1,
-                                         step=0.05)
+        sliders[f"s({label})"] = slider(widgets.FloatSlider, f"s at offset {label}", value, min=0, max=1,
+                                        step=0.05)
     return sliders
 
 
@@ -183,8 +187,8 @@ def read_widget(memory, row=0, spread=0.0):
 
     def draw(row, spread):
         return viz.plot_read(memory, focus_weighting(N, row, spread, memory))
-    return LiveFigure({"row": _slider(widgets.IntSlider, "focus row", row, min=0, max=N - 1),
-                       "spread": _slider(widgets.FloatSlider, "spread", spread, min=0, max=1, step=0.05)}, draw)
+    return LiveFigure({"row": slider(widgets.IntSlider, "focus row", row, min=0, max=N - 1),
+                       "spread": slider(widgets.FloatSlider, "spread", spread, min=0, max=1, step=0.05)}, draw)
 
 
 def beta_widget(memory, key, beta=5.0, highlight=None):
@@ -195,8 +199,8 @@ def beta_widget(memory, key, beta=5.0, highlight=None):
     def draw(beta):
         return viz.plot_weighting(beta_weighting(memory, key, beta), highlight=highlight,
                                   title=f"content weighting $w^c$ with $\\beta$ = {beta:.2f}")
-    return LiveFigure({"beta": _slider(widgets.FloatLogSlider, "key strength β", beta, base=10, min=-1,
-                                       max=2.5, step=0.05)}, draw)
+    return LiveFigure({"beta": slider(widgets.FloatLogSlider, "key strength β", beta, base=10, min=-1,
+                                      max=2.5, step=0.05)}, draw)
 
 
 def gate_widget(w_content, w_prev, g=0.5):
@@ -205,13 +209,13 @@ def gate_widget(w_content, w_prev, g=0.5):
         return viz.plot_weightings({"content $w^c_t$": w_content, "previous $w_{t-1}$": w_prev,
                                     f"gated $w^g_t$, g = {g:.2f}": gate_weighting(w_content, w_prev, g)},
                                    title="Interpolation: $w^g_t = g\\, w^c_t + (1-g)\\, w_{t-1}$")
-    return LiveFigure({"g": _slider(widgets.FloatSlider, "gate g", g, min=0, max=1, step=0.05)}, draw)
+    return LiveFigure({"g": slider(widgets.FloatSlider, "gate g", g, min=0, max=1, step=0.05)}, draw)
 
 
 def shift_widget(w, shift_weights=(0.0, 0.0, 1.0)):
     """Set the weight of each offset (normalised to a distribution) and watch the focus move (eq. 8)."""
     def draw(**weights):
-        return viz.plot_shift_direction(w, shift_distribution(weights.values(), w))
+        return viz.plot_shift_direction(w, shift_from_weights(weights.values(), w))
     return LiveFigure(_shift_sliders(shift_weights), draw)
 
 
@@ -221,8 +225,8 @@ def gamma_widget(w, gamma=2.0):
         return viz.plot_weightings({r"before, $\tilde w_t$": w,
                                     f"sharpened, $\\gamma$ = {gamma:.1f}": gamma_weighting(w, gamma)},
                                    title="Sharpening: $w_t \\propto \\tilde w_t^{\\gamma}$")
-    return LiveFigure({"gamma": _slider(widgets.FloatSlider, "sharpening γ", gamma, min=1, max=20,
-                                        step=0.1)}, draw)
+    return LiveFigure({"gamma": slider(widgets.FloatSlider, "sharpening γ", gamma, min=1, max=20,
+                                       step=0.1)}, draw)
 
 
 class WriteWidget(LiveFigure):
@@ -236,10 +240,10 @@ class WriteWidget(LiveFigure):
         self.add = add
         N = check_memory(memory)[1]
         controls = {
-            "row": _slider(widgets.IntSlider, "focus row", 0, min=0, max=N - 1),
-            "spread": _slider(widgets.FloatSlider, "spread", 0.0, min=0, max=1, step=0.05),
-            "erase": _slider(widgets.FloatSlider, "erase e", 1.0, min=0, max=1, step=0.05),
-            "add_scale": _slider(widgets.FloatSlider, "add scale", 1.0, min=-1, max=1, step=0.05),
+            "row": slider(widgets.IntSlider, "focus row", 0, min=0, max=N - 1),
+            "spread": slider(widgets.FloatSlider, "spread", 0.0, min=0, max=1, step=0.05),
+            "erase": slider(widgets.FloatSlider, "erase e", 1.0, min=0, max=1, step=0.05),
+            "add_scale": slider(widgets.FloatSlider, "add scale", 1.0, min=-1, max=1, step=0.05),
         }
         write_button = widgets.Button(description="write", button_style="primary")
         reset_button = widgets.Button(description="reset memory")
@@ -268,10 +272,10 @@ def write_widget(memory, add):
 def pipeline_widget(memory, key, w_prev, beta=10.0, g=1.0, shift_weights=(0.0, 0.0, 1.0), gamma=1.0):
     """Every control of the addressing pipeline, with every stage's weighting (eqs. 5-9, the paper's fig. 2)."""
     controls = {
-        "beta": _slider(widgets.FloatLogSlider, "key strength β", beta, base=10, min=-1, max=2.5, step=0.05),
-        "g": _slider(widgets.FloatSlider, "gate g", g, min=0, max=1, step=0.05),
+        "beta": slider(widgets.FloatLogSlider, "key strength β", beta, base=10, min=-1, max=2.5, step=0.05),
+        "g": slider(widgets.FloatSlider, "gate g", g, min=0, max=1, step=0.05),
         **_shift_sliders(shift_weights),
-        "gamma": _slider(widgets.FloatSlider, "sharpening γ", gamma, min=1, max=20, step=0.1),
+        "gamma": slider(widgets.FloatSlider, "sharpening γ", gamma, min=1, max=20, step=0.1),
     }
     names = list(controls)[2:-1]
 

@@ -3,6 +3,8 @@ the model's output and, for an NTM, its heads' weightings over time.
 
 What the widget shows is computed by :func:`run_episode`, a pure function tested without a browser, and
 drawn by :func:`ntm_course.viz_models.plot_episode`; :func:`model_explorer` only wires controls to them.
+What the size slider means for each task (its label, range, default and generator arguments) is the task's
+``explore`` field in :data:`ntm_course.tasks.TASKS`.
 Like :mod:`ntm_course.widgets`, it works with ipywidgets 7.7 and 8 and needs the ``lessons`` extra.
 """
 from typing import NamedTuple, Optional
@@ -10,33 +12,13 @@ from typing import NamedTuple, Optional
 import torch
 
 from .extras import needs
-from .tasks import bit_errors, bits_per_sequence, get_task
+from .tasks import TASKS, bit_errors, bits_per_sequence, get_task
 
 with needs("lessons", __name__):
     import ipywidgets as widgets
 
     from . import viz_models
-    from .widgets import LiveFigure, _slider
-
-
-class Size(NamedTuple):
-    """What the explorer's size slider means for a task: its label, its range and default, and the
-    arguments of the task's generator for a size ``n`` (see :mod:`ntm_course.tasks`)."""
-    label: str
-    low: int
-    high: int
-    default: int
-    options: callable
-
-
-SIZES = {
-    "copy": Size("sequence length", 1, 120, 20, lambda n: dict(min_length=n, max_length=n)),
-    "repeat_copy": Size("sequence length", 1, 20, 5,
-                        lambda n: dict(min_length=n, max_length=n, min_repeats=3, max_repeats=3)),
-    "associative_recall": Size("number of items", 2, 20, 6, lambda n: dict(min_items=n, max_items=n)),
-    "ngrams": Size("sequence length", 10, 400, 200, lambda n: dict(length=n)),
-    "priority_sort": Size("number of inputs", 1, 40, 20, lambda n: dict(n_inputs=n, n_outputs=min(n, 16))),
-}
+    from .widgets import LiveFigure, slider
 
 
 class Episode(NamedTuple):
@@ -58,17 +40,16 @@ class Episode(NamedTuple):
 
 
 def task_options(task, size):
-    """The task generator's arguments for an explorer size (checked against the task's range)."""
-    if task not in SIZES:
-        raise ValueError(f"task must be one of {sorted(SIZES)}, got {task!r}")
-    spec = SIZES[task]
+    """The task generator's arguments for an explorer size, checked against the range of the task's
+    :class:`~ntm_course.tasks.ExplorerSize` (its ``Task.explore``)."""
+    spec = get_task(task).explore
     if not spec.low <= size <= spec.high:
         raise ValueError(f"size ({spec.label}) for {task} must be in [{spec.low}, {spec.high}], got {size}")
     return spec.options(size)
 
 
 def run_episode(model, task, size, seed=0):
-    """Run ``model`` on one fresh episode of ``task`` at ``size`` (see :data:`SIZES`): an :class:`Episode`.
+    """Run ``model`` on one fresh episode of ``task`` at ``size`` (see :func:`task_options`): an :class:`Episode`.
 
     The episode is made on the CPU from ``seed`` (the same seed gives the same episode), run on the
     model's device, and returned on the CPU. A model with a ``trace`` method (the NTM) also returns its
@@ -95,7 +76,7 @@ def plot_run(episode, name, task, size):
     return viz_models.plot_episode(
         episode.inputs, episode.targets, episode.outputs * episode.mask.unsqueeze(2),
         episode.read_weights, episode.write_weights,
-        title=f"{name} on {task}, {SIZES[task].label} {size}: {episode.errors:.0f} bit errors, "
+        title=f"{name} on {task}, {get_task(task).explore.label} {size}: {episode.errors:.0f} bit errors, "
               f"{episode.bits:.1f} bits")
 
 
@@ -110,18 +91,18 @@ def model_explorer(models, seed=0):
     if not models:
         raise ValueError("models must hold at least one {name: (model, task)} entry, got an empty dict")
     for name, (_, task) in models.items():
-        if task not in SIZES:
-            raise ValueError(f"models[{name!r}] has task {task!r}; tasks are {sorted(SIZES)}")
+        if task not in TASKS:
+            raise ValueError(f"models[{name!r}] has task {task!r}; tasks are {sorted(TASKS)}")
     first_task = next(iter(models.values()))[1]
-    size = SIZES[first_task]
+    size = get_task(first_task).explore
     choice = widgets.Dropdown(options=list(models), description="model", layout=widgets.Layout(width="420px"))
-    size_slider = _slider(widgets.IntSlider, size.label, size.default, min=size.low, max=size.high)
+    size_slider = slider(widgets.IntSlider, size.label, size.default, min=size.low, max=size.high)
     size_slider.continuous_update = False
     seed_box = widgets.IntText(value=seed, description="seed")
 
     def follow_task(change):
         """A new model may mean a new task: set the size slider's meaning and range to it."""
-        spec = SIZES[models[change["new"]][1]]
+        spec = get_task(models[change["new"]][1]).explore
         size_slider.description = spec.label
         # widen the range first, so the old value is never clamped (which would redraw at a wrong size)
         size_slider.min, size_slider.max = min(spec.low, size_slider.min), max(spec.high, size_slider.max)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ntm_course import NTM, address, get_device, seed_everything
+from ntm_course.device import threads
 
 
 def test_get_device_picks_cuda_only_when_present(monkeypatch):
@@ -78,3 +79,38 @@ def test_parity_harness_on_cpu():
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
 def test_cpu_and_cuda_give_the_same_numbers(dtype, tol):
     _parity("cuda", dtype, tol)
+
+
+def test_threads_sets_the_count_inside_the_block_and_restores_it():
+    torch.set_num_threads(2)
+    try:
+        with threads(1) as n:
+            assert n == 1 and torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with threads(None) as n:
+            assert n == 2 and torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), threads(1):
+            raise RuntimeError("the block failed")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, True, "2"])
+def test_threads_rejects_anything_but_a_positive_integer(n):
+    with pytest.raises(ValueError, match=r"threads must be an integer >= 1 or None, got"):
+        with threads(n):
+            pass
+
+
+def test_ntm_course_train_from_python_leaves_the_thread_count_alone(tmp_path, capsys):
+    """``--threads`` applies to the command's own run; called from Python, the caller's count comes back."""
+    from ntm_course.cli import main
+    torch.set_num_threads(2)
+    try:
+        assert main(["train", "copy", "--steps", "1", "--batch-size", "2", "--controller-size", "8", "--N", "8",
+                     "--M", "4", "--eval-size", "2", "--threads", "1", "--no-progress",
+                     "--device", "cpu"]) == 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)

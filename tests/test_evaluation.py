@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from ntm_course.cli import main
-from ntm_course.evaluation import (describe, evaluate_generalisation, markdown_table, plot_generalisation, score,
+from ntm_course.evaluation import (describe, evaluate_generalisation, markdown_table, plot_errors_by_setting, score,
                                    wilson_interval)
-from ntm_course.tasks import copy
+from ntm_course.tasks import copy_batch
 from ntm_course.training import train
 
 Z95 = 1.959963984540054
@@ -120,7 +120,7 @@ def test_wilson_interval_rejects_bad_input_naming_it(args, kwargs, name):
 # ------------------------------------------------------------------------------------------------ scores
 
 def test_score_of_a_perfect_and_of_a_coin_flipping_model():
-    batch = copy(30, 1, 12, generator=torch.Generator().manual_seed(0))
+    batch = copy_batch(30, 1, 12, generator=torch.Generator().manual_seed(0))
     perfect = score(CopyOracle(), batch, chunk=7)
     assert perfect["errors"] == 0 and perfect["bits"] < 1e-3
     assert (perfect["n"], perfect["perfect_count"], perfect["perfect"]) == (30, 30, 1.0)
@@ -134,7 +134,7 @@ def test_score_of_a_perfect_and_of_a_coin_flipping_model():
 
 
 def test_score_counts_the_sequences_without_an_error():
-    batch = copy(40, 1, 6, generator=torch.Generator().manual_seed(1))
+    batch = copy_batch(40, 1, 6, generator=torch.Generator().manual_seed(1))
     lengths = batch.inputs[:, :, 8].argmax(0)
     model = CopyOracle(wrong_lengths=(2, 5))
     wrong = int(((lengths == 2) | (lengths == 5)).sum())
@@ -177,7 +177,7 @@ def test_evaluate_generalisation_rejects_bad_counts(kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         evaluate_generalisation(Constant(), "copy", **kwargs)
     with pytest.raises(ValueError, match="^chunk must be"):
-        score(Constant(), copy(2, 1, 3), chunk=0)
+        score(Constant(), copy_batch(2, 1, 3), chunk=0)
 
 
 def test_ngrams_rows_include_the_bayes_floor():
@@ -208,7 +208,7 @@ def test_table_and_plot():
     assert table.count("\n") == len(rows) + 2 and "| length 120 | 2/2 = 100.0% | 34.2%-100.0% |" in table
     assert "(of n)" in table.splitlines()[0] and "95% CI" in table.splitlines()[0]
     assert "| 986/1000 = 98.6% | 97.7%-99.2% | 1.900 | 3.400 | 960 |" in markdown_table([ROW])
-    fig = plot_generalisation(rows, "oracle")
+    fig = plot_errors_by_setting(rows, "oracle")
     ax = fig.axes[0]
     assert ax.get_title() == "oracle" and ax.get_ylabel() and "2 sequences each" in ax.get_xlabel()
 

@@ -2,12 +2,14 @@
 import importlib
 import math
 import re
+import types
 
 import pytest
 import torch
 
-from ntm_course.tasks import (TASKS, associative_recall, bayes_optimal, bit_errors, bits_per_sequence, copy,
-                              get_task, ngrams, priority_sort, repeat_copy)
+import ntm_course.tasks
+from ntm_course.tasks import (TASKS, Batch, associative_recall_batch, bayes_optimal, bit_errors, bits_per_sequence,
+                              copy_batch, get_task, ngrams_batch, priority_sort_batch, repeat_copy_batch)
 from ntm_course.tasks.repeat_copy import normalise_repeats
 
 
@@ -32,8 +34,29 @@ def test_shapes_mask_and_seeds(name):
     assert (a.targets[a.mask == 0] == 0).all() or name == "ngrams"
 
 
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_each_task_is_a_module_of_its_name_with_a_generator_named_after_it(name):
+    module = importlib.import_module(f"ntm_course.tasks.{name}")
+    assert isinstance(module, types.ModuleType) and module.__name__ == f"ntm_course.tasks.{name}"
+    assert getattr(ntm_course.tasks, name) is module        # ``import ntm_course.tasks.copy as m`` gives the module
+    make = getattr(ntm_course.tasks, f"{name}_batch")
+    assert make is getattr(module, f"{name}_batch") is TASKS[name].make
+    assert f"{name}_batch" in ntm_course.tasks.__all__ and name not in ntm_course.tasks.__all__
+    assert (TASKS[name].input_size, TASKS[name].output_size) == (module.INPUT_SIZE, module.OUTPUT_SIZE)
+    assert isinstance(make(2, generator=gen()), Batch)
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_the_explorer_size_makes_episodes_that_grow_with_it(name):
+    explore = TASKS[name].explore
+    assert explore.label and explore.low <= explore.default <= explore.high
+    lengths = [TASKS[name].make(1, **explore.options(n), generator=gen()).inputs.shape[0]
+               for n in (explore.low, explore.default, explore.high)]
+    assert lengths[0] < lengths[2] and lengths[0] <= lengths[1] <= lengths[2]
+
+
 def test_copy_answer_is_the_input_after_the_delimiter():
-    batch = copy(50, 1, 20, generator=gen())
+    batch = copy_batch(50, 1, 20, generator=gen())
     for b in range(50):
         L = int(batch.inputs[:, b, 8].argmax())                  # the delimiter step
         assert batch.inputs[L + 1:, b].abs().sum() == 0           # no input while answering
@@ -42,13 +65,13 @@ def test_copy_answer_is_the_input_after_the_delimiter():
 
 
 def test_copy_lengths_cover_the_range():
-    batch = copy(400, 1, 20, generator=gen())
+    batch = copy_batch(400, 1, 20, generator=gen())
     lengths = batch.mask.sum(0)
     assert lengths.min() == 1 and lengths.max() == 20
 
 
 def test_repeat_copy_answer_and_end_marker():
-    batch = repeat_copy(30, generator=gen())
+    batch = repeat_copy_batch(30, generator=gen())
     for b in range(30):
         L = int(batch.inputs[:, b, 8].argmax())
         R = round(float(batch.inputs[L, b, 9]) * math.sqrt(99 / 12) + 5.5)
@@ -66,7 +89,7 @@ def test_normalised_repeats_have_mean_0_variance_1():
 
 
 def test_associative_recall_answer_is_the_next_item():
-    batch = associative_recall(40, generator=gen())
+    batch = associative_recall_batch(40, generator=gen())
     for b in range(40):
         x = batch.inputs[:, b]
         starts = x[:, 6].nonzero().flatten().tolist()              # item delimiters
@@ -82,11 +105,11 @@ def test_associative_recall_answer_is_the_next_item():
 @pytest.mark.parametrize("s", [1, 2, 3, 5])
 def test_associative_recall_layout_in_the_docstring_holds_for_any_item_size(s):
     """The module docstring's ``T = ...`` formula and its table, checked against batches of n items."""
-    module = importlib.import_module("ntm_course.tasks.associative_recall")   # not the function of that name
+    module = importlib.import_module("ntm_course.tasks.associative_recall")
     formula = re.search(r"``T = (.+?)``", module.__doc__)
     assert formula, "the module docstring gives no ``T = ...`` formula"
     for n in (2, 3, 7):
-        batch = associative_recall(4, min_items=n, max_items=n, item_size=s, generator=gen(n))
+        batch = associative_recall_batch(4, min_items=n, max_items=n, item_size=s, generator=gen(n))
         T = batch.inputs.shape[0]
         assert T == eval(formula.group(1), {"n": n, "s": s})
         for b in range(4):
@@ -98,7 +121,7 @@ def test_associative_recall_layout_in_the_docstring_holds_for_any_item_size(s):
 
 
 def test_priority_sort_targets_the_highest_priorities_in_order():
-    batch = priority_sort(10, generator=gen())
+    batch = priority_sort_batch(10, generator=gen())
     for b in range(10):
         x = batch.inputs[:20, b]
         order = sorted(range(20), key=lambda i: -float(x[i, 8]))[:16]
@@ -107,14 +130,14 @@ def test_priority_sort_targets_the_highest_priorities_in_order():
 
 
 def test_ngrams_inputs_and_targets_are_one_sequence_shifted():
-    batch = ngrams(4, length=50, generator=gen())
+    batch = ngrams_batch(4, length=50, generator=gen())
     assert batch.inputs.shape == (49, 4, 1)
     assert torch.equal(batch.inputs[1:], batch.targets[:-1])
 
 
 def test_ngrams_follow_their_table():
     # one long sequence: the empirical next-bit frequency of each context varies far more than fair coins would
-    batch = ngrams(1, length=4000, generator=gen())
+    batch = ngrams_batch(1, length=4000, generator=gen())
     p = bayes_optimal(batch.inputs, batch.targets)
     assert p[-1].item() != 0.5 and (p[-1000:] - 0.5).abs().mean() > 0.2
 
@@ -134,7 +157,7 @@ def test_bayes_optimal_by_hand():
 
 
 def test_bayes_optimal_is_near_the_papers_floor():
-    batch = ngrams(300, generator=gen())
+    batch = ngrams_batch(300, generator=gen())
     p = bayes_optimal(batch.inputs, batch.targets)
     bits = bits_per_sequence(torch.logit(p), batch.targets, batch.mask).item()
     assert 125 < bits < 140          # the paper's figure: about 133 bits per sequence
@@ -166,8 +189,8 @@ def test_metrics_check_shapes():
 
 def test_bad_ranges_name_the_arguments():
     with pytest.raises(ValueError, match="min_length"):
-        copy(2, 5, 3)
+        copy_batch(2, 5, 3)
     with pytest.raises(ValueError, match="min_items"):
-        associative_recall(2, min_items=1)
+        associative_recall_batch(2, min_items=1)
     with pytest.raises(ValueError, match="task"):
         get_task("sorting")

@@ -223,8 +223,8 @@ def test_warm_start_from_the_shipped_copy_model_already_copies_once():
     config = make_config("repeat_copy", init_from="copy")
     model = build_model(config)
     from ntm_course.training import warm_start
-    from ntm_course.tasks import repeat_copy
-    batch = repeat_copy(32, min_repeats=1, max_repeats=1, generator=torch.Generator().manual_seed(1))
+    from ntm_course.tasks import repeat_copy_batch
+    batch = repeat_copy_batch(32, min_repeats=1, max_repeats=1, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         before = (model(batch.inputs) > 0) != (batch.targets > 0.5)
         warm_start(model, "copy", config)

@@ -27,6 +27,14 @@ def w():
     return torch.tensor([[0.1, 0.6, 0.1, 0.1, 0.05, 0.05], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]])
 
 
+def test_new_axes_draws_into_given_axes_or_a_fresh_figure_of_the_size():
+    fig, ax = viz.new_axes(None, (4.0, 2.5))
+    assert isinstance(fig, Figure) and fig.axes == [ax] and tuple(fig.get_size_inches()) == (4.0, 2.5)
+    given = Figure().subplots(1, 2)[1]
+    assert viz.new_axes(given, (9, 9)) == (given.figure, given)                # the size is for a fresh one only
+    assert tuple(given.figure.get_size_inches()) != (9, 9)
+
+
 def test_plot_weighting_draws_one_bar_per_row_with_labels(w):
     fig = viz.plot_weighting(w, title="my title", example=1, highlight=2)
     ax, = fig.axes

@@ -54,23 +54,23 @@ def test_gamma_weighting_hand_computed():
     torch.testing.assert_close(w, torch.tensor([[2 / 3, 1 / 6, 1 / 6]]))
 
 
-def test_shift_distribution_normalises_and_expands_to_the_batch():
-    s = widgets.shift_distribution([1, 1, 2], torch.zeros(2, 7, dtype=torch.float64))
+def test_shift_from_weights_normalises_and_expands_to_the_batch():
+    s = widgets.shift_from_weights([1, 1, 2], torch.zeros(2, 7, dtype=torch.float64))
     assert s.shape == (2, 3) and s.dtype == torch.float64
     torch.testing.assert_close(s, torch.tensor([[0.25, 0.25, 0.5]] * 2, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("weights, match", [([0, 0, 0], "not all 0"), ([1, -1, 1], "non-negative"),
                                             ([1, 1], "odd")])
-def test_shift_distribution_rejects_bad_weights(weights, match):
+def test_shift_from_weights_rejects_bad_weights(weights, match):
     with pytest.raises(ValueError, match=match):
-        widgets.shift_distribution(weights, torch.zeros(1, 4))
+        widgets.shift_from_weights(weights, torch.zeros(1, 4))
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=7).filter(lambda v: len(v) % 2 == 1 and sum(v) > 1e-3))
-def test_shift_distribution_is_a_distribution_with_the_sliders_ratios(weights):
-    s = widgets.shift_distribution(weights, torch.zeros(1, 3, dtype=torch.float64))[0]
+def test_shift_from_weights_is_a_distribution_with_the_sliders_ratios(weights):
+    s = widgets.shift_from_weights(weights, torch.zeros(1, 3, dtype=torch.float64))[0]
     assert math.isclose(s.sum().item(), 1.0, rel_tol=1e-9)
     np.testing.assert_allclose(s.numpy() * sum(weights), weights, atol=1e-9)
 

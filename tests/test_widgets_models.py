@@ -5,7 +5,7 @@ from torch import nn
 
 import ntm_course as nc
 from ntm_course.tasks import TASKS, bit_errors
-from ntm_course.widgets_models import SIZES, model_explorer, plot_run, run_episode, task_options
+from ntm_course.widgets_models import model_explorer, plot_run, run_episode, task_options
 
 
 class CopyOracle(nn.Module):
@@ -31,7 +31,7 @@ def test_task_options_for_each_task():
     assert task_options("associative_recall", 12) == dict(min_items=12, max_items=12)
     assert task_options("priority_sort", 30) == dict(n_inputs=30, n_outputs=16)
     assert task_options("priority_sort", 5) == dict(n_inputs=5, n_outputs=5)
-    assert set(SIZES) == set(TASKS)
+    assert task_options("ngrams", 50) == TASKS["ngrams"].explore.options(50) == dict(length=50)
 
 
 @pytest.mark.parametrize("task, size, match", [("copy", 0, r"must be in \[1, 120\], got 0"),
@@ -41,10 +41,10 @@ def test_task_options_rejects_bad_input(task, size, match):
         task_options(task, size)
 
 
-@pytest.mark.parametrize("task", sorted(SIZES))
+@pytest.mark.parametrize("task", sorted(TASKS))
 def test_run_episode_shapes_and_weightings_for_every_task(task):
     model = small_ntm(task)
-    episode = run_episode(model, task, SIZES[task].low + 1, seed=3)
+    episode = run_episode(model, task, TASKS[task].explore.low + 1, seed=3)
     T = episode.inputs.shape[0]
     assert episode.inputs.shape == (T, 1, TASKS[task].input_size)
     assert episode.outputs.shape == episode.targets.shape == (T, 1, TASKS[task].output_size)

@@ -25,6 +25,7 @@ import builtins
 import contextlib
 import copy
 import math
+import random
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,14 +88,14 @@ class CheckResult:
         return f"CheckResult({self.name!r}, points={self.points}, max_points={self.max_points})"
 
 
-def _clone(x):
+def clone(x):
     """A deep copy of a case's inputs, so the learner never touches the originals."""
     if isinstance(x, torch.Tensor):
         return x.detach().clone()
     if isinstance(x, (tuple, list)):
-        return type(x)(_clone(v) for v in x)
+        return type(x)(clone(v) for v in x)
     if isinstance(x, dict):
-        return {k: _clone(v) for k, v in x.items()}
+        return {k: clone(v) for k, v in x.items()}
     return copy.deepcopy(x)
 
 
@@ -269,10 +270,10 @@ class LocalOutcomes:
         self.exercise, self.fn = exercise, fn
 
     def outcome(self, group, index, case):
-        return call_learner(self.exercise, self.fn, _clone(case.args))
+        return call_learner(self.exercise, self.fn, clone(case.args))
 
     def gradient(self, index, case):
-        return learner_gradients(self.exercise, self.fn, _clone(case.args))
+        return learner_gradients(self.exercise, self.fn, clone(case.args))
 
 
 class RemoteOutcomes:
@@ -305,7 +306,7 @@ class Runner:
     def run(self, case, group="values", index=0):
         """Score one case: ``(Failure or None for the values, Failure or None for the inputs)``."""
         ex = self.exercise
-        expected = self.call(ex.reference, _clone(case.args))
+        expected = self.call(ex.reference, clone(case.args))
         outcome = self.outcomes.outcome(group, index, case)
         if outcome.not_implemented:
             raise NotImplementedYet
@@ -353,7 +354,7 @@ class Runner:
         if kind == "values":
             for mistake_hint, mistake in ex.mistakes:
                 try:
-                    wrong = self.call(mistake, _clone(case.args))
+                    wrong = self.call(mistake, clone(case.args))
                 except Exception:
                     continue
                 if same(wrong, got):
@@ -375,7 +376,7 @@ class Runner:
     def gradients(self, case, index=0):
         """Failure or None: gradients of a fixed projection of the result must equal the reference's."""
         ex = self.exercise
-        expected = projected_gradients(ex, ex.reference, _clone(case.args))
+        expected = projected_gradients(ex, ex.reference, clone(case.args))
         outcome = self.outcomes.gradient(index, case)
         if outcome.error is not None:
             error = outcome.error
@@ -440,14 +441,17 @@ def _format_failure(failure, arg_names):
 
 @contextlib.contextmanager
 def session_kept():
-    """Leave the learner's session as found: the CPU random generator, grad mode and default dtype (a check
-    never touches the thread count)."""
-    dtype = torch.get_default_dtype()
+    """Leave the learner's session as found: the global random generators (torch's on the CPU, Python's and
+    NumPy's), grad mode and default dtype, whatever the learner's function draws or sets (a check never touches
+    the thread count)."""
+    dtype, python_rng, numpy_rng = torch.get_default_dtype(), random.getstate(), np.random.get_state()
     with torch.random.fork_rng(devices=[]), torch.enable_grad():
         try:
             yield
         finally:
             torch.set_default_dtype(dtype)
+            random.setstate(python_rng)
+            np.random.set_state(numpy_rng)
 
 
 def run_check(exercise, fn, verbose=True):

@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..device import threads
 from ..extras import needs
 
 with needs("grading", __name__):
@@ -626,8 +627,12 @@ def run(args):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    import torch
-    torch.set_num_threads(1)   # the grader's own comparisons: tiny tensors, many jobs side by side
+    with threads(1):   # the grader's own comparisons: tiny tensors, many jobs side by side
+        return grade_all(args, assignments)
+
+
+def grade_all(args, assignments):
+    """Grade ``args.submissions`` into the gradebook ``args.csv`` (the body of :func:`run`)."""
     box = isolation.probe(not args.no_isolation)
     for warning in box.warnings:
         print(f"warning: {warning}", file=sys.stderr)

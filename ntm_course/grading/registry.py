@@ -3,9 +3,7 @@
 The checks of the library's own functions live in :mod:`.exercises`, the ones that test understanding beyond
 them (the blog's shift rule, NaN debugging, reverse copy, the multi-head NTM step) in :mod:`.understanding`.
 """
-from .exercises import (ADDRESS, CONTENT, COSINE, INTERPOLATE, READ, SHARPEN, SHIFT, SPLIT_HEAD_PARAMS,
-                        TRAIN_STEP, WRITE)
+from .exercises import LIBRARY
 from .understanding import UNDERSTANDING
 
-EXERCISES = {ex.name: ex for ex in (COSINE, CONTENT, READ, WRITE, INTERPOLATE, SHIFT, SHARPEN, ADDRESS,
-                                    SPLIT_HEAD_PARAMS, TRAIN_STEP) + UNDERSTANDING}
+EXERCISES = {ex.name: ex for ex in LIBRARY + UNDERSTANDING}

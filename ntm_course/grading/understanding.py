@@ -10,8 +10,8 @@
 - ``ntm_step`` (08_ntm_step): a whole memory step with several read and write heads, graded against the
   reference that ``NTMCell`` agrees with.
 
-The checks reuse :mod:`.exercises`: cases, mistakes with hints, the report. Where the learner's function is run
-inside a harness (``call``), the case's inputs are the harness's, named by ``inputs``.
+The checks reuse :mod:`.exercises.cases`: cases, mistakes with hints, the report. Where the learner's function
+is run inside a harness (``call``), the case's inputs are the harness's, named by ``inputs``.
 """
 from dataclasses import dataclass
 
@@ -22,7 +22,7 @@ from ..handcrafted import copy_head_params, run_steps
 from ..heads import address_with_params, split_head_params
 from ..memory import read, write
 from . import references
-from .exercises import DTYPES, Case, Exercise, both, cast, one_hot, rand, randn, random_cases, weighting
+from .exercises.cases import DTYPES, Case, Exercise, both, cast, one_hot, rand, randn, random_cases, weighting
 
 
 @dataclass
@@ -459,7 +459,8 @@ def _step_args(gen, B, N, M, K, R, W):
             _heads_weighting(gen, B, R, N), _heads_weighting(gen, B, W, N), K)
 
 
-STEP_SIZES = ((1, 5, 3, 3, 1, 1), (2, 6, 4, 3, 2, 1), (3, 7, 2, 5, 1, 2), (2, 8, 3, 3, 3, 2), (4, 4, 5, 1, 2, 2))
+# (B, N, M, K, R, W) for the random cases: R read and W write heads
+STEP_CASE_SIZES = ((1, 5, 3, 3, 1, 1), (2, 6, 4, 3, 2, 1), (3, 7, 2, 5, 1, 2), (2, 8, 3, 3, 3, 2), (4, 4, 5, 1, 2, 2))
 
 
 def _step_label(B, N, M, K, R, W):
@@ -479,7 +480,7 @@ def _same_row_writes(gen):
 def _step_build(gen):
     values = []
     for _ in range(2):
-        for size in STEP_SIZES:
+        for size in STEP_CASE_SIZES:
             args = _step_args(gen, *size)
             values += [Case(f"random, {_step_label(*size)}, {str(d)[6:]}", cast(args, d)) for d in DTYPES]
     edge = (both("two write heads on the same row: all erase, then all add", _same_row_writes(gen),

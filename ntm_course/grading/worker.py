@@ -311,21 +311,23 @@ def is_reference(fn, reference):
 
 
 def run_cases(exercise, fn, cases, progress):
-    """``{"outcomes": {group: [...]}, "reference_called": bool}`` for ``fn`` on the grader's cases."""
-    from .checker import _clone, call_learner, learner_gradients
+    """``{"outcomes": {group: [...]}, "reference_called": bool}`` for ``fn`` on the grader's cases. Like
+    ``check`` in the learner's notebook, it leaves the submission's session as found, so the cells after a check
+    cell see the same random generators, grad mode and default dtype here as there."""
+    from .checker import call_learner, clone, learner_gradients, session_kept
     outcomes = {}
-    with Poisoned(exercise.reference) as poison:
+    with session_kept(), Poisoned(exercise.reference) as poison:
         for group in ("values", "edge cases"):
             outcomes[group] = []
             for args in cases.get(group, []):
-                outcome = call_learner(exercise, fn, _clone(args))
+                outcome = call_learner(exercise, fn, clone(args))
                 outcomes[group].append(pack_outcome(outcome))
                 progress("case")
                 if outcome.not_implemented:
                     return {"outcomes": outcomes, "reference_called": bool(poison.calls)}
         outcomes["gradients"] = []
         for args in cases.get("gradients", []):
-            outcomes["gradients"].append(pack_gradient(learner_gradients(exercise, fn, _clone(args))))
+            outcomes["gradients"].append(pack_gradient(learner_gradients(exercise, fn, clone(args))))
             progress("case")
     return {"outcomes": outcomes, "reference_called": bool(poison.calls)}
 
@@ -365,7 +367,7 @@ def main(jobdir, fd):
     import builtins
 
     import torch   # noqa: F401  (imported before the submission runs)
-    from .checker import _clone   # noqa: F401
+    from .checker import clone   # noqa: F401
     from .registry import EXERCISES
 
     save, rename, join = torch.save, os.replace, os.path.join

@@ -1,30 +1,45 @@
 """The paper's five tasks (section 4): batched, seeded episode generators and the metrics they are scored by.
 
-Every generator takes ``batch_size`` and a ``generator`` (a ``torch.Generator``, for reproducible data) and
-returns a :class:`Batch` of ``inputs (T, B, in)``, ``targets (T, B, out)`` and ``mask (T, B)``; each task's
-module documents its channel layout and when the answer is read. :data:`TASKS` describes each task for
-training and evaluation: its sizes, its paper defaults, what a curriculum grows and the longer tests.
+Each task has a module of its name (``ntm_course.tasks.copy``, ``.repeat_copy``, ``.associative_recall``,
+``.ngrams``, ``.priority_sort``) that documents its channel layout and when the answer is read, and a generator
+named after it: :func:`copy_batch`, :func:`repeat_copy_batch`, :func:`associative_recall_batch`,
+:func:`ngrams_batch`, :func:`priority_sort_batch`. Every generator takes ``batch_size`` and a ``generator`` (a
+``torch.Generator``, for reproducible data) and returns a :class:`Batch` of ``inputs (T, B, in)``,
+``targets (T, B, out)`` and ``mask (T, B)``. :data:`TASKS` describes each task for training, evaluation and
+the model explorer: its sizes, its paper defaults, what a curriculum grows, the longer tests and the explorer's
+size slider.
 """
 from typing import Callable, NamedTuple
 
-from . import associative_recall as _ar
-from . import copy as _copy
-from . import ngrams as _ngrams
-from . import priority_sort as _ps
-from . import repeat_copy as _rc
-from .associative_recall import associative_recall
+from . import associative_recall, copy, ngrams, priority_sort, repeat_copy
+from .associative_recall import associative_recall_batch
 from .common import Batch
-from .copy import copy
+from .copy import copy_batch
 from .metrics import bit_errors, bits_per_sequence
-from .ngrams import bayes_optimal, ngrams
-from .priority_sort import priority_sort
-from .repeat_copy import repeat_copy
+from .ngrams import bayes_optimal, ngrams_batch
+from .priority_sort import priority_sort_batch
+from .repeat_copy import repeat_copy_batch
+
+
+class ExplorerSize(NamedTuple):
+    """One number ``n`` that sizes a task's episodes, as the model explorer's slider offers it
+    (:mod:`ntm_course.widgets_models`).
+
+    label: what ``n`` counts (``"sequence length"``); low, high: its range; default: the slider's start;
+    options: ``n`` -> the keyword arguments of the task's generator for episodes of size ``n``.
+    """
+    label: str
+    low: int
+    high: int
+    default: int
+    options: Callable
 
 
 class Task(NamedTuple):
-    """How to make a task's episodes and how to test generalisation.
+    """How to make a task's episodes, how to test generalisation and how the explorer sizes them.
 
     make: the generator function; input_size, output_size: channel counts;
+    explore: an :class:`ExplorerSize`, the explorer's size slider for this task;
     size: ``(min_argument, max_argument, start)`` -- the arguments of ``make`` that bound an episode's size
     (copy: ``min_length``, ``max_length``); a curriculum starts the maximum at ``start`` and grows it
     (``None``: the task has no size range);
@@ -33,25 +48,37 @@ class Task(NamedTuple):
     make: Callable
     input_size: int
     output_size: int
+    explore: ExplorerSize
     size: tuple = None
     generalisation: tuple = ()
 
 
 TASKS = {
-    "copy": Task(copy, _copy.INPUT_SIZE, _copy.OUTPUT_SIZE, ("min_length", "max_length", 2),
-                 tuple((f"length {L}", dict(min_length=L, max_length=L)) for L in (10, 20, 30, 50, 80, 120))),
+    "copy": Task(
+        copy_batch, copy.INPUT_SIZE, copy.OUTPUT_SIZE,
+        ExplorerSize("sequence length", 1, 120, 20, lambda n: dict(min_length=n, max_length=n)),
+        ("min_length", "max_length", 2),
+        tuple((f"length {L}", dict(min_length=L, max_length=L)) for L in (10, 20, 30, 50, 80, 120))),
     # repeat copy's curriculum grows the repeats from 1 (plain copy): the NTM learns to copy once, then to go back
-    "repeat_copy": Task(repeat_copy, _rc.INPUT_SIZE, _rc.OUTPUT_SIZE, ("min_repeats", "max_repeats", 1),
-                        (("length 10, repeats 10", dict(min_length=10, max_length=10, min_repeats=10,
-                                                        max_repeats=10)),
-                         ("length 20, repeats 10", dict(min_length=20, max_length=20, min_repeats=10,
-                                                        max_repeats=10)),
-                         ("length 10, repeats 20", dict(min_length=10, max_length=10, min_repeats=20,
-                                                        max_repeats=20)))),
-    "associative_recall": Task(associative_recall, _ar.INPUT_SIZE, _ar.OUTPUT_SIZE, ("min_items", "max_items", 2),
-                               tuple((f"{n} items", dict(min_items=n, max_items=n)) for n in range(2, 21))),
-    "ngrams": Task(ngrams, _ngrams.INPUT_SIZE, _ngrams.OUTPUT_SIZE),
-    "priority_sort": Task(priority_sort, _ps.INPUT_SIZE, _ps.OUTPUT_SIZE),
+    "repeat_copy": Task(
+        repeat_copy_batch, repeat_copy.INPUT_SIZE, repeat_copy.OUTPUT_SIZE,
+        ExplorerSize("sequence length", 1, 20, 5,
+                     lambda n: dict(min_length=n, max_length=n, min_repeats=3, max_repeats=3)),
+        ("min_repeats", "max_repeats", 1),
+        (("length 10, repeats 10", dict(min_length=10, max_length=10, min_repeats=10, max_repeats=10)),
+         ("length 20, repeats 10", dict(min_length=20, max_length=20, min_repeats=10, max_repeats=10)),
+         ("length 10, repeats 20", dict(min_length=10, max_length=10, min_repeats=20, max_repeats=20)))),
+    "associative_recall": Task(
+        associative_recall_batch, associative_recall.INPUT_SIZE, associative_recall.OUTPUT_SIZE,
+        ExplorerSize("number of items", 2, 20, 6, lambda n: dict(min_items=n, max_items=n)),
+        ("min_items", "max_items", 2),
+        tuple((f"{n} items", dict(min_items=n, max_items=n)) for n in range(2, 21))),
+    "ngrams": Task(
+        ngrams_batch, ngrams.INPUT_SIZE, ngrams.OUTPUT_SIZE,
+        ExplorerSize("sequence length", 10, 400, 200, lambda n: dict(length=n))),
+    "priority_sort": Task(
+        priority_sort_batch, priority_sort.INPUT_SIZE, priority_sort.OUTPUT_SIZE,
+        ExplorerSize("number of inputs", 1, 40, 20, lambda n: dict(n_inputs=n, n_outputs=min(n, 16)))),
 }
 
 
@@ -62,5 +89,6 @@ def get_task(name):
     return TASKS[name]
 
 
-__all__ = ["Batch", "Task", "TASKS", "get_task", "copy", "repeat_copy", "associative_recall", "ngrams",
-           "priority_sort", "bayes_optimal", "bits_per_sequence", "bit_errors"]
+__all__ = ["Batch", "ExplorerSize", "Task", "TASKS", "get_task", "copy_batch", "repeat_copy_batch",
+           "associative_recall_batch", "ngrams_batch", "priority_sort_batch", "bayes_optimal", "bits_per_sequence",
+           "bit_errors"]

@@ -25,7 +25,7 @@ OUTPUT_SIZE = 6
 ITEM_DELIMITER, QUERY_DELIMITER = 6, 7
 
 
-def associative_recall(batch_size, min_items=2, max_items=6, item_size=3, width=6, generator=None):
+def associative_recall_batch(batch_size, min_items=2, max_items=6, item_size=3, width=6, generator=None):
     """A batch of associative-recall episodes; the number of items uniform in ``[min_items, max_items]``.
 
     Returns a :class:`Batch`: inputs ``(T, B, width + 2)``, targets ``(T, B, width)``, mask ``(T, B)``.

@@ -18,7 +18,7 @@ OUTPUT_SIZE = 8
 DELIMITER = 8     # the input channel of the delimiter flag
 
 
-def copy(batch_size, min_length=1, max_length=20, width=8, generator=None):
+def copy_batch(batch_size, min_length=1, max_length=20, width=8, generator=None):
     """A batch of copy episodes, each of a length drawn uniformly from ``[min_length, max_length]``.
 
     Returns a :class:`Batch`: inputs ``(T, B, width + 1)``, targets ``(T, B, width)``, mask ``(T, B)``,

@@ -6,7 +6,6 @@ Both metrics sum over the scored steps and the output channels of each sequence,
 """
 import math
 
-import torch
 import torch.nn.functional as F
 
 from ..checks import check_tensor

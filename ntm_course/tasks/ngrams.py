@@ -27,7 +27,7 @@ def _context(window):
     return (window.long() * weights.unsqueeze(1)).sum(dim=0)
 
 
-def ngrams(batch_size, length=200, n=6, generator=None):
+def ngrams_batch(batch_size, length=200, n=6, generator=None):
     """A batch of N-gram sequences. Returns a :class:`Batch` with inputs and targets ``(length - 1, B, 1)``."""
     check_range("n", n, "length", length, least=2)
     # Beta(1/2, 1/2) is the arcsine distribution: sin^2(pi U / 2) for U uniform on [0, 1]
@@ -46,7 +46,7 @@ def ngrams(batch_size, length=200, n=6, generator=None):
 def bayes_optimal(inputs, targets, n=6):
     """The Bayes-optimal prediction of every target bit, given the bits seen so far in the episode.
 
-    ``inputs``, ``targets``: ``(T, B, 1)`` as made by :func:`ngrams` (target t is the bit after input t).
+    ``inputs``, ``targets``: ``(T, B, 1)`` as made by :func:`ngrams_batch` (target t is the bit after input t).
     Returns ``(T, B, 1)`` probabilities ``P(x_{t+1} = 1) = (N1 + 1/2) / (N1 + N0 + 1)``, where N1 and N0
     count how often the current context (the last n-1 bits) was followed by 1 and by 0 earlier in the
     episode; 1/2 while fewer than n-1 bits have been seen. Score it with

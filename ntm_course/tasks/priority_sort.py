@@ -19,7 +19,7 @@ OUTPUT_SIZE = 8
 PRIORITY, DELIMITER = 8, 9
 
 
-def priority_sort(batch_size, n_inputs=20, n_outputs=16, width=8, generator=None):
+def priority_sort_batch(batch_size, n_inputs=20, n_outputs=16, width=8, generator=None):
     """A batch of priority-sort episodes. Returns a :class:`Batch`: inputs ``(T, B, width + 2)``, targets
     ``(T, B, width)``, mask ``(T, B)`` with ``T = n_inputs + 1 + n_outputs``."""
     check_range("n_outputs", n_outputs, "n_inputs", n_inputs)

@@ -32,8 +32,8 @@ def normalise_repeats(repeats, lo=TRAIN_MIN_REPEATS, hi=TRAIN_MAX_REPEATS):
     return (repeats - mean) / std
 
 
-def repeat_copy(batch_size, min_length=1, max_length=10, min_repeats=1, max_repeats=10, width=8,
-                generator=None):
+def repeat_copy_batch(batch_size, min_length=1, max_length=10, min_repeats=1, max_repeats=10, width=8,
+                      generator=None):
     """A batch of repeat-copy episodes; lengths and repeat counts uniform in their ranges.
 
     Returns a :class:`Batch`: inputs ``(T, B, width + 2)``, targets ``(T, B, width + 1)``, mask ``(T, B)``.
