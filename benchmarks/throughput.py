@@ -31,7 +31,8 @@ from torch import nn
 
 from ntm_course import get_device
 from ntm_course.tasks import bits_per_sequence, copy_batch, priority_sort_batch
-from ntm_course.training import build_model, make_config
+from ntm_course.checkpoints import RENAMED
+from ntm_course.config import build_model, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "37c01b6"   # the last revision with one layer and one loop iteration per head, checks at every step
@@ -104,7 +105,8 @@ def contenders(baseline, batch, options, device, lstm=True):
         if training is None:
             model = build_model(make_config(**options))
         else:
-            model = training.build_model(training.make_config(**options))
+            old_names = {new: old for old, new in RENAMED.items()}     # the baseline's option names
+            model = training.build_model(training.make_config(**{old_names.get(k, k): v for k, v in options.items()}))
         steps[name] = trainer(model.to(device), batch)
     if lstm:
         torch.manual_seed(0)
@@ -151,8 +153,8 @@ def main():
                   flush=True)
         batch = priority_sort_batch(32, generator=torch.Generator().manual_seed(0))
         batch = type(batch)(*(t.to(device) for t in batch))
-        options = dict(task="priority_sort", controller="feedforward", controller_size=512, read_heads=8,
-                       write_heads=8)
+        options = dict(task="priority_sort", controller="feedforward", controller_size=512, num_read_heads=8,
+                       num_write_heads=8)
         r = measure(contenders(baseline, batch, options, device, lstm=False), 32, args.seconds, args.rounds, device)
         print(f"| priority sort, feed-forward 512, 8 + 8 heads | 32 | {r['before']:.1f} | {r['now']:.1f} | | "
               f"{r['now'] / r['before']:.2f} | | |", flush=True)

@@ -17,6 +17,11 @@ VERSION = 1
 SHIPPED = Path(str(resources.files("ntm_course") / "pretrained"))
 """The folder of the shipped models, ``NAME.pt`` with ``NAME.json`` beside each (package data)."""
 
+#: The names configuration options had before they were named after the constructors' arguments
+#: (:mod:`ntm_course.config`); a checkpoint saved with them loads under today's names.
+RENAMED = {"read_heads": "num_read_heads", "write_heads": "num_write_heads", "lstm_size": "hidden_size",
+           "lstm_layers": "num_layers", "clip": "grad_clip", "clip_norm": "grad_clip_norm"}
+
 
 def save_checkpoint(path, state):
     """Write ``state`` (a dict of tensors, numbers, strings, lists and dicts) atomically to ``path``."""
@@ -31,7 +36,8 @@ def load_checkpoint(path, map_location="cpu"):
     """Read a checkpoint written by :func:`save_checkpoint` with ``torch.load(weights_only=True)``.
 
     Raises ValueError when the file is missing, unreadable, not one of ours, or lacks weights or config.
-    Weights saved with one layer per head are renamed to today's one layer per kind (:func:`~ntm_course.ntm.merge_head_layers`).
+    Older checkpoints load as they are: weights saved with one layer per head are renamed to today's one layer
+    per kind (:func:`~ntm_course.ntm.merge_head_layers`), configuration options to today's names (:data:`RENAMED`).
     """
     path = Path(path)
     if not path.is_file():
@@ -46,7 +52,8 @@ def load_checkpoint(path, map_location="cpu"):
     missing = {"config", "model"} - set(state)
     if missing:
         raise ValueError(f"checkpoint {str(path)!r} lacks {sorted(missing)}")
-    merge_head_layers(state["model"])      # checkpoints from before the heads were batched load as they are
+    merge_head_layers(state["model"])
+    state["config"] = {RENAMED.get(name, name): value for name, value in state["config"].items()}
     return state
 
 

@@ -19,6 +19,7 @@ The memory and addressing functions the cell calls come from a :class:`~ntm_cour
 and addressing stages. A piece of theirs that fails stops the step with a
 :class:`~ntm_course.pieces.PieceError` that names it.
 """
+import inspect
 from itertools import count, takewhile
 from typing import NamedTuple
 
@@ -58,9 +59,9 @@ class NTMCell(nn.Module):
         memory_init: ``"constant"`` (1e-6, the default), ``"learned"`` or ``"random"``.
         learn_initial_state: learn the initial read vectors and weightings; otherwise start from zero
             read vectors and weightings focused on row 0.
-        clip: controller outputs are clipped to ``[-clip, clip]`` before the head activations. This bounds
-            the head parameters: ``beta`` at most ``softplus(clip)`` (about 20) and ``gamma`` at most
-            ``1 + softplus(clip)`` (about 21), so no head can sharpen or focus without limit.
+        head_clip: controller outputs are clipped to ``[-head_clip, head_clip]`` before the head activations.
+            This bounds the head parameters: ``beta`` at most ``softplus(head_clip)`` (about 20) and ``gamma``
+            at most ``1 + softplus(head_clip)`` (about 21), so no head can sharpen or focus without limit.
         pieces: the :class:`~ntm_course.pieces.Pieces` the step runs on (default: the library's). Kept as
             ``cell.pieces``: not a parameter, not saved in the ``state_dict``, and it may be assigned later
             (``model.cell.pieces = my_pieces()`` runs a trained model on the learner's functions).
@@ -73,7 +74,7 @@ class NTMCell(nn.Module):
 
     def __init__(self, input_size, output_size, controller="lstm", controller_size=100, controller_layers=1,
                  N=128, M=20, num_read_heads=1, num_write_heads=1, shift_width=3, memory_init="constant",
-                 learn_initial_state=True, clip=20.0, pieces=None):
+                 learn_initial_state=True, head_clip=20.0, pieces=None):
         super().__init__()
         self.pieces = pieces
         if num_read_heads < 1 or num_write_heads < 0:
@@ -85,8 +86,8 @@ class NTMCell(nn.Module):
         self.controller = make_controller(controller, input_size + num_read_heads * M, controller_size,
                                           controller_layers)
         C = self.controller.output_size
-        self.read_heads = HeadParams(C, num_read_heads, M, shift_width, write=False, clip=clip)
-        self.write_heads = (HeadParams(C, num_write_heads, M, shift_width, write=True, clip=clip)
+        self.read_heads = HeadParams(C, num_read_heads, M, shift_width, write=False, clip=head_clip)
+        self.write_heads = (HeadParams(C, num_write_heads, M, shift_width, write=True, clip=head_clip)
                             if num_write_heads else None)
         self.output = nn.Linear(C + num_read_heads * M, output_size)
         self.initial_memory = InitialMemory(N, M, memory_init)
@@ -214,6 +215,8 @@ class NTM(nn.Module):
     def __init__(self, input_size, output_size, **cell_kwargs):
         super().__init__()
         self.cell = NTMCell(input_size, output_size, **cell_kwargs)
+
+    __init__.__signature__ = inspect.signature(NTMCell.__init__)   # help(NTM) and Jupyter show NTMCell's arguments
 
     @property
     def pieces(self):

@@ -11,7 +11,7 @@ Command line (the same options, spelled ``--batch-size`` and so on)::
 
 A training step: draw a batch of fresh episodes, run the model, take the cost in bits per sequence
 (:func:`ntm_course.tasks.bits_per_sequence`, the paper's cost) as the loss, clip the gradients elementwise
-(and, with ``clip_norm``, their global norm) and update at :func:`learning_rate` (``lr``, optionally warmed
+to ``grad_clip`` (and, with ``grad_clip_norm``, their global norm) and update at :func:`learning_rate` (``lr``, optionally warmed
 up over ``warmup_steps`` and halved every ``lr_halflife`` steps). Every ``eval_every`` steps the model is
 scored on a held-out set of episodes made once at the start (from the task's full, paper-sized
 distribution), a row is added to the history and the checkpoint is saved. With ``curriculum=True`` the
@@ -32,52 +32,18 @@ import inspect
 import json
 import math
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 
 from .checkpoints import load_checkpoint, save_checkpoint, shipped_checkpoint
+from .config import COUNT, ModelConfig, TrainConfig, build_model, defaults, make_config
 from .device import get_device, threads
-from .ntm import NTM, LSTMBaseline
+from .ntm import NTM
 from .tasks import bit_errors, bits_per_sequence, get_task
 
-
-#: The model's options and their defaults (the paper's copy configuration).
-MODEL_DEFAULTS = dict(
-    model="ntm",                # "ntm" or "lstm" (the baseline)
-    controller="lstm",          # NTM controller: "lstm" or "feedforward"
-    controller_size=100,
-    controller_layers=1,
-    N=128, M=20,                # memory rows x width
-    read_heads=1,
-    write_heads=1,
-    shift_width=3,
-    memory_init="constant",     # "constant" (1e-6), "learned" or "random"
-    lstm_size=256,              # the LSTM baseline's hidden size ...
-    lstm_layers=3,              # ... and depth (the paper's: 3 x 256 for copy)
-)
-
-#: The training options and their defaults (converge the copy task fast on a CPU).
-TRAIN_DEFAULTS = dict(
-    seed=0,
-    steps=4000,                 # optimiser steps (batches)
-    batch_size=32,
-    optimizer="adam",           # "adam" or "rmsprop" (with momentum 0.9, as in the paper)
-    lr=3e-3,
-    lr_halflife=None,           # halve the learning rate every this many steps (None: constant)
-    warmup_steps=None,          # raise the learning rate linearly over the first this many steps (None: none)
-    clip=10.0,                  # gradients clipped elementwise to [-clip, clip] (the paper's 10)
-    clip_norm=None,             # then scale the gradients down to this global norm at most (None: no limit)
-    curriculum=False,           # start with short episodes and grow them (slower on copy, see benchmarks/)
-    curriculum_threshold=0.5,   # grow the curriculum below this many bit errors per sequence
-    one_size_per_batch=False,   # all episodes of a batch share one size (copy: length): cheaper, noisier
-    eval_every=100,
-    eval_size=256,              # held-out episodes
-    target_errors=None,         # stop once held-out bit errors per sequence fall below this
-    max_minutes=None,           # stop after this much training time
-    init_from=None,             # start from a trained NTM's weights: a checkpoint path or a shipped model's name
-)
 
 OPTIMIZERS = {
     "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
@@ -96,28 +62,6 @@ class TrainResult(NamedTuple):
     config: dict
 
 
-def make_config(task, **options):
-    """The full configuration: the defaults overridden by ``options``; unknown options are a ValueError."""
-    get_task(task)
-    unknown = set(options) - set(MODEL_DEFAULTS) - set(TRAIN_DEFAULTS) - {"task_options"}
-    if unknown:
-        raise ValueError(f"unknown training options {sorted(unknown)}; known: "
-                         f"{sorted(MODEL_DEFAULTS) + sorted(TRAIN_DEFAULTS) + ['task_options']}")
-    config = {"task": task, **MODEL_DEFAULTS, **TRAIN_DEFAULTS, "task_options": {}}
-    config.update(options)
-    if config["optimizer"] not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {config['optimizer']!r}")
-    if config["model"] not in ("ntm", "lstm"):
-        raise ValueError(f"model must be 'ntm' or 'lstm', got {config['model']!r}")
-    for name in ("warmup_steps", "clip_norm"):
-        kind, test, wanted = OPTION_RANGES[name]
-        value = config[name]
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if value is not None and not (number and (kind is float or isinstance(value, int)) and test(value)):
-            raise ValueError(f"{name} must be None or {wanted}, got {value!r}")
-    return config
-
-
 def learning_rate(config, step):
     """The learning rate of update ``step + 1`` (``step`` updates done): ``lr``, raised linearly over the first
     ``warmup_steps`` updates (the first uses ``lr / warmup_steps``) and halved every ``lr_halflife`` steps."""
@@ -127,25 +71,6 @@ def learning_rate(config, step):
     if config["lr_halflife"]:
         lr *= 0.5 ** (step / config["lr_halflife"])
     return lr
-
-
-def build_model(config, pieces=None):
-    """A freshly initialised model for ``config`` (see :data:`MODEL_DEFAULTS`).
-
-    ``pieces``: the :class:`~ntm_course.pieces.Pieces` an NTM runs on (default: the library's); a
-    ValueError for the LSTM baseline, which has no memory to run them on.
-    """
-    task = get_task(config["task"])
-    if config["model"] == "lstm":
-        if pieces is not None:
-            raise ValueError("pieces are the NTM's memory and addressing functions: the LSTM baseline "
-                             "(model='lstm') has none, pass pieces=None")
-        return LSTMBaseline(task.input_size, task.output_size, config["lstm_size"], config["lstm_layers"])
-    return NTM(task.input_size, task.output_size, controller=config["controller"],
-               controller_size=config["controller_size"], controller_layers=config["controller_layers"],
-               N=config["N"], M=config["M"], num_read_heads=config["read_heads"],
-               num_write_heads=config["write_heads"], shift_width=config["shift_width"],
-               memory_init=config["memory_init"], pieces=pieces)
 
 
 # ------------------------------------------------------------------------------------------- saved models
@@ -189,14 +114,15 @@ def warm_start(model, source, config):
             raise ValueError(f"init_from={source!r} is neither a checkpoint file nor a shipped model "
                              f"({error})") from None
     state = load_checkpoint(path)
-    different = sorted(k for k in MODEL_DEFAULTS if state["config"].get(k) != config[k])
+    saved = {**defaults(ModelConfig), **state["config"]}     # options newer than the checkpoint: their defaults
+    different = sorted(k for k in defaults(ModelConfig) if saved[k] != config[k])
     if config["model"] != "ntm" or different:
         raise ValueError(f"init_from={source!r}: only an NTM with the same model options can start this one; "
                          f"they differ in {different or ['model']}")
     old_task, new_task = get_task(state["config"]["task"]), get_task(config["task"])
     shared_in = min(old_task.input_size, new_task.input_size)
     shared_out = min(old_task.output_size, new_task.output_size)
-    reads = config["read_heads"] * config["M"]
+    reads = config["num_read_heads"] * config["M"]
     with torch.no_grad():
         for name, new in model.state_dict().items():
             old = state["model"][name]
@@ -263,10 +189,11 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
         pieces: a :class:`~ntm_course.pieces.Pieces` (e.g. ``my_pieces()``): train an NTM made of the
             learner's own functions. Not saved in the checkpoint or the config (a resumed or reloaded model
             runs on the library's unless given them again); a ValueError for ``model="lstm"``.
-        options: any of :data:`MODEL_DEFAULTS` and :data:`TRAIN_DEFAULTS`, and ``task_options`` (a dict of
-            arguments for the task's generator, e.g. ``{"max_length": 10}``). ``warmup_steps=W`` raises the
-            learning rate linearly from ``lr / W`` (the first update) to ``lr`` (update W on); ``clip_norm=c``
-            scales the gradients, after the elementwise ``clip``, down to a global norm of at most ``c``.
+        options: any field of :class:`~ntm_course.config.ModelConfig` (the model's constructor arguments) and
+            :class:`~ntm_course.config.TrainConfig`, and ``task_options`` (a dict of arguments for the task's
+            generator, e.g. ``{"max_length": 10}``). ``warmup_steps=W`` raises the learning rate linearly from
+            ``lr / W`` (the first update) to ``lr`` (update W on); ``grad_clip_norm=c`` scales the gradients,
+            after the elementwise ``grad_clip``, down to a global norm of at most ``c``.
 
     Each history row: ``step``, ``sequences`` seen, ``seconds`` of training, the mean training ``loss``
     (bits per sequence) and bit ``train_errors`` since the last row, the held-out ``eval_bits`` and
@@ -354,9 +281,9 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                 raise TrainingDiverged(f"training diverged at step {step + 1}: the loss is {loss.item()} and "
                                        f"the gradients are {'finite' if grads_finite else 'not finite'}"
                                        f"{where}. Try a lower lr (now {config['lr']}) or a smaller clip.")
-            torch.nn.utils.clip_grad_value_(model.parameters(), config["clip"])
-            if config["clip_norm"] is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config["clip_norm"])
+            torch.nn.utils.clip_grad_value_(model.parameters(), config["grad_clip"])
+            if config["grad_clip_norm"] is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip_norm"])
             if config["lr_halflife"] or config["warmup_steps"]:
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(config, step)
@@ -403,29 +330,16 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
 
 # ---------------------------------------------------------------------------------------------- command line
 
-_COUNT = (int, lambda v: v >= 1, "an integer >= 1")
-_POSITIVE = (float, lambda v: 0 < v < math.inf, "a finite number > 0")
-#: The values ``ntm-course train`` accepts for each numeric option: ``(type, test, what the test asks)``.
-#: Checked as the command line is read, so a bad value stops it before anything is built.
-OPTION_RANGES = dict(
-    controller_size=_COUNT, controller_layers=_COUNT, N=_COUNT, M=_COUNT, read_heads=_COUNT,
-    write_heads=(int, lambda v: v >= 0, "an integer >= 0"),
-    shift_width=(int, lambda v: v >= 1 and v % 2 == 1, "an odd integer >= 1"),
-    lstm_size=_COUNT, lstm_layers=_COUNT,
-    seed=(int, lambda v: 0 <= v < 2 ** 32, "an integer from 0 to 2**32 - 1"),
-    steps=_COUNT, batch_size=_COUNT, eval_every=_COUNT, eval_size=_COUNT, warmup_steps=_COUNT,
-    lr=_POSITIVE, lr_halflife=_POSITIVE, clip=_POSITIVE, clip_norm=_POSITIVE, curriculum_threshold=_POSITIVE,
-    target_errors=_POSITIVE, max_minutes=_POSITIVE, threads=_COUNT,
-)
-
 #: The spellings a boolean option accepts (any case).
 BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True,
                  "false": False, "no": False, "off": False, "0": False}
 
 
-def _number(name):
-    """An argparse ``type`` for option ``name``: its value, or a usage error saying what it must be."""
-    kind, test, wanted = OPTION_RANGES[name]
+def _number(name, check):
+    """An argparse ``type`` for option ``name``: its value, or a usage error saying what it must be.
+
+    ``check``: ``(type, test, what the test asks)``, the field's range (:func:`ntm_course.config.option`)."""
+    kind, test, wanted = check
 
     def convert(text):
         error = argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
@@ -436,6 +350,7 @@ def _number(name):
         if not test(value):
             raise error
         return value
+    convert.__name__ = name      # argparse names the type in some messages
     return convert
 
 
@@ -447,11 +362,17 @@ def _boolean(text):
         raise argparse.ArgumentTypeError(f"must be true/false, yes/no, on/off or 1/0, got {text!r}") from None
 
 
-def add_arguments(parser):
-    """``ntm-course train TASK``: one option per entry of MODEL_DEFAULTS and TRAIN_DEFAULTS.
+def _options():
+    """Every field of :class:`~ntm_course.config.ModelConfig` and :class:`~ntm_course.config.TrainConfig`."""
+    return [*fields(ModelConfig), *fields(TrainConfig)]
 
-    A numeric option outside its :data:`OPTION_RANGES` entry, or a yes/no option that is not one of
-    :data:`BOOLEAN_WORDS`, is a usage error (exit code 2) naming the option and what it accepts.
+
+def add_arguments(parser):
+    """``ntm-course train TASK``: one option per field of the two config classes (``--num-read-heads``, ...).
+
+    A numeric option outside its field's range, a choice that is not one of the field's choices, or a yes/no
+    option that is not one of :data:`BOOLEAN_WORDS`, is a usage error (exit code 2) naming the option and what
+    it accepts.
     """
     from .tasks import TASKS
     parser.usage = "%(prog)s TASK [options]"          # not all 30 options again above every usage error
@@ -461,19 +382,22 @@ def add_arguments(parser):
     parser.add_argument("--history", dest="history_path", help="write the history here (.csv or .json)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    parser.add_argument("--threads", type=_number("threads"),
+    parser.add_argument("--threads", type=_number("threads", COUNT),
                         help="torch CPU threads for this run (1 is fastest for small models; restored afterwards)")
     parser.add_argument("--task-option", action="append", default=[], metavar="NAME=INT",
                         help="an argument of the task's generator, e.g. max_length=10 (repeatable)")
-    for name, default in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}.items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(default, bool):
-            parser.add_argument(flag, type=_boolean, default=None, metavar="BOOL", help=f"default {default}")
-        elif name in OPTION_RANGES:
-            parser.add_argument(flag, type=_number(name), default=None,
-                                help=f"{OPTION_RANGES[name][2]}, default {default}")
+    for f in _options():
+        flag, doc = "--" + f.name.replace("_", "-"), f.metadata["doc"]
+        about = f"{doc + '; ' if doc else ''}default {f.default}"
+        if isinstance(f.default, bool):
+            parser.add_argument(flag, type=_boolean, default=None, metavar="BOOL", help=about)
+        elif f.metadata["choices"]:
+            parser.add_argument(flag, choices=f.metadata["choices"], default=None, help=about)
+        elif f.metadata["check"]:
+            parser.add_argument(flag, type=_number(f.name, f.metadata["check"]), default=None,
+                                help=f"{f.metadata['check'][2]}: {about}")
         else:
-            parser.add_argument(flag, default=None, help=f"default {default}")
+            parser.add_argument(flag, default=None, help=about)
 
 
 def run(args):
@@ -482,8 +406,7 @@ def run(args):
 
 
 def _run(args):
-    options = {name: getattr(args, name) for name in {**MODEL_DEFAULTS, **TRAIN_DEFAULTS}
-               if getattr(args, name) is not None}
+    options = {f.name: getattr(args, f.name) for f in _options() if getattr(args, f.name) is not None}
     if args.task_option:
         try:
             options["task_options"] = {k: int(v) for k, v in (o.split("=", 1) for o in args.task_option)}

@@ -18,6 +18,15 @@ def test_the_layer_contract_is_kept(monkeypatch):
     assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == EXIT_STATUS_SUCCESS
 
 
+def test_every_module_has_its_layer():
+    """A new module must be placed in the contract, or import-linter would not check it."""
+    layers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]["layers"]
+    placed = {name.strip() for layer in layers for name in layer.split(":")}
+    modules = {p.stem for p in (ROOT / "ntm_course").glob("*.py") if p.stem != "__init__"}
+    packages = {p.parent.name for p in (ROOT / "ntm_course").glob("*/__init__.py")}
+    assert placed == modules | packages
+
+
 def test_a_broken_layer_order_is_reported(tmp_path, monkeypatch):
     """The same contract with the mechanism's order turned upside down must fail: the check has teeth."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]

@@ -1,0 +1,74 @@
+"""One configuration: the fields are the constructors' argument names, old names still load, NTM shows them."""
+import inspect
+from dataclasses import asdict, fields
+
+import pytest
+import torch
+
+from ntm_course import NTM, LSTMBaseline, NTMCell
+from ntm_course.checkpoints import RENAMED, save_checkpoint
+from ntm_course.config import ModelConfig, TrainConfig, build_model, make_config
+from ntm_course.training import OPTIMIZERS, load_model, train
+
+NTM_ONLY = {"model", "hidden_size", "num_layers"}
+
+
+def test_model_fields_are_the_ntm_cells_arguments_with_its_defaults():
+    cell = inspect.signature(NTMCell.__init__).parameters
+    for f in fields(ModelConfig):
+        if f.name not in NTM_ONLY:
+            assert cell[f.name].default == f.default, f.name
+    assert set(cell) - {"self", "input_size", "output_size", "pieces"} == {f.name for f in fields(ModelConfig)} - NTM_ONLY
+
+
+def test_lstm_fields_are_the_baselines_arguments_with_its_defaults():
+    baseline = inspect.signature(LSTMBaseline.__init__).parameters
+    assert (ModelConfig.hidden_size, ModelConfig.num_layers) == (baseline["hidden_size"].default,
+                                                                 baseline["num_layers"].default)
+
+
+def test_train_fields_are_trains_options():
+    config = make_config("copy")
+    assert set(config) == {"task", "task_options"} | set(asdict(ModelConfig())) | set(asdict(TrainConfig()))
+
+
+def test_the_optimizer_choices_are_the_optimizers_training_builds():
+    choices = next(f.metadata["choices"] for f in fields(TrainConfig) if f.name == "optimizer")
+    assert set(choices) == set(OPTIMIZERS)
+
+
+def test_the_ntm_shows_its_real_signature():
+    assert list(inspect.signature(NTM).parameters)[:4] == ["input_size", "output_size", "controller",
+                                                            "controller_size"]
+    assert inspect.signature(NTM).parameters["num_read_heads"].default == 1
+
+
+def test_build_model_passes_every_model_field_on():
+    config = make_config("copy", num_read_heads=2, num_write_heads=0, N=16, M=5, head_clip=3.0,
+                         learn_initial_state=False, controller="feedforward")
+    cell = build_model(config).cell
+    assert (cell.num_read_heads, cell.num_write_heads, cell.N, cell.M) == (2, 0, 16, 5)
+    assert cell.read_heads.clip == 3.0 and "reads0" not in dict(cell.named_parameters())
+    lstm = build_model(make_config("copy", model="lstm", hidden_size=12, num_layers=2))
+    assert (lstm.lstm.hidden_size, lstm.lstm.num_layers) == (12, 2)
+
+
+@pytest.mark.parametrize("old, new", sorted(RENAMED.items()))
+def test_an_old_name_is_refused_with_its_new_name(old, new):
+    with pytest.raises(ValueError, match=rf"{old} is now {new}"):
+        make_config("copy", **{old: 1})
+
+
+def test_a_checkpoint_saved_with_the_old_names_loads(tmp_path):
+    torch.manual_seed(0)
+    result = train("copy", steps=1, controller_size=8, N=8, M=4, batch_size=2, eval_size=2, grad_clip=5.0,
+                   progress=False, device="cpu")
+    new_names = {new: old for old, new in RENAMED.items()}
+    old_config = {new_names.get(k, k): v for k, v in result.config.items()
+                  if k not in ("head_clip", "learn_initial_state")}      # options that did not exist then
+    assert old_config["clip"] == 5.0 and "read_heads" in old_config
+    save_checkpoint(tmp_path / "old.pt", {"config": old_config, "model": result.model.state_dict()})
+    model, config = load_model(tmp_path / "old.pt", device="cpu")
+    assert config == result.config
+    x = torch.rand(5, 2, 9)
+    torch.testing.assert_close(model(x), result.model(x), rtol=0, atol=0)
