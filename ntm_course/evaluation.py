@@ -23,7 +23,7 @@ from statistics import NormalDist
 import torch
 
 from .extras import needs
-from .tasks import bayes_optimal, bit_errors, bits_per_sequence, get_task
+from .tasks import bit_errors, bits_per_sequence, get_task
 from .training import load_model
 
 SEQUENCES = 1000      # fresh sequences per setting, by default
@@ -127,7 +127,8 @@ def evaluate_generalisation(model, task, sequences=SEQUENCES, seed=1234, task_op
         a list of rows ``{"setting", "n", "perfect_count", "perfect", "perfect_low", "perfect_high", "errors",
         "bits", "scored_bits"}``: the number of sequences, how many have no bit error, their fraction and its
         Wilson 95% interval, the mean bit errors and bits per sequence, and the bits scored per sequence.
-        For ``ngrams`` each setting is followed by the Bayes-optimal estimator's row on the same sequences.
+        For a task with a floor (:attr:`~ntm_course.tasks.Task.floor`; N-grams: the Bayes-optimal estimator) each
+        setting is followed by the floor's row on the same sequences.
     """
     sequences = _count("sequences", sequences, low=1)
     batch_size = _count("batch_size", batch_size, low=1)
@@ -140,11 +141,11 @@ def evaluate_generalisation(model, task, sequences=SEQUENCES, seed=1234, task_op
         for start in range(0, sequences, batch_size):
             batch = spec.make(min(batch_size, sequences - start), **options, generator=generator)
             found.append(_run(model, batch))
-            if task == "ngrams":
-                floor.append(_per_sequence(torch.logit(bayes_optimal(batch.inputs, batch.targets)), batch))
+            if spec.floor is not None:
+                floor.append(_per_sequence(torch.logit(spec.floor[1](batch.inputs, batch.targets)), batch))
         rows.append({"setting": label, **_summary(found)})
         if floor:
-            rows.append({"setting": "Bayes-optimal estimator (the floor)", **_summary(floor)})
+            rows.append({"setting": f"{spec.floor[0]} (the floor)", **_summary(floor)})
     return rows
 
 

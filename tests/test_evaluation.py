@@ -250,3 +250,20 @@ def test_cli_checks_the_counts_before_loading(tmp_path, capsys, flag):
 
 def test_100_sequences_cannot_show_a_1_percent_failure_and_1000_can():
     assert wilson_interval(100, 100)[0] < 0.99 < wilson_interval(1000, 1000)[0]
+
+
+def test_a_tasks_floor_is_scored_beside_the_model_and_only_where_the_task_has_one(monkeypatch):
+    """The floor is the Task's (``Task.floor``), not a special case of the harness."""
+    from ntm_course import tasks
+
+    class Zero(nn.Module):
+        def forward(self, x):
+            return torch.zeros(*x.shape[:2], 8)
+
+    assert tasks.TASKS["copy"].floor is None
+    assert [row["setting"] for row in evaluate_generalisation(Zero(), "copy", sequences=2)][:2] == [
+        "training distribution", "length 10"]
+    half = ("always one half", lambda inputs, targets: torch.full_like(targets, 0.5))
+    monkeypatch.setitem(tasks.TASKS, "copy", tasks.TASKS["copy"]._replace(floor=half))
+    rows = evaluate_generalisation(Zero(), "copy", sequences=2)
+    assert rows[1]["setting"] == "always one half (the floor)" and rows[1]["bits"] == rows[0]["bits"]

@@ -43,7 +43,9 @@ class Task(NamedTuple):
     size: ``(min_argument, max_argument, start)`` -- the arguments of ``make`` that bound an episode's size
     (copy: ``min_length``, ``max_length``); a curriculum starts the maximum at ``start`` and grows it
     (``None``: the task has no size range);
-    generalisation: ``(label, kwargs)`` test settings beyond the training distribution.
+    generalisation: ``(label, kwargs)`` test settings beyond the training distribution;
+    floor: ``(label, estimator)``, an estimator ``(inputs, targets) -> probabilities`` that no model can beat
+    on average, scored beside the model (N-grams: the Bayes-optimal estimator), or ``None``.
     """
     make: Callable
     input_size: int
@@ -51,6 +53,7 @@ class Task(NamedTuple):
     explore: ExplorerSize
     size: tuple = None
     generalisation: tuple = ()
+    floor: tuple = None
 
 
 TASKS = {
@@ -75,7 +78,7 @@ TASKS = {
         tuple((f"{n} items", dict(min_items=n, max_items=n)) for n in range(2, 21))),
     "ngrams": Task(
         ngrams_batch, ngrams.INPUT_SIZE, ngrams.OUTPUT_SIZE,
-        ExplorerSize("sequence length", 10, 400, 200, lambda n: dict(length=n))),
+        ExplorerSize("sequence length", 10, 400, 200, lambda n: dict(length=n)), floor=("Bayes-optimal estimator", bayes_optimal)),
     "priority_sort": Task(
         priority_sort_batch, priority_sort.INPUT_SIZE, priority_sort.OUTPUT_SIZE,
         ExplorerSize("number of inputs", 1, 40, 20, lambda n: dict(n_inputs=n, n_outputs=min(n, 16)))),
