@@ -173,6 +173,51 @@ def write_history(path, history):
         writer.writerows(history)
 
 
+class Curriculum:
+    """The size of the episodes a run trains on (the task's :attr:`~ntm_course.tasks.Task.size` range).
+
+    Without ``curriculum`` the size limit (copy: ``max_length``) is the task's full one from the start; with it,
+    the limit starts at the task's start value and grows by one whenever the last 10 training batches averaged
+    fewer than ``curriculum_threshold`` bit errors per sequence. With ``one_size_per_batch`` every batch draws
+    one size below the limit for all its episodes. ``level`` (the limit) and ``streak`` (the batches' errors
+    since it last grew) are saved in checkpoints.
+    """
+
+    def __init__(self, spec, config):
+        self.options_ = dict(config["task_options"])
+        self.grows, self.threshold = config["curriculum"], config["curriculum_threshold"]
+        self.one_size = config["one_size_per_batch"]
+        self.level, self.streak = None, []
+        self.keys = spec.size[:2] if spec.size else None
+        if self.keys:
+            low_key, key, start = spec.size
+            defaults = inspect.signature(spec.make).parameters
+            self.low = self.options_.get(low_key, defaults[low_key].default)
+            self.full = self.options_.get(key, defaults[key].default)
+            self.level = max(self.low, min(start, self.full)) if self.grows else self.full
+
+    def options(self, generator):
+        """The task generator's keyword arguments for the next batch (``generator`` draws one size, if asked)."""
+        if not self.keys:
+            return self.options_
+        low_key, key = self.keys
+        if not self.one_size:
+            return {**self.options_, key: self.level}
+        size = int(torch.randint(self.low, self.level + 1, (1,), generator=generator))
+        return {**self.options_, low_key: size, key: size}
+
+    def observe(self, batch_errors):
+        """Record a training batch's bit errors per sequence; grow the limit when the last 10 were low enough."""
+        if self.grows and self.keys and self.level < self.full:
+            self.streak.append(batch_errors)
+            if len(self.streak) >= 10 and sum(self.streak[-10:]) / 10 < self.threshold:
+                self.level, self.streak = self.level + 1, []
+
+    def postfix(self):
+        """``{size argument: level}`` for the progress bar (empty for a task without a size)."""
+        return {self.keys[1]: self.level} if self.keys else {}
+
+
 def train(task="copy", checkpoint=None, resume=None, history_path=None, progress=True, device=None,
           callback=None, pieces=None, **options):
     """Train a model on ``task``; return a :class:`TrainResult` ``(model, history, config)``.
@@ -209,6 +254,15 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
         return _train(task, checkpoint, resume, history_path, progress, device, callback, pieces, **options)
 
 
+def snapshot(config, model, optimizer, data, step, elapsed, history, curriculum):
+    """Everything a run needs to continue exactly (a checkpoint's contents): the config, the weights, the
+    optimiser, the data generator and torch's generator, the step, the training time, the history and the
+    :class:`Curriculum`'s level and streak."""
+    return {"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "generator": data.get_state(), "torch_rng": torch.get_rng_state(), "step": step, "seconds": elapsed,
+            "history": history, "level": curriculum.level, "streak": curriculum.streak}
+
+
 def _train(task, checkpoint, resume, history_path, progress, device, callback, pieces, **options):
     """The body of :func:`train`, run inside a forked random state."""
     device = torch.device(device) if device is not None else get_device()
@@ -232,30 +286,19 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
     data = torch.Generator().manual_seed(config["seed"])
     held_out = _to(spec.make(config["eval_size"], **config["task_options"],
                              generator=torch.Generator().manual_seed(config["seed"] + 1_000_000)), device)
-    task_options = dict(config["task_options"])
-    low_key, key, level, full, low = None, None, None, None, None
-    if spec.size:
-        low_key, key, start = spec.size
-        defaults = inspect.signature(spec.make).parameters
-        low = task_options.get(low_key, defaults[low_key].default)
-        full = task_options.get(key, defaults[key].default)
-        level = max(low, min(start, full)) if config["curriculum"] else full
-    step, elapsed, history, streak = 0, 0.0, [], []
+    curriculum = Curriculum(spec, config)
+    step, elapsed, history = 0, 0.0, []
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         data.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
-        step, elapsed, history, level = state["step"], state["seconds"], state["history"], state["level"]
-        streak = state["streak"]
+        step, elapsed, history = state["step"], state["seconds"], state["history"]
+        curriculum.level, curriculum.streak = state["level"], state["streak"]
 
-    def snapshot():
-        return {"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "generator": data.get_state(), "torch_rng": torch.get_rng_state(), "step": step,
-                "seconds": elapsed, "history": history, "level": level, "streak": streak}
-
-    good = snapshot() if checkpoint is not None else None
+    good = None
     if checkpoint is not None:
+        good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum)
         save_checkpoint(checkpoint, good)
     from tqdm.auto import tqdm
     bar = tqdm(total=config["steps"], initial=step, disable=not progress, desc=f"train {config['task']}")
@@ -263,12 +306,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
     started = time.perf_counter() - elapsed
     try:
         while step < config["steps"]:
-            if key is not None:
-                task_options[key] = level
-                if config["one_size_per_batch"]:
-                    size = int(torch.randint(low, level + 1, (1,), generator=data))
-                    task_options.update({low_key: size, key: size})
-            batch = _to(spec.make(config["batch_size"], **task_options, generator=data), device)
+            batch = _to(spec.make(config["batch_size"], **curriculum.options(data), generator=data), device)
             model.train()
             logits = run_model(model, batch.inputs, data)   # a random initial memory draws from the data generator
             loss = bits_per_sequence(logits, batch.targets, batch.mask)
@@ -292,10 +330,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
             batch_errors = bit_errors(logits.detach(), batch.targets, batch.mask).item()
             losses.append(loss.item())
             errors.append(batch_errors)
-            if config["curriculum"] and key is not None and level < full:
-                streak.append(batch_errors)
-                if len(streak) >= 10 and sum(streak[-10:]) / 10 < config["curriculum_threshold"]:
-                    level, streak = level + 1, []
+            curriculum.observe(batch_errors)
             bar.update(1)
             if callback is not None:
                 callback(step, model)
@@ -309,13 +344,13 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                 history.append({"step": step, "sequences": step * config["batch_size"],
                                 "seconds": round(elapsed, 3),
                                 "loss": sum(losses) / len(losses), "train_errors": sum(errors) / len(errors),
-                                "eval_bits": scores["bits"], "eval_errors": scores["errors"], "level": level})
+                                "eval_bits": scores["bits"], "eval_errors": scores["errors"], "level": curriculum.level})
                 losses, errors = [], []
                 bar.set_postfix(bits=f"{scores['bits']:.3g}", errors=f"{scores['errors']:.3g}",
-                                **({key: level} if key else {}))
+                                **curriculum.postfix())
                 elapsed = time.perf_counter() - started
                 if checkpoint is not None:
-                    good = snapshot()
+                    good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum)
                     save_checkpoint(checkpoint, good)
                 if history_path is not None:
                     write_history(history_path, history)

@@ -349,3 +349,25 @@ def test_resume_equals_uninterrupted_with_a_random_initial_memory(tmp_path):
     resumed = train("copy", steps=12, resume=path, **{k: v for k, v in TINY.items() if k != "task_options"})
     for (k, a), b in zip(weights(whole.model).items(), weights(resumed.model).values()):
         assert torch.equal(a, b), k
+
+
+def test_the_curriculum_starts_small_grows_after_ten_good_batches_and_stops_at_the_full_size():
+    from ntm_course.tasks import get_task
+    from ntm_course.training import Curriculum
+    config = make_config("copy", curriculum=True, curriculum_threshold=1.0, task_options={"max_length": 4})
+    curriculum = Curriculum(get_task("copy"), config)
+    assert curriculum.options(None) == {"max_length": 2} and curriculum.postfix() == {"max_length": 2}
+    for errors in [0.5] * 9 + [5.0]:                 # ten batches averaging 0.95 < 1.0
+        curriculum.observe(errors)
+    assert curriculum.level == 3 and curriculum.streak == []
+    for _ in range(30):
+        curriculum.observe(0.0)
+    assert curriculum.level == 4                     # the full size, no further
+    flat = Curriculum(get_task("copy"), make_config("copy", task_options={"max_length": 4}))
+    assert flat.options(None) == {"max_length": 4}
+    one = Curriculum(get_task("copy"), make_config("copy", one_size_per_batch=True))
+    generator = torch.Generator().manual_seed(0)
+    sizes = {tuple(one.options(generator).items()) for _ in range(400)}
+    assert {dict(o)["min_length"] for o in sizes} == set(range(1, 21))
+    assert all(dict(o)["min_length"] == dict(o)["max_length"] for o in sizes)
+    assert Curriculum(get_task("ngrams"), make_config("ngrams")).options(None) == {}
