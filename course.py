@@ -11,7 +11,9 @@ every extra (lessons, grading, site, dev): both commands use the same environmen
 this script already has *this checkout's* course installed in editable mode with every package it needs (the
 conda environment from ``environment.yml``), that Python is used instead; a stale or foreign install (the
 course from another checkout, metadata without the packages) never is, so every run picks the same Python.
-Anything after ``lab`` or ``test`` goes to JupyterLab or pytest, e.g. ``python3 course.py test -x``.
+Anything after ``lab`` or ``test`` goes to JupyterLab or pytest, e.g. ``python3 course.py test -x``;
+``test -m "not slow"`` leaves out the notebooks and environment builds (a quick inner loop), and ``test --cov``
+reports the library's coverage, which ``test`` measures by itself only in CI (``$CI`` set).
 
 JupyterLab opens as a learner sees it: nbgrader's JupyterLab extension (the Nbgrader menu, the Create
 Assignment panel, the Validate button, ...) and its server extensions (formgrader, assignment list, ...) are
@@ -155,6 +157,14 @@ def _jupyter_config_path(env, learner, folder):
     return os.pathsep.join(([str(folder)] if learner else []) + theirs)
 
 
+def _coverage(env, rest):
+    """pytest's coverage options: the library's coverage is measured in CI (``$CI`` set, as CI services and
+    ``.ci/run`` do) and when asked for (``test --cov``); a local run skips it, which makes it faster."""
+    in_ci = env.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    asked = any(arg.split("=")[0] == "--cov" for arg in rest)
+    return ["--cov=ntm_course"] if in_ci and not asked else []  # "=": a bare --cov would take the next argument
+
+
 def main(argv):
     if not argv or argv[0] not in ("lab", "test"):
         sys.exit(__doc__)
@@ -177,8 +187,7 @@ def main(argv):
             cmd.append("--allow-root")
     else:
         # One worker per core; --dist loadfile keeps each file (a notebook's cells share one kernel) on one worker.
-        cmd = [str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", "--cov=ntm_course",
-               "--cov-report=term:skip-covered", *rest]
+        cmd = [str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *_coverage(env, rest), *rest]
     os.chdir(ROOT)
     if os.name == "nt":
         return subprocess.call(cmd, env=env)

@@ -1,10 +1,14 @@
-"""Shared test set-up: a hypothesis profile sized for a small shared CPU, and a fixed seed per test."""
+"""Shared test set-up: a hypothesis profile sized for a small shared CPU, a fixed seed per test, and each notebook
+executed once per run: every exercise and solution by nbgrader's Validator (``validated``, which their tests
+share), every lesson by the browser test where it will run, else by nbval (whose cells are all marked slow)."""
 import os
 import tempfile
+from typing import NamedTuple
 
 import pytest
 import torch
 from hypothesis import settings
+from labserver import chromium
 
 # deadline=None: a loaded 2-core machine makes per-example timing meaningless.
 settings.register_profile("ntm", deadline=None, max_examples=50)
@@ -20,7 +24,72 @@ os.environ["NTM_COURSE_MINE"] = tempfile.mkdtemp(prefix="ntm-course-mine-")
 torch.set_num_threads(1)
 
 
+class Validated(NamedTuple):
+    """One run of nbgrader's Validator on a notebook: its results, the notebook it executed (None when it did not
+    execute it), and what failed: the code cells that ended in an error (``"cell 3: NameError: ..."``)."""
+    results: dict
+    notebook: object
+    errors: list
+
+
+@pytest.fixture(scope="session")
+def validated():
+    """``validated(path, invert)``: nbgrader's Validator run on the notebook at ``path``, once per test process.
+
+    Each exercise and solution notebook is executed once, and every check of that run reads it: that no cell
+    fails (what nbval would check), nbgrader's verdict (``invert=True``: complain when a check passes), and what the
+    graded cells printed. The Validator gets room for the training exercise on a busy machine (180 s per cell)."""
+    from nbgrader.validator import Validator
+    from traitlets.config import Config
+
+    class Keeping(Validator):
+        executed = None
+
+        def _preprocess(self, nb):
+            self.executed = super()._preprocess(nb)
+            return self.executed
+
+    runs = {}
+
+    def run(path, invert):
+        if (path, invert) not in runs:
+            validator = Keeping(config=Config({"Execute": {"timeout": 180}}), invert=invert)
+            results = validator.validate(str(path))
+            nb = validator.executed
+            errors = [f"cell {i}: {o.ename}: {o.evalue}" for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                      for o in c.outputs if o.output_type == "error"] if nb else [f"not executed: {results}"]
+            runs[path, invert] = Validated(results, nb, errors)
+        return runs[path, invert]
+    return run
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     """Every test starts from the same torch seed, so a failure reproduces."""
     torch.manual_seed(0)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark every notebook cell that nbval runs slow (``-m "not slow"`` leaves the notebooks out), then, once -m
+    and -k have deselected what they deselect, leave to the browser test each lesson that it will run.
+
+    ``test_browser.test_lesson_runs_and_widgets_respond`` runs every cell of the lesson in JupyterLab and fails on
+    any error output (and on any output to stderr, which nbval allows), so nbval's run would only repeat it. Where
+    Chromium is missing the browser test is skipped (or fails, in CI) and nbval runs every lesson."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+    yield
+    if chromium() is None:
+        return
+    in_browser = {item.callspec.params["notebook"] for item in items
+                  if getattr(item, "originalname", None) == "test_lesson_runs_and_widgets_respond"}
+
+    def run_twice(item):
+        return item.path.suffix == ".ipynb" and item.path.parent.name == "notebooks" and item.path.name in in_browser
+
+    dropped = [item for item in items if run_twice(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not run_twice(item)]

@@ -1,4 +1,6 @@
-"""Start ``course.py lab`` on 127.0.0.1 and wait until it answers: shared by the quick-start and browser tests."""
+"""Start ``course.py lab`` on 127.0.0.1 and wait until it answers: shared by the quick-start and browser tests.
+Also where the browser test finds Chromium (``conftest`` asks too, to know whether the browser test will run)."""
+import shutil
 import socket
 import subprocess
 import time
@@ -6,6 +8,11 @@ import urllib.request
 from contextlib import contextmanager
 
 import pytest
+
+
+def chromium():
+    """The path of Debian's Chromium, or None when it is not installed."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def free_port():

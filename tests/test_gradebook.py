@@ -165,6 +165,7 @@ def probe_cell(csv_path):
            f"    def shift(w, s):\n        return w\n"
 
 
+@pytest.mark.slow
 def test_header_says_the_grader_computed_the_points(graded):
     with open(graded["csv"], newline="") as f:
         head = next(csv.reader(f))
@@ -173,17 +174,20 @@ def test_header_says_the_grader_computed_the_points(graded):
     assert [r["submission"] for r in graded["all"]] == [str(p) for p in graded["paths"].values()]
 
 
+@pytest.mark.slow
 def test_right_answers_score_full_marks(graded):
     for name in ("right", "read_right", "magics"):
         row = graded["rows"][name]
         assert row["points_by_grader"] == row["max_points"] == "4" and row["reasons"] == "", (name, row)
 
 
+@pytest.mark.slow
 def test_isolation_holds_inside_the_worker(graded):
     row = graded["rows"]["probe"]
     assert (row["points_by_grader"], row["reasons"]) == ("4", ""), row
 
 
+@pytest.mark.slow
 def test_unanswered_wrong_deleted_and_edited_checks(graded):
     rows = graded["rows"]
     assert rows["unanswered"]["reasons"] == "shift_check: shift: not implemented yet (0/4 points)"
@@ -194,6 +198,7 @@ def test_unanswered_wrong_deleted_and_edited_checks(graded):
         assert rows[name]["points_by_grader"] == rows[name]["shift_check"] == "0", name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*FORGERIES, "write_gradebook", "read_solutions"])
 def test_forgeries_score_zero(graded, name):
     row = graded["rows"][name]
@@ -201,6 +206,7 @@ def test_forgeries_score_zero(graded, name):
     assert row["reasons"].startswith("shift_check: "), row
 
 
+@pytest.mark.slow
 def test_forgeries_change_nothing_outside_the_worker(graded):
     assert "forged" not in graded["csv"].read_text()
     assert not (ROOT / "solutions" / "pwned.txt").exists()
@@ -210,6 +216,7 @@ def test_forgeries_change_nothing_outside_the_worker(graded):
         "No such file" in graded["rows"]["read_solutions"]["reasons"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", HANDINS)
 def test_reference_hand_ins_score_zero_with_a_reason(graded, name):
     row = graded["rows"][name]
@@ -219,10 +226,12 @@ def test_reference_hand_ins_score_zero_with_a_reason(graded, name):
             or "which the grader does not accept" in reason), reason
 
 
+@pytest.mark.slow
 def test_runtime_hand_in_is_caught_by_the_poisoned_reference(graded):
     assert "calls the library's own shift" in graded["rows"]["handin_runtime"]["reasons"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, words", [
     ("loop", "time limit"), ("memory_bomb", "MemoryError"), ("fork_bomb", "BlockingIOError"),
     ("exits", "exit code 3"), ("corrupt", "not a readable notebook (NotJSONError")])
@@ -232,6 +241,7 @@ def test_contained_failures_cost_their_points_with_a_reason(graded, name, words)
     assert words in row["reasons"], row
 
 
+@pytest.mark.slow
 def test_feedback_page_per_submission(graded):
     pages = sorted(p.name for p in graded["feedback"].glob("*.html"))
     assert pages == sorted(f"{p.stem}.html" for p in graded["paths"].values())
@@ -242,6 +252,7 @@ def test_feedback_page_per_submission(graded):
     assert "full marks" in (graded["feedback"] / f"right_{SHIFT}.html").read_text()
 
 
+@pytest.mark.slow
 def test_serial_run_gives_the_same_rows_and_a_rerun_skips_graded_work(graded, capsys):
     names = ["right", "wrong", "handin_import"]
     serial = graded["folder"] / "serial.csv"
@@ -260,6 +271,7 @@ def test_serial_run_gives_the_same_rows_and_a_rerun_skips_graded_work(graded, ca
         assert {r["submission"]: r for r in csv.DictReader(f)} == rows
 
 
+@pytest.mark.slow
 def test_an_interrupted_gradebook_is_completed(tmp_path, capsys):
     path = submission(tmp_path, f"late_{READ}.ipynb", READ, answered=("read",))
     book = tmp_path / "book.csv"

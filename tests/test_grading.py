@@ -1,6 +1,8 @@
 """The checker: references pass, a catalogue of classic mistakes is caught with a relevant hint, correct
 implementations written differently pass, and nothing a learner's function does makes a check raise.
-Plus: every solution notebook's answers pass, and nbgrader's Validator scores solutions full and exercises zero.
+Plus: every solution notebook runs without an error, its answers pass, and nbgrader's Validator gives it full
+marks: each is executed once, by the Validator (``conftest.validated``), and these tests share that run. (The
+exercises' twin checks are in test_release.py.)
 """
 import math
 import subprocess
@@ -15,8 +17,6 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 import torch.nn.functional as F
-from nbgrader.validator import Validator
-from traitlets.config import Config
 
 import ntm_course
 from ntm_course.grading import EXERCISES, check, reference
@@ -26,7 +26,6 @@ from ntm_course.tasks import bits_per_sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
-EXERCISE_NOTEBOOKS = sorted((ROOT / "exercises").glob("*.ipynb"))
 
 
 def outer(w, v):
@@ -467,53 +466,44 @@ def test_grading_imports_no_plotting_or_widgets():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-# --- the solution notebooks -------------------------------------------------------------------------
+# --- the solution notebooks, each executed once by nbgrader's Validator (conftest.validated) ---------------
 
-def solution_namespace(path):
-    """Run a solution notebook's imports and solution cells (not its checks) in a fresh namespace."""
-    nb = nbformat.read(str(path), as_version=4)
-    namespace = {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("grade_id") == "imports" or meta.get("solution")):
-            exec(compile(cell.source, str(path), "exec"), namespace)
-    return nb, namespace
+def graded_cells(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
-def test_solution_answers_pass_their_checks(path):
-    nb, namespace = solution_namespace(path)
-    graded = [c.metadata.nbgrader for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+def test_every_cell_of_a_solution_runs_without_an_error(validated, path):
+    errors = validated(path, invert=False).errors
+    assert not errors, f"{path.name}: " + "; ".join(errors)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_solution_answers_pass_their_checks(validated, path):
+    """Each graded cell runs the course's check on the solution's function: full marks, its points the cell's."""
+    graded = graded_cells(validated(path, invert=False).notebook)
     assert graded
-    for meta in graded:
+    for cell in graded:
+        meta = cell.metadata.nbgrader
         name = meta["grade_id"].removesuffix("_check")
-        assert meta["grade_id"] == f"{name}_check" and name in namespace
-        result = check(name, namespace[name], verbose=False)
-        assert result.passed, result.report
-        assert meta["points"] == result.max_points
+        assert meta["grade_id"] == f"{name}_check" and name in EXERCISES
+        report = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert f"{name}: {meta['points']}/{meta['points']} points -- well done!" in report, report
+        (shown,) = [o.data["text/plain"] for o in cell.outputs if o.output_type == "execute_result"]
+        assert shown == str(meta["points"])
 
 
 def test_every_exercise_is_graded_somewhere():
     graded = set()
     for path in SOLUTIONS:
         nb = nbformat.read(str(path), as_version=4)
-        graded |= {c.metadata.nbgrader["grade_id"].removesuffix("_check")
-                   for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+        graded |= {c.metadata.nbgrader["grade_id"].removesuffix("_check") for c in graded_cells(nb)}
     assert graded == set(EXERCISES)
 
 
-# --- nbgrader's Validator: solutions score full marks, exercises score zero ----------------------------
-
-def validator(**kwargs):
-    """nbgrader's Validator with room for the training exercise on a busy machine (30 s per cell by default)."""
-    return Validator(config=Config({"Execute": {"timeout": 180}}), **kwargs)
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
-def test_nbgrader_validator_gives_solutions_full_marks(path):
-    assert validator().validate(str(path)) == {}
-
-
-@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=[p.stem for p in EXERCISE_NOTEBOOKS])
-def test_nbgrader_validator_passes_no_check_of_an_exercise(path):
-    assert validator(invert=True).validate(str(path)) == {}
+def test_nbgrader_validator_gives_solutions_full_marks(validated, path):
+    assert validated(path, invert=False).results == {}

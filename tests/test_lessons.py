@@ -107,6 +107,7 @@ def solved_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.slow
 def test_solved_lessons_run_on_the_learners_own_functions(solved_runs):
     assert solved_runs, "no lesson has stubs"
     for lesson, (nb, names) in solved_runs.items():

@@ -91,6 +91,7 @@ def checkout(tmp_path_factory):
     return _checkout_copy(tmp_path_factory.mktemp("clone"))
 
 
+@pytest.mark.slow
 def test_both_commands_work_on_the_first_second_and_third_run(checkout, tmp_path):
     env = _env(tmp_path)
     venv_python = checkout / ".venv" / "bin" / "python"
@@ -115,6 +116,7 @@ def test_both_commands_work_on_the_first_second_and_third_run(checkout, tmp_path
     assert saved["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
 
 
+@pytest.mark.slow
 def test_a_python_that_has_this_checkouts_course_is_used_as_it_is(checkout, tmp_path):
     """The conda route, simulated: an environment that is not ``.venv`` but has the course and its packages."""
     site = next((checkout / ".venv" / "lib").glob("python3*/site-packages"), None)
@@ -140,6 +142,7 @@ def test_a_python_that_has_this_checkouts_course_is_used_as_it_is(checkout, tmp_
     assert probe.stdout.strip() == "True"
 
 
+@pytest.mark.slow
 def test_a_learners_lab_has_no_nbgrader_tools_and_an_instructors_has_them(checkout, tmp_path):
     """``lab`` hides nbgrader's lab extension (its menu, Create Assignment panel, Validate button) and server
     extensions for that launch only; ``lab --instructor`` shows them. Neither writes the user's configuration."""
@@ -172,6 +175,15 @@ def test_a_learners_config_folder_goes_first_and_the_users_own_config_path_stays
     run = subprocess.run([str(LEARNER_PYTHON), "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert run.stdout.splitlines() == [os.pathsep.join(["/env/etc/ntm-course/learner", "/mine", "/theirs"]),
                                        os.pathsep.join(["/mine", "/theirs"]), "''"]
+
+
+def test_coverage_is_measured_in_ci_and_when_asked():
+    """``course.py test`` adds ``--cov`` when ``$CI`` is set (and not false); ``test --cov`` asks for it anywhere."""
+    probe = ("import course; print([course._coverage(env, rest) for env, rest in [({}, []), ({'CI': 'true'}, []), "
+             "({'CI': '1'}, ['-x']), ({'CI': 'false'}, []), ({'CI': ''}, []), ({}, ['--cov']), "
+             "({'CI': 'true'}, ['--cov']), ({'CI': 'true'}, ['--cov=ntm_course', 'tests'])]])")
+    run = subprocess.run([str(LEARNER_PYTHON), "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[[], ['--cov=ntm_course'], ['--cov=ntm_course'], [], [], [], [], []]"
 
 
 def test_a_half_made_or_orphaned_venv_is_not_trusted(tmp_path):

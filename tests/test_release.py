@@ -1,5 +1,6 @@
 """``ntm-course release``: exercises/ is exactly what nbgrader's preprocessors make of solutions/, and no answer
-leaks into an exercise."""
+leaks into an exercise: every exercise runs without an error and nbgrader's Validator passes none of its checks
+(one run of each exercise, ``conftest.validated``, serves both)."""
 import ast
 import inspect
 import re
@@ -14,6 +15,7 @@ from ntm_course.grading import reference
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISE_NOTEBOOKS = sorted((ROOT / "exercises").glob("*.ipynb"))
 NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
 
@@ -179,3 +181,16 @@ def test_training_exercise_does_not_pass_adam_off_as_the_papers_protocol():
     text = "\n".join(c.source for c in nbformat.read(str(ROOT / "solutions" / "09_train_step.ipynb"), 4).cells
                      if c.cell_type == "markdown")
     assert "RMSProp" in text and "momentum 0.9" in text and "on purpose" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=[p.stem for p in EXERCISE_NOTEBOOKS])
+def test_every_cell_of_an_exercise_runs_without_an_error(validated, path):
+    errors = validated(path, invert=True).errors
+    assert not errors, f"{path.name}: " + "; ".join(errors)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=[p.stem for p in EXERCISE_NOTEBOOKS])
+def test_nbgrader_validator_passes_no_check_of_an_exercise(validated, path):
+    assert validated(path, invert=True).results == {}

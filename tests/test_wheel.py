@@ -55,6 +55,7 @@ def built(tmp_path_factory):
     return sdist, wheel
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_lessons_exercises_and_shipped_models(built):
     sdist, wheel = built
     with zipfile.ZipFile(wheel) as archive:
