@@ -10,7 +10,7 @@ and so on). Checkpoints saved under the older names (``read_heads``, ``lstm_size
 clip, ...) load under today's names (:data:`ntm_course.checkpoints.RENAMED`).
 """
 import math
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from .checkpoints import RENAMED
 from .ntm import NTM, LSTMBaseline
@@ -94,7 +94,7 @@ class TrainConfig:
 
 def defaults(config_class):
     """``{field: default}`` of :class:`ModelConfig` or :class:`TrainConfig`."""
-    return {f.name: f.default for f in fields(config_class) if f.default is not MISSING}
+    return {f.name: f.default for f in fields(config_class)}   # every field has one (:func:`option`)
 
 
 def make_config(task, task_options=None, **options):

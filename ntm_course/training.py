@@ -11,16 +11,16 @@ Command line (the same options, spelled ``--batch-size`` and so on)::
 
 A training step: draw a batch of fresh episodes, run the model, take the cost in bits per sequence
 (:func:`ntm_course.tasks.bits_per_sequence`, the paper's cost) as the loss, clip the gradients elementwise
-to ``grad_clip`` (and, with ``grad_clip_norm``, their global norm) and update at :func:`learning_rate` (``lr``, optionally warmed
-up over ``warmup_steps`` and halved every ``lr_halflife`` steps). Every ``eval_every`` steps the model is
-scored on a held-out set of episodes made once at the start (from the task's full, paper-sized
-distribution), a row is added to the history and the checkpoint is saved. With ``curriculum=True`` the
-task's size limit (copy: ``max_length``) starts small and grows by one each time the training batches' bit
-errors per sequence fall below ``curriculum_threshold``. With ``one_size_per_batch=True`` each batch draws
-one size (copy: one length) for all its episodes, so a batch runs for ``2L + 1`` steps rather than for its
-longest episode's. With ``init_from`` a new model starts from a trained NTM's weights (:func:`warm_start`):
-repeat copy, say, from the shipped copy model, which already knows how to write a sequence and read it
-back once.
+to ``grad_clip`` (and, with ``grad_clip_norm``, their global norm) and update at :func:`learning_rate`
+(``lr``, optionally warmed up over ``warmup_steps`` and halved every ``lr_halflife`` steps). Every
+``eval_every`` steps the model is scored on a held-out set of episodes made once at the start (from the
+task's full, paper-sized distribution), a row is added to the history and the checkpoint is saved. With
+``curriculum=True`` the task's size limit (copy: ``max_length``) starts small and grows by one each time the
+training batches' bit errors per sequence fall below ``curriculum_threshold``. With ``one_size_per_batch=True``
+each batch draws one size (copy: one length) for all its episodes, so a batch runs for ``2L + 1`` steps
+rather than for its longest episode's. With ``init_from`` a new model starts from a trained NTM's weights
+(:func:`warm_start`): repeat copy, say, from the shipped copy model, which already knows how to write a
+sequence and read it back once.
 
 Reproducible: the same seed gives the same numbers on CPU, and a run resumed from a checkpoint continues
 exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
@@ -184,7 +184,7 @@ class Curriculum:
     """
 
     def __init__(self, spec, config):
-        self.options_ = dict(config["task_options"])
+        self.base = dict(config["task_options"])
         self.grows, self.threshold = config["curriculum"], config["curriculum_threshold"]
         self.one_size = config["one_size_per_batch"]
         self.level, self.streak = None, []
@@ -192,19 +192,19 @@ class Curriculum:
         if self.keys:
             low_key, key, start = spec.size
             defaults = inspect.signature(spec.make).parameters
-            self.low = self.options_.get(low_key, defaults[low_key].default)
-            self.full = self.options_.get(key, defaults[key].default)
+            self.low = self.base.get(low_key, defaults[low_key].default)
+            self.full = self.base.get(key, defaults[key].default)
             self.level = max(self.low, min(start, self.full)) if self.grows else self.full
 
     def options(self, generator):
         """The task generator's keyword arguments for the next batch (``generator`` draws one size, if asked)."""
         if not self.keys:
-            return self.options_
+            return self.base
         low_key, key = self.keys
         if not self.one_size:
-            return {**self.options_, key: self.level}
+            return {**self.base, key: self.level}
         size = int(torch.randint(self.low, self.level + 1, (1,), generator=generator))
-        return {**self.options_, low_key: size, key: size}
+        return {**self.base, low_key: size, key: size}
 
     def observe(self, batch_errors):
         """Record a training batch's bit errors per sequence; grow the limit when the last 10 were low enough."""
@@ -318,7 +318,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                     if checkpoint is not None else ""
                 raise TrainingDiverged(f"training diverged at step {step + 1}: the loss is {loss.item()} and "
                                        f"the gradients are {'finite' if grads_finite else 'not finite'}"
-                                       f"{where}. Try a lower lr (now {config['lr']}) or a smaller clip.")
+                                       f"{where}. Try a lower lr (now {config['lr']}) or a smaller grad_clip.")
             torch.nn.utils.clip_grad_value_(model.parameters(), config["grad_clip"])
             if config["grad_clip_norm"] is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip_norm"])
@@ -344,7 +344,8 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                 history.append({"step": step, "sequences": step * config["batch_size"],
                                 "seconds": round(elapsed, 3),
                                 "loss": sum(losses) / len(losses), "train_errors": sum(errors) / len(errors),
-                                "eval_bits": scores["bits"], "eval_errors": scores["errors"], "level": curriculum.level})
+                                "eval_bits": scores["bits"], "eval_errors": scores["errors"],
+                                "level": curriculum.level})
                 losses, errors = [], []
                 bar.set_postfix(bits=f"{scores['bits']:.3g}", errors=f"{scores['errors']:.3g}",
                                 **curriculum.postfix())
