@@ -21,7 +21,7 @@ COPY ntm_course ./ntm_course
 COPY solutions ./solutions
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch \
     && pip install --no-cache-dir -e '.[grading]' \
-    && python -c "import ntm_course.grading.gradebook"
+    && python -c "import ntm_course.teaching.grading.gradebook"
 ENV OMP_NUM_THREADS=1 MPLBACKEND=Agg
 WORKDIR /out
 ENTRYPOINT ["sh", "-c", "exec ntm-course grade --source /course/solutions /submissions/*.ipynb \"$@\"", "grade"]

@@ -1,6 +1,6 @@
 """The build step that puts the course's lessons and exercises into the wheel; the metadata is in pyproject.toml.
 
-The notebooks stay at the repository's top level (``notebooks/``, ``exercises/``, see ``ntm_course/get.py``'s
+The notebooks stay at the repository's top level (``notebooks/``, ``exercises/``, see ``ntm_course/teaching/get.py``'s
 ``COURSE_FILES``); building a wheel copies them into the package as ``ntm_course/course_files/``, where
 ``ntm-course get DIR`` finds them after ``pip install``. Nothing is committed twice. An editable install copies
 nothing: there ``ntm-course get`` reads the checkout. (An sdist carries the files through MANIFEST.in.)
@@ -12,12 +12,13 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
+
 ROOT = Path(__file__).resolve().parent
 
 
 def _get_module():
-    """``ntm_course/get.py``, loaded by path: importing the package would need torch at build time."""
-    spec = importlib.util.spec_from_file_location("ntm_course_get", ROOT / "ntm_course" / "get.py")
+    """``ntm_course/teaching/get.py``, loaded by path: importing the package would need torch at build time."""
+    spec = importlib.util.spec_from_file_location("ntm_course_get", ROOT / "ntm_course" / "teaching" / "get.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

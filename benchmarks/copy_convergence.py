@@ -1,7 +1,7 @@
 """How long the copy task takes to converge, over several seeds, in the paper's configuration.
 
 Paper configuration: LSTM controller of 100 units, memory 128 x 20, one read and one write head, lengths
-1-20 (the defaults of :mod:`ntm_course.training`). Converged means fewer than 0.05 bit errors per
+1-20 (the defaults of :mod:`ntm_course.experiments.training`). Converged means fewer than 0.05 bit errors per
 sequence on 1,000 fresh sequences of lengths 1-20. Each seed trains with ``train(..., target_errors=...)``
 until its held-out set is below the gate (``--gate``, default the threshold), then the 1,000-sequence test
 decides; if it fails, training resumes from the checkpoint. The clock counts everything: training,
@@ -16,7 +16,7 @@ medians; each seed's training history goes to ``history_seed<N>.csv`` in the sam
 ``--clock cpu`` the time limit counts the process's CPU time, not wall time (fair on a busy machine). With
 ``--gate G`` the 1,000-sequence test runs as soon as the held-out errors fall below G (default: the threshold):
 a fixed held-out set can keep one hard episode wrong while the model already passes the test.
-Options after ``--`` are passed to :func:`ntm_course.training.train` as JSON, e.g. ``-- '{"lr": 3e-3}'``.
+Options after ``--`` are passed to :func:`ntm_course.experiments.training.train` as JSON, e.g. ``-- '{"lr": 3e-3}'``.
 """
 import argparse
 import json
@@ -29,9 +29,10 @@ from pathlib import Path
 
 import torch
 
-from ntm_course.evaluation import score
-from ntm_course.tasks import copy_batch
-from ntm_course.training import train
+from ntm_course.experiments.evaluation import score
+from ntm_course.experiments.tasks import copy_batch
+from ntm_course.experiments.training import train
+
 
 THRESHOLD = 0.05
 

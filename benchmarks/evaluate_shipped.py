@@ -2,11 +2,11 @@
 
     python benchmarks/evaluate_shipped.py [--models copy copy_lstm] [--sequences 1000] [--out-dir DIR]
 
-For each shipped model (:func:`ntm_course.pretrained.available`; ``failures.json`` is not a model) runs
-:func:`ntm_course.evaluation.evaluate_generalisation` on ``--sequences`` fresh sequences per setting (seed
+For each shipped model (:func:`ntm_course.experiments.pretrained.available`; ``failures.json`` is not a model) runs
+:func:`ntm_course.experiments.evaluation.evaluate_generalisation` on ``--sequences`` fresh sequences per setting (seed
 ``--seed``) and writes the rows into ``NAME.json``'s ``"results"`` and how they were made into its
 ``"evaluation"``, keeping every other key; prints each model's table. ``--out-dir`` writes the updated
-``NAME.json`` files there instead of into ``ntm_course/pretrained/``. Torch runs on one thread by default.
+``NAME.json`` files there instead of into ``ntm_course/experiments/pretrained/``. Torch runs on one thread by default.
 """
 import argparse
 import json
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from ntm_course.evaluation import BATCH_SIZE, caption, describe, evaluate_generalisation
-from ntm_course.pretrained import HERE, available, load_pretrained
+from ntm_course.experiments.evaluation import BATCH_SIZE, caption, describe, evaluate_generalisation
+from ntm_course.experiments.pretrained import HERE, available, load_pretrained
 
 
 def positive(text):

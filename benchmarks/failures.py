@@ -1,6 +1,6 @@
 """Record short training runs that fail, for lesson 9's "When training fails" section.
 
-    python benchmarks/failures.py [--minutes 2] [--device cuda] [--out ntm_course/pretrained/failures.json]
+    python benchmarks/failures.py [--minutes 2] [--device cuda] [--out ntm_course/experiments/pretrained/failures.json]
 
 Runs, in parallel (one process each, one thread each), for at most ``--minutes`` of training each:
 
@@ -10,10 +10,11 @@ Runs, in parallel (one process each, one thread each), for at most ``--minutes``
 - ``repeat_copy-scratch-3e-3-seed0``: repeat copy from random weights at 3e-3, to see the plateau; at the end it
   records the read head's weighting over one episode (5 vectors, 3 repeats) and how sharp it is.
 
-Writes one JSON file: for each run its options, its history (``ntm_course.training.train``'s rows), how it
+Writes one JSON file: for each run its options, its history (``ntm_course.experiments.training.train``'s rows), how it
 ended (finished, out of time, or ``TrainingDiverged`` with its message) and, for repeat copy, the read head.
 Numbers depend on the machine (and GPU numerics differ from CPU ones); the file records which. The shipped
-``ntm_course/pretrained/failures.json`` (package data, read by lesson 9) came from ``--minutes 3.5`` on one H200 GPU, the three
+``ntm_course/experiments/pretrained/failures.json`` (package data, read by lesson 9) came from ``--minutes 3.5``
+on one H200 GPU, the three
 runs sharing it: about 570 steps for each copy run, 243 for repeat copy.
 """
 import argparse
@@ -23,6 +24,7 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+
 
 RUNS = {
     "copy-constant-1e-2-seed0": dict(task="copy", lr=1e-2, seed=0),
@@ -34,7 +36,8 @@ RUNS = {
 def read_head_summary(model, device):
     """The read head over one repeat-copy episode (5 vectors, 3 repeats): its weighting and its sharpness."""
     import torch
-    from ntm_course.tasks import TASKS
+
+    from ntm_course.experiments.tasks import TASKS
     batch = TASKS["repeat_copy"].make(1, min_length=5, max_length=5, min_repeats=3, max_repeats=3,
                                       generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -50,7 +53,8 @@ def read_head_summary(model, device):
 
 def one_run(name, options, minutes, device, history_dir):
     import torch
-    from ntm_course.training import TrainingDiverged, train
+
+    from ntm_course.experiments.training import TrainingDiverged, train
     torch.set_num_threads(1)
     options = dict(options)
     task = options.pop("task")
@@ -75,7 +79,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=2.0, help="training time per run")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
-    parser.add_argument("--out", default="ntm_course/pretrained/failures.json")
+    parser.add_argument("--out", default="ntm_course/experiments/pretrained/failures.json")
     parser.add_argument("--only", nargs="*", help="run only these runs (names in RUNS)")
     args = parser.parse_args()
     import torch

@@ -1,14 +1,14 @@
-"""Train a model with ``ntm-course train`` and ship it in ``ntm_course/pretrained/`` with its results.
+"""Train a model with ``ntm-course train`` and ship it in ``ntm_course/experiments/pretrained/`` with its results.
 
     python benchmarks/pretrain.py NAME [--half] [--sequences 1000] [--work DIR] -- TASK [train options]
 
 Runs ``ntm-course train TASK [train options] --checkpoint DIR/NAME-full.pt`` (continuing from that file
 when it exists: a resumed run equals an uninterrupted one), then writes
 
-- ``ntm_course/pretrained/NAME.pt``: the weights (float16 with ``--half``) and configuration (no optimiser
+- ``ntm_course/experiments/pretrained/NAME.pt``: the weights (float16 with ``--half``) and configuration (no optimiser
   state), and
-- ``ntm_course/pretrained/NAME.json``: this command, the training summary and history, and the results of
-  :func:`ntm_course.evaluation.evaluate_generalisation` on ``--sequences`` fresh episodes per setting.
+- ``ntm_course/experiments/pretrained/NAME.json``: this command, the training summary and history, and the results of
+  :func:`ntm_course.experiments.evaluation.evaluate_generalisation` on ``--sequences`` fresh episodes per setting.
 """
 import argparse
 import json
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from ntm_course.cli import main as cli
-from ntm_course.evaluation import BATCH_SIZE, evaluate_generalisation, markdown_table
+from ntm_course.experiments.evaluation import BATCH_SIZE, evaluate_generalisation, markdown_table
+from ntm_course.experiments.pretrained import HERE
+from ntm_course.experiments.training import load_checkpoint, load_model, save_checkpoint
 from ntm_course.ntm import count_parameters
-from ntm_course.pretrained import HERE
-from ntm_course.training import load_checkpoint, load_model, save_checkpoint
+from ntm_course.teaching.cli import main as cli
 
 
 def main():

@@ -30,9 +30,10 @@ import torch
 from torch import nn
 
 from ntm_course import get_device
-from ntm_course.tasks import bits_per_sequence, copy_batch, priority_sort_batch
-from ntm_course.checkpoints import RENAMED
-from ntm_course.config import build_model, make_config
+from ntm_course.experiments.checkpoints import RENAMED
+from ntm_course.experiments.config import build_model, make_config
+from ntm_course.experiments.tasks import bits_per_sequence, copy_batch, priority_sort_batch
+
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "37c01b6"   # the last revision with one layer and one loop iteration per head, checks at every step

@@ -11,10 +11,11 @@ A module that needs one imports it inside :func:`needs`::
 and without ipywidgets installed, importing it raises :class:`MissingExtra` (a ``ModuleNotFoundError``), in one
 line::
 
-    ntm_course.widgets needs the course's 'lessons' extra (no module named 'ipywidgets'):
+    ntm_course.presentation.widgets needs the course's 'lessons' extra (no module named 'ipywidgets'):
     pip install 'ntm-course[lessons]'
 """
 import contextlib
+
 
 EXTRAS = ("lessons", "grading", "site")
 

@@ -33,6 +33,7 @@ from .heads import check_head_params
 from .pieces import LIBRARY, PieceError
 from .step import memory_step
 
+
 JUMPS = ("content", "location")
 
 
@@ -192,7 +193,7 @@ def sort_by_placement(inputs, N=128, n_inputs=20, n_outputs=16, pieces=None):
     sorted output loses a vector -- the price of sorting by placement in a finite memory.
 
     Args:
-        inputs: ``(T, B, W + 2)`` priority-sort inputs (:mod:`ntm_course.tasks.priority_sort`: data
+        inputs: ``(T, B, W + 2)`` priority-sort inputs (:mod:`ntm_course.experiments.tasks.priority_sort`: data
             channels, then the priority, then the delimiter); the first ``n_inputs`` steps hold the vectors.
         N: memory rows; n_outputs: how many vectors to read back.
         pieces: the :class:`~ntm_course.pieces.Pieces` whose ``write`` and ``read`` it uses (default: the

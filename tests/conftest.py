@@ -10,12 +10,13 @@ import torch
 from hypothesis import settings
 from labserver import chromium
 
+
 # deadline=None: a loaded 2-core machine makes per-example timing meaningless.
 settings.register_profile("ntm", deadline=None, max_examples=50)
 settings.register_profile("thorough", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ntm"))
 
-# Pieces a learner saves in the lessons (ntm_course.lesson) go to a fresh folder per test run, never to the
+# Pieces a learner saves in the lessons (ntm_course.teaching.lesson) go to a fresh folder per test run, never to the
 # user's own ~/.ntm_course: every untouched lesson then runs on the course's pieces. Kernels inherit it.
 os.environ["NTM_COURSE_MINE"] = tempfile.mkdtemp(prefix="ntm-course-mine-")
 

@@ -12,9 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from ntm_course import hosted
 from envs import checkout_copy, clean_env, execute_in, fresh_venv, site_packages
+
+from ntm_course.teaching import hosted
+
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"

@@ -24,13 +24,15 @@ import nbformat
 import pytest
 from labserver import chromium, running_lab
 
-from ntm_course.cli import main
+from ntm_course.teaching.cli import main
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-WIDGET_MODULES = re.compile(r"ntm_course\.widgets|from ntm_course import [^\n]*\bwidgets|import ipywidgets")
+WIDGET_MODULES = re.compile(r"ntm_course\.presentation\.widgets|from ntm_course\.presentation import [^\n]*\bwidgets"
+                            r"|import ipywidgets")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 KERNEL_DISPLAY_NAME = "Python 3 (ntm-course)"

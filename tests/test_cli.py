@@ -5,7 +5,7 @@ import types
 
 import pytest
 
-from ntm_course import cli
+from ntm_course.teaching import cli
 
 
 def test_help_lists_every_command(capsys):
@@ -34,7 +34,8 @@ def test_unknown_command_is_a_usage_error(capsys):
 
 
 def test_unknown_command_from_the_shell_has_no_traceback():
-    done = subprocess.run([sys.executable, "-m", "ntm_course.cli", "frobnicate"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "ntm_course.teaching.cli", "frobnicate"], capture_output=True,
+                          text=True,
                           timeout=120)
     assert done.returncode == 2
     assert "usage: ntm-course" in done.stderr and "Traceback" not in done.stderr
@@ -78,7 +79,7 @@ def test_a_command_whose_extra_is_missing_says_which_in_one_line(monkeypatch, ca
     """``ntm-course release`` without nbgrader (pip install ntm-course, no grading extra)."""
     for name in ("nbgrader", "nbgrader.preprocessors"):             # as if it were not installed (another test
         monkeypatch.setitem(sys.modules, name, None)                # in this worker may have imported it)
-    monkeypatch.delitem(sys.modules, "ntm_course.release", raising=False)
+    monkeypatch.delitem(sys.modules, "ntm_course.teaching.release", raising=False)
     assert cli.main(["release", "--check"]) == 1
     err = capsys.readouterr().err
     assert err == ("ntm-course release needs the course's 'grading' extra (no module named "

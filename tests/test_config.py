@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from ntm_course import NTM, LSTMBaseline, NTMCell
-from ntm_course.checkpoints import RENAMED, save_checkpoint
-from ntm_course.config import ModelConfig, TrainConfig, build_model, make_config
-from ntm_course.training import OPTIMIZERS, load_model, train
+from ntm_course.experiments.checkpoints import RENAMED, save_checkpoint
+from ntm_course.experiments.config import ModelConfig, TrainConfig, build_model, make_config
+from ntm_course.experiments.training import OPTIMIZERS, load_model, train
+
 
 NOT_THE_NTMS = {"model", "hidden_size", "num_layers"}
 

@@ -105,7 +105,7 @@ def test_threads_rejects_anything_but_a_positive_integer(n):
 
 def test_ntm_course_train_from_python_leaves_the_thread_count_alone(tmp_path, capsys):
     """``--threads`` applies to the command's own run; called from Python, the caller's count comes back."""
-    from ntm_course.cli import main
+    from ntm_course.teaching.cli import main
     torch.set_num_threads(2)
     try:
         assert main(["train", "copy", "--steps", "1", "--batch-size", "2", "--controller-size", "8", "--N", "8",

@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from ntm_course.cli import main
-from ntm_course.evaluation import (describe, evaluate_generalisation, markdown_table, plot_errors_by_setting, score,
-                                   wilson_interval)
-from ntm_course.tasks import copy_batch
-from ntm_course.training import train
+from ntm_course.experiments.evaluation import (describe, evaluate_generalisation, markdown_table,
+                                               plot_errors_by_setting, score, wilson_interval)
+from ntm_course.experiments.tasks import copy_batch
+from ntm_course.experiments.training import train
+from ntm_course.teaching.cli import main
+
 
 Z95 = 1.959963984540054
 
@@ -214,7 +215,8 @@ def test_table_and_plot():
 
 
 def test_layers_below_presentation_do_not_import_matplotlib():
-    code = "import sys, ntm_course, ntm_course.evaluation, ntm_course.training; print('matplotlib' in sys.modules)"
+    code = ("import sys, ntm_course, ntm_course.experiments.evaluation, ntm_course.experiments.training; "
+            "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -254,7 +256,7 @@ def test_100_sequences_cannot_show_a_1_percent_failure_and_1000_can():
 
 def test_a_tasks_floor_is_scored_beside_the_model_and_only_where_the_task_has_one(monkeypatch):
     """The floor is the Task's (``Task.floor``), not a special case of the harness."""
-    from ntm_course import tasks
+    from ntm_course.experiments import tasks
 
     class Zero(nn.Module):
         def forward(self, x):

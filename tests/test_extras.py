@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from ntm_course import cli
 from ntm_course.extras import EXTRAS, MissingExtra, needs
+from ntm_course.teaching import cli
+
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ntm_course import cli, get
+from ntm_course.teaching import cli, get
+
 
 ROOT = Path(__file__).resolve().parents[1]
 

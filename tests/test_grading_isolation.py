@@ -7,11 +7,10 @@ import pickle
 import pytest
 import torch
 
-from ntm_course.grading import check
-from ntm_course.grading import gradebook as gb
-from ntm_course.grading import worker
-from ntm_course.grading.checker import Foreign, Outcome, score_outcomes
-from ntm_course.grading import EXERCISES
+from ntm_course.teaching.grading import EXERCISES, check
+from ntm_course.teaching.grading import gradebook as gb
+from ntm_course.teaching.grading import worker
+from ntm_course.teaching.grading.checker import Foreign, Outcome, score_outcomes
 
 
 # --- check leaves the learner's session as it found it ---------------------------------------------------
@@ -115,7 +114,7 @@ def test_pack_keeps_plain_values_and_names_the_rest():
     ("f = __import__('ntm_course')", {"*"}),
     ("import importlib", {"*"}),
     ("def shift(w, s):\n    return reference('shift')(w, s)", {"*"}),
-    ("from ntm_course.grading import reference", {"*"}),
+    ("from ntm_course.teaching.grading import reference", {"*"}),
     ("from ntm_course import *", {"*"}),
     ("def shift(w, s):\n    return exec('1')", {"*"}),
     ("g = shift.__code__", {"*"}),

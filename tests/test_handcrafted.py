@@ -126,7 +126,7 @@ def test_bad_input_raises_a_readable_error(call, match):
 
 
 def test_sort_by_placement_sorts_when_no_priorities_collide():
-    from ntm_course.tasks import priority_sort_batch
+    from ntm_course.experiments.tasks import priority_sort_batch
     batch = priority_sort_batch(16, generator=torch.Generator().manual_seed(0))
     outputs, memory, rows = sort_by_placement(batch.inputs, N=100_000)
     assert all(len(set(r.tolist())) == 20 for r in rows.T)                          # no two share a row

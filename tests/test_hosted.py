@@ -1,4 +1,5 @@
-"""The Colab badge and install cell (``ntm_course.hosted``): the cell does nothing off Colab, and on a simulated
+"""The Colab badge and install cell (``ntm_course.teaching.hosted``): the cell does nothing off Colab, and on a
+simulated
 Colab it installs the course next to the hosted torch and ipywidgets without touching them.
 
 The slow test builds the simulation: a fresh virtual environment holding torch 2.13.0 and ipywidgets 7.7 (as
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from ntm_course import hosted
-
 from envs import ROOT, checkout_copy, clean_env, execute_in, fresh_venv, site_packages
+
+from ntm_course.teaching import hosted
+
+
 LESSON, SOLUTION = ROOT / "notebooks" / "05_shift.ipynb", ROOT / "solutions" / "05_shift.ipynb"
 
 

@@ -1,10 +1,11 @@
-"""ntm_course.lesson: a learner's stage is checked, used when right, saved, and loaded back into a machine."""
+"""ntm_course.teaching.lesson: a learner's stage is checked, used when right, saved, and loaded back into a machine."""
 import pytest
 import torch
 
 from ntm_course import addressing
-from ntm_course.lesson import my_pieces, reveal, your_turn
 from ntm_course.pieces import LIBRARY
+from ntm_course.teaching.lesson import my_pieces, reveal, your_turn
+
 
 # Written at module level (not in a test function) so that inspect.getsource finds them as a learner's cell.
 

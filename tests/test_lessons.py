@@ -13,9 +13,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from ntm_course.grading import EXERCISES
-from ntm_course.grading.worker import strip_magics
 from ntm_course.pieces import PIECE_NAMES
+from ntm_course.teaching.grading import EXERCISES
+from ntm_course.teaching.grading.worker import strip_magics
+
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -7,11 +7,12 @@ import torch.nn.functional as F
 from torch.autograd import gradcheck
 
 from ntm_course import NTM, NTMCell, PieceError, Pieces, addressing, memory
+from ntm_course.experiments.tasks import get_task
+from ntm_course.experiments.training import train
 from ntm_course.handcrafted import hand_programmed_copy, sort_by_placement
 from ntm_course.ntm import NTMState
 from ntm_course.pieces import LIBRARY, PIECE_NAMES
-from ntm_course.tasks import get_task
-from ntm_course.training import train
+
 
 SMALL = dict(controller_size=8, N=6, M=4)
 LIBRARY_FUNCTIONS = {"read": memory.read, "write": memory.write, "cosine_similarity": addressing.cosine_similarity,

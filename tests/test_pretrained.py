@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from ntm_course import load_pretrained
-from ntm_course.evaluation import score
-from ntm_course.pretrained import HERE, available
-from ntm_course.tasks import get_task
+from ntm_course.experiments.evaluation import score
+from ntm_course.experiments.pretrained import HERE, available
+from ntm_course.experiments.tasks import get_task
+
 
 REQUIRED = {"copy", "repeat_copy", "associative_recall", "copy_lstm"}
 
@@ -50,7 +51,7 @@ def test_unknown_name_lists_the_shipped_models():
 
 def test_the_readme_results_table_matches_the_recorded_results():
     """Every row of the README's results table is the recorded evaluation, formatted."""
-    readme = (HERE.parents[1] / "README.md").read_text()
+    readme = (HERE.parents[2] / "README.md").read_text()
     section = readme.split("## Trained models and results", 1)[1].split("\n## ", 1)[0]
     rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| `")]
     assert len(rows) >= 10

@@ -10,8 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ntm_course import cli, hosted, release
-from ntm_course.grading import reference
+from ntm_course.teaching import cli, hosted, release
+from ntm_course.teaching.grading import reference
+
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

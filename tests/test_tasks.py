@@ -7,10 +7,11 @@ import types
 import pytest
 import torch
 
-import ntm_course.tasks
-from ntm_course.tasks import (TASKS, Batch, associative_recall_batch, bayes_optimal, bit_errors, bits_per_sequence,
-                              copy_batch, get_task, ngrams_batch, priority_sort_batch, repeat_copy_batch)
-from ntm_course.tasks.repeat_copy import normalise_repeats
+import ntm_course.experiments.tasks
+from ntm_course.experiments.tasks import (TASKS, Batch, associative_recall_batch, bayes_optimal, bit_errors,
+                                          bits_per_sequence, copy_batch, get_task, ngrams_batch, priority_sort_batch,
+                                          repeat_copy_batch)
+from ntm_course.experiments.tasks.repeat_copy import normalise_repeats
 
 
 def gen(seed=0):
@@ -36,12 +37,12 @@ def test_shapes_mask_and_seeds(name):
 
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_each_task_is_a_module_of_its_name_with_a_generator_named_after_it(name):
-    module = importlib.import_module(f"ntm_course.tasks.{name}")
-    assert isinstance(module, types.ModuleType) and module.__name__ == f"ntm_course.tasks.{name}"
-    assert getattr(ntm_course.tasks, name) is module        # ``import ntm_course.tasks.copy as m`` gives the module
-    make = getattr(ntm_course.tasks, f"{name}_batch")
+    module = importlib.import_module(f"ntm_course.experiments.tasks.{name}")
+    assert isinstance(module, types.ModuleType) and module.__name__ == f"ntm_course.experiments.tasks.{name}"
+    assert getattr(ntm_course.experiments.tasks, name) is module    # ``import ntm_course.experiments.tasks.copy``
+    make = getattr(ntm_course.experiments.tasks, f"{name}_batch")
     assert make is getattr(module, f"{name}_batch") is TASKS[name].make
-    assert f"{name}_batch" in ntm_course.tasks.__all__ and name not in ntm_course.tasks.__all__
+    assert f"{name}_batch" in ntm_course.experiments.tasks.__all__ and name not in ntm_course.experiments.tasks.__all__
     assert (TASKS[name].input_size, TASKS[name].output_size) == (module.INPUT_SIZE, module.OUTPUT_SIZE)
     assert isinstance(make(2, generator=gen()), Batch)
 
@@ -105,7 +106,7 @@ def test_associative_recall_answer_is_the_next_item():
 @pytest.mark.parametrize("s", [1, 2, 3, 5])
 def test_associative_recall_layout_in_the_docstring_holds_for_any_item_size(s):
     """The module docstring's ``T = ...`` formula and its table, checked against batches of n items."""
-    module = importlib.import_module("ntm_course.tasks.associative_recall")
+    module = importlib.import_module("ntm_course.experiments.tasks.associative_recall")
     formula = re.search(r"``T = (.+?)``", module.__doc__)
     assert formula, "the module docstring gives no ``T = ...`` formula"
     for n in (2, 3, 7):

@@ -5,10 +5,12 @@ from dataclasses import fields
 import pytest
 import torch
 
-from ntm_course import training
-from ntm_course.cli import main
-from ntm_course.config import COUNT, ModelConfig, TrainConfig, build_model, make_config
-from ntm_course.training import TrainingDiverged, TrainResult, learning_rate, load_checkpoint, load_model, train
+from ntm_course.experiments import training
+from ntm_course.experiments.config import COUNT, ModelConfig, TrainConfig, build_model, make_config
+from ntm_course.experiments.training import (TrainingDiverged, TrainResult, learning_rate, load_checkpoint, load_model,
+                                             train)
+from ntm_course.teaching.cli import main
+
 
 # a tiny NTM on short copies: a few steps take well under a second
 TINY = dict(controller_size=16, N=12, M=6, batch_size=8, eval_every=5, eval_size=16, lr=1e-2,
@@ -231,8 +233,8 @@ def test_warm_start_from_the_shipped_copy_model_already_copies_once():
     torch.manual_seed(0)
     config = make_config("repeat_copy", init_from="copy")
     model = build_model(config)
-    from ntm_course.training import warm_start
-    from ntm_course.tasks import repeat_copy_batch
+    from ntm_course.experiments.tasks import repeat_copy_batch
+    from ntm_course.experiments.training import warm_start
     batch = repeat_copy_batch(32, min_repeats=1, max_repeats=1, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         before = (model(batch.inputs) > 0) != (batch.targets > 0.5)
@@ -352,8 +354,8 @@ def test_resume_equals_uninterrupted_with_a_random_initial_memory(tmp_path):
 
 
 def test_the_curriculum_starts_small_grows_after_ten_good_batches_and_stops_at_the_full_size():
-    from ntm_course.tasks import get_task
-    from ntm_course.training import Curriculum
+    from ntm_course.experiments.tasks import get_task
+    from ntm_course.experiments.training import Curriculum
     config = make_config("copy", curriculum=True, curriculum_threshold=1.0, task_options={"max_length": 4})
     curriculum = Curriculum(get_task("copy"), config)
     assert curriculum.options(None) == {"max_length": 2} and curriculum.postfix() == {"max_length": 2}

@@ -5,7 +5,7 @@ import torch
 from matplotlib.figure import Figure
 
 import ntm_course
-from ntm_course import viz
+from ntm_course.presentation import viz
 
 
 def bar_heights(ax):

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ntm_course import viz_models
+from ntm_course.presentation import viz_models
 
 
 def image_data(ax):

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from envs import CONSTRAINTS, checkout_copy, clean_env, fresh_venv, pip, site_packages
 from nbclient import NotebookClient
 
-from ntm_course.get import course_files
-from envs import CONSTRAINTS, checkout_copy, clean_env, fresh_venv, pip, site_packages
+from ntm_course.teaching.get import course_files
+
 
 ROOT = Path(__file__).resolve().parents[1]
 WHERE = "import sys, ntm_course, torch\nprint(ntm_course.__file__, sys.executable, torch.__version__)"
@@ -62,8 +63,9 @@ def test_the_wheel_carries_the_lessons_exercises_and_shipped_models(built):
         names = set(archive.namelist())
         for relative in course_files(ROOT):
             assert archive.read(f"ntm_course/course_files/{relative.as_posix()}") == (ROOT / relative).read_bytes()
-    models = [p.name for p in (ROOT / "ntm_course" / "pretrained").iterdir() if p.suffix in (".pt", ".json")]
-    assert models and {f"ntm_course/pretrained/{name}" for name in models} <= names
+    shipped = ROOT / "ntm_course" / "experiments" / "pretrained"
+    models = [p.name for p in shipped.iterdir() if p.suffix in (".pt", ".json")]
+    assert models and {f"ntm_course/experiments/pretrained/{name}" for name in models} <= names
     assert not [n for n in names if "solutions" in n]                 # the instructor's answers stay out
     with tarfile.open(sdist) as archive:                            # the sdist carries them for its own build
         assert {f"ntm_course-0.1.0/{f.as_posix()}" for f in course_files(ROOT)} <= set(archive.getnames())
@@ -85,8 +87,9 @@ def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_pat
     model = run(python, "-c", "import torch, ntm_course; print(ntm_course.NTM(9, 8, controller_size=8, N=16, M=4)"
                               "(torch.zeros(5, 2, 9)).shape)", cwd=learner)
     assert model.stdout.strip() == "torch.Size([5, 2, 8])", model.stderr
-    widgets = run(python, "-c", "import ntm_course.widgets", cwd=learner)
-    assert widgets.stderr.splitlines()[-1].endswith("ntm_course.widgets needs the course's 'lessons' extra (no "
+    widgets = run(python, "-c", "import ntm_course.presentation.widgets", cwd=learner)
+    assert widgets.stderr.splitlines()[-1].endswith("ntm_course.presentation.widgets needs the course's 'lessons' "
+                                                    "extra (no "
                                                     "module named 'ipywidgets'): pip install 'ntm-course[lessons]'")
     release = run(bin_dir / "ntm-course", "release", "--check", cwd=learner)
     assert release.returncode == 1 and "'grading' extra" in release.stderr and "Traceback" not in release.stderr

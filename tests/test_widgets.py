@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ntm_course
-from ntm_course import widgets
+from ntm_course.presentation import widgets
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -233,9 +234,10 @@ def test_every_widget_works_with_ipywidgets_7(tmp_path):
 
 @pytest.mark.parametrize("module", ["widgets", "widgets_models"])
 def test_without_ipywidgets_the_import_names_the_lessons_extra(module):
-    code = f"import sys; sys.modules['ipywidgets'] = None; import ntm_course.{module}"
+    code = f"import sys; sys.modules['ipywidgets'] = None; import ntm_course.presentation.{module}"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (
-        f"ntm_course.extras.MissingExtra: ntm_course.{module} needs the course's 'lessons' extra (no module "
+        f"ntm_course.extras.MissingExtra: ntm_course.presentation.{module} needs the course's 'lessons' extra "
+        "(no module "
         "named 'ipywidgets'): pip install 'ntm-course[lessons]'")

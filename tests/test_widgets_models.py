@@ -4,8 +4,8 @@ import torch
 from torch import nn
 
 import ntm_course as nc
-from ntm_course.tasks import TASKS, bit_errors
-from ntm_course.widgets_models import model_explorer, plot_run, run_episode, task_options
+from ntm_course.experiments.tasks import TASKS, bit_errors
+from ntm_course.presentation.widgets_models import model_explorer, plot_run, run_episode, task_options
 
 
 class CopyOracle(nn.Module):

@@ -1,0 +1,2 @@
+"""Experiments: the paper's tasks, one configuration, checkpoints, the training loop, evaluation and the
+trained models shipped with the course. Built on the mechanism (the package's top-level modules)."""

@@ -1,0 +1,60 @@
+"""The ``ntm-course`` command: the course's command-line jobs.
+
+    ntm-course get DIR               copy the lessons and exercises into DIR, to work on them
+    ntm-course train TASK ...        train an NTM or LSTM on one of the paper's tasks
+    ntm-course eval CHECKPOINT ...   the generalisation harness for a trained model
+    ntm-course release ...           generate exercises/ from solutions/
+    ntm-course grade NB.ipynb ...    grade submitted exercise notebooks into a gradebook
+    ntm-course render ...            build the course website (Jupyter Book) from the executed lessons
+
+Each job lives in its own module and adds its own options; this file only dispatches. A job whose extra is
+not installed (see :mod:`ntm_course.extras`) stops with one line naming it, e.g.
+``ntm-course release needs the course's 'grading' extra (...): pip install 'ntm-course[grading]'``.
+"""
+import argparse
+import contextlib
+import importlib
+import sys
+
+from ..extras import MissingExtra, needs
+
+
+# command -> (module, extra it needs or None, help); each module defines add_arguments(parser) and run(args)
+COMMANDS = {
+    "get": ("ntm_course.teaching.get", None, "copy the lessons and exercises into a folder of your own"),
+    "train": ("ntm_course.experiments.training", None, "train a model on one of the paper's tasks"),
+    "eval": ("ntm_course.experiments.evaluation", "lessons",
+             "evaluate a checkpoint on longer sequences (generalisation)"),
+    "release": ("ntm_course.teaching.release", "grading", "generate exercises/ from solutions/"),
+    "grade": ("ntm_course.teaching.grading.gradebook", "grading", "grade submitted exercise notebooks"),
+    "render": ("ntm_course.teaching.render", "site",
+               "build the course website (Jupyter Book) from the executed lessons"),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="ntm-course", description="Neural Turing Machine course tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module, _, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text).set_defaults(module=module)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    known, _ = parser.parse_known_args(argv[:1] or ["--help"])
+    module_name, extra, help_text = COMMANDS[known.command]
+    sub_parser = argparse.ArgumentParser(prog=f"ntm-course {known.command}", description=help_text)
+    try:
+        with needs(extra, f"ntm-course {known.command}") if extra else contextlib.nullcontext():
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub_parser)
+            return module.run(sub_parser.parse_args(argv[1:])) or 0
+    except MissingExtra as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""``ntm-course render``: the course website, built with Jupyter Book from the executed lessons.
+
+    ntm-course render                          # every notebook in notebooks/ -> build/html/
+    ntm-course render notebooks/05_shift.ipynb -o /tmp/site
+
+Each notebook runs in a fresh kernel from its own folder. On its page, a widget's output is the pictures it
+showed (from the widgets' saved state), links that leave the lessons' folder (``../exercises/...``) point to
+the repository, and the Colab badge and install cell are left out. A notebook that fails is reported (which
+cell, which error) and its page shows the cells up to and including the failing one; the others render as
+usual. Jupyter Book then builds the site from ``site/`` (``_config.yml``, ``intro.md``), a table of contents
+of the rendered notebooks in order (so no lesson is left out) and the executed notebooks (``execute_notebooks:
+off``): navigation, search, MathJax (copied into the site: the pages need no network) and launch buttons for
+Binder and Colab. Open ``build/html/index.html``.
+The exit code is 0 when every notebook ran, 1 when one failed or the site did not build, 2 for bad arguments.
+Needs the ``site`` extra (``pip install -e '.[site]'``).
+"""
+import importlib.resources
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from ..extras import needs
+
+
+with needs("site", __name__):
+    import nbformat
+    import yaml
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# What MathJax's tex-chtml.js loads: itself, then on demand TeX extensions, fonts, accessibility and menu parts.
+MATHJAX_PARTS = ("tex-chtml.js", "input/tex", "output/chtml", "a11y", "ui")
+
+
+def add_arguments(parser):
+    parser.add_argument("paths", nargs="*", default=["notebooks"],
+                        help="notebooks or folders of notebooks to render (default: notebooks)")
+    parser.add_argument("-o", "--output", default="build/html", help="folder for the website (default: build/html)")
+    parser.add_argument("--site", default="site", help="folder of the Jupyter Book configuration (default: site)")
+    parser.add_argument("--timeout", type=int, default=120, help="seconds each cell may run (default: 120)")
+
+
+def find_notebooks(paths):
+    """The ``.ipynb`` files named by ``paths`` (files, or folders searched non-recursively), sorted by name."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.ipynb")))
+        elif path.suffix == ".ipynb" and path.is_file():
+            found.append(path)
+        else:
+            raise ValueError(f"paths must name .ipynb files or folders, got {str(path)!r} "
+                             "(not found or not a notebook)")
+    if not found:
+        raise ValueError(f"paths name no notebook: {', '.join(map(str, paths))}")
+    names = [path.name for path in found]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"paths name two notebooks called {', '.join(twice)}: a site has one page per name")
+    return found
+
+
+def execute(nb, folder, timeout):
+    """Run ``nb`` in place in a fresh kernel started in ``folder``. Returns ``None``, or why it failed."""
+    failed_at = []
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(folder)}},
+                            on_cell_error=lambda cell, cell_index, execute_reply: failed_at.append(cell_index))
+    try:
+        client.execute()
+    except CellExecutionError as error:  # the cell's error output may be missing (sent to a widget): use the reply
+        return f"cell {failed_at[-1]} raised {error.ename}: {error.evalue}"
+    except Exception as error:  # a dead kernel, a timeout: report it and go on with the next notebook
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def widget_pictures(state, model_id):
+    """The PNG pictures (base64) that widget ``model_id`` and its children show, in order, from the saved state."""
+    model = state.get(model_id, {})
+    if model.get("model_name") == "ImageModel" and model["state"].get("format") == "png":
+        return [buffer["data"] for buffer in model.get("buffers", []) if buffer["path"] == ["value"]]
+    children = model.get("state", {}).get("children", [])
+    return [png for child in children for png in widget_pictures(state, child.removeprefix("IPY_MODEL_"))]
+
+
+def as_pictures(output, state):
+    """``output``, or when it shows a widget, one output per picture in that widget."""
+    view = output.get("data", {}).get(WIDGET_VIEW)
+    if view is None:
+        return [output]
+    return [nbformat.v4.new_output("display_data", data={"image/png": png})
+            for png in widget_pictures(state, view["model_id"])]
+
+
+def freeze_widgets(nb):
+    """Replace each widget output by its pictures, and drop the widgets' state: a page has no kernel to move them."""
+    state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [new for output in cell.outputs for new in as_pictures(output, state)]
+
+
+def link_to_repository(nb, config):
+    """Point markdown links that leave the lessons' folder (``../exercises/x.ipynb``) to the repository."""
+    repository = config["repository"]
+    base = f"{repository['url']}/blob/{repository['branch']}/"
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace("](../", f"]({base}")
+
+
+def hide_hosted_cells(nb):
+    """Leave the Colab badge and install cell (``ntm_course.teaching.hosted``) off the page: the site has launch
+    buttons."""
+    for cell in nb.cells:
+        if cell.metadata.get("ntm_course", {}).get("hosted"):
+            cell.metadata["tags"] = [*cell.metadata.get("tags", []), "remove-cell"]  # Jupyter Book's tag
+
+
+def render_notebook(path, book, timeout, config):
+    """Execute one notebook, write it into the book's folder. Returns ``(written or None, None or why it failed)``."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as error:
+        return None, f"cannot read it: {type(error).__name__}: {error}"
+    problem = execute(nb, path.parent, timeout)
+    freeze_widgets(nb)
+    link_to_repository(nb, config)
+    hide_hosted_cells(nb)
+    target = book / path.name
+    nbformat.write(nb, target)
+    return target, problem
+
+
+def write_toc(book, pages):
+    """``_toc.yml``: the home page, then the pages in the order given."""
+    toc = {"format": "jb-book", "root": "intro"}
+    if pages:  # with no page (every notebook unreadable) the site still has its home page
+        toc["chapters"] = [{"file": page.stem} for page in pages]
+    (book / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+
+
+def copy_mathjax(output_dir):
+    """MathJax 3 into the site's ``_static/mathjax`` (``mathjax_path`` in ``_config.yml`` points there).
+
+    Copied after the build: Jupyter Book would add every script in the book's own ``_static`` to every page.
+    """
+    es5 = importlib.resources.files("mathjax") / "static" / "mathjax" / "es5"
+    for part in MATHJAX_PARTS:
+        source, target = Path(es5 / part), output_dir / "_static" / "mathjax" / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, target)
+
+
+def run(args):
+    try:
+        from jupyter_book.sphinx import build_sphinx
+        importlib.resources.files("mathjax")
+    except ImportError as error:
+        print(f"ntm-course render: needs the site extra (pip install -e '.[site]'): {error}", file=sys.stderr)
+        return 2
+    site, output_dir = Path(args.site), Path(args.output)
+    try:
+        notebooks = find_notebooks(args.paths)
+        if not (site / "_config.yml").is_file():
+            raise ValueError(f"--site must name a folder with _config.yml, got {str(site)!r}")
+    except ValueError as error:
+        print(f"ntm-course render: {error}", file=sys.stderr)
+        return 2
+    config = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
+    failed, pages = [], []
+    with tempfile.TemporaryDirectory(prefix="ntm-course-book-") as tmp:
+        book = Path(tmp) / "book"
+        shutil.copytree(site, book)
+        for path in notebooks:
+            start = time.perf_counter()
+            page, problem = render_notebook(path, book, args.timeout, config)
+            pages += [page] if page else []
+            if problem:
+                failed.append(str(path))
+                print(f"FAILED   {path}: {problem}" + ("; its page stops there" if page else ""), file=sys.stderr)
+            else:
+                print(f"executed {path} ({time.perf_counter() - start:.1f} s)")
+        write_toc(book, pages)
+        with warnings.catch_warnings():  # the extensions' deprecation warnings (Sphinx's own go to its log)
+            warnings.simplefilter("ignore")
+            built = build_sphinx(book, output_dir, noconfig=True, path_config=book / "_config.yml", quiet=True,
+                                 doctreedir=Path(tmp) / "doctrees",  # the arguments of `jupyter-book build`
+                                 confoverrides={"external_toc_path": str(book / "_toc.yml"),
+                                                "latex_individualpages": False})
+    if built != 0:
+        print(f"ntm-course render: Jupyter Book could not build the site: {built}", file=sys.stderr)
+        return 1
+    copy_mathjax(output_dir)
+    print(f"{len(notebooks) - len(failed)} of {len(notebooks)} notebooks rendered to {output_dir}"
+          + (f"; failed: {', '.join(failed)}" if failed else "") + f"; open {output_dir / 'index.html'}")
+    return 1 if failed else 0
