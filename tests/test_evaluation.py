@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from ntm_course.experiments.evaluation import (describe, evaluate_generalisation, markdown_table,
-                                               plot_errors_by_setting, score, wilson_interval)
+                                               plot_errors_by_setting, rate, score, wilson_interval)
 from ntm_course.experiments.tasks import copy_batch
 from ntm_course.experiments.training import train
 from ntm_course.teaching.cli import main
@@ -199,16 +199,28 @@ ROW = {"setting": "length 120", "n": 1000, "perfect_count": 986, "perfect": 0.98
 
 
 def test_describe_states_the_count_the_sample_size_and_the_interval():
-    assert describe(ROW) == ("length 120: 986/1000 perfect = 98.6% (95% CI 97.7-99.2%), 1.9 bit errors and "
+    assert describe(ROW) == ("length 120: 986/1000 perfect = 98.6% (95% CI 97.6-99.2%), 1.9 bit errors and "
                              "3.4 bits per sequence")
+
+
+def test_rates_from_10000_sequences_get_two_decimals_and_intervals_round_outwards():
+    """One decimal would print 10,000 perfect of 10,000 as "95% CI 100.0-100.0%": a certainty no sample gives."""
+    def row(count, n):
+        low, high = wilson_interval(count, n)
+        return {"n": n, "perfect_count": count, "perfect": count / n, "perfect_low": low, "perfect_high": high}
+    assert rate(row(10_000, 10_000)) == ("10000/10000 = 100.00%", "99.96-100.00%")
+    assert rate(row(9_996, 10_000)) == ("9996/10000 = 99.96%", "99.89-99.99%")      # 0.99898.., 0.99984..
+    assert rate(row(1_000, 1_000)) == ("1000/1000 = 100.0%", "99.6-100.0%")           # 0.99616..
+    assert rate(row(0, 1_000)) == ("0/1000 = 0.0%", "0.0-0.4%")                       # 0.0038..: up, not 0.3
+    assert rate(row(987, 1_000)) == ("987/1000 = 98.7%", "97.7-99.3%")                # 0.97785.., 0.99238..
 
 
 def test_table_and_plot():
     rows = evaluate_generalisation(CopyOracle(), "copy", sequences=2)
     table = markdown_table(rows)
-    assert table.count("\n") == len(rows) + 2 and "| length 120 | 2/2 = 100.0% | 34.2%-100.0% |" in table
+    assert table.count("\n") == len(rows) + 2 and "| length 120 | 2/2 = 100.0% | 34.2-100.0% |" in table
     assert "(of n)" in table.splitlines()[0] and "95% CI" in table.splitlines()[0]
-    assert "| 986/1000 = 98.6% | 97.7%-99.2% | 1.900 | 3.400 | 960 |" in markdown_table([ROW])
+    assert "| 986/1000 = 98.6% | 97.6-99.2% | 1.900 | 3.400 | 960 |" in markdown_table([ROW])
     fig = plot_errors_by_setting(rows, "oracle")
     ax = fig.axes[0]
     assert ax.get_title() == "oracle" and ax.get_ylabel() and "2 sequences each" in ax.get_xlabel()

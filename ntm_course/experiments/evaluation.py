@@ -150,8 +150,21 @@ def evaluate_generalisation(model, task, sequences=SEQUENCES, seed=1234, task_op
     return rows
 
 
-def _percent(x):
-    return f"{100 * x:.1f}%"
+def _percent(x, n, rounding=round):
+    """``x`` as a percentage with one decimal up to 9,999 sequences and two from 10,000, rounded by ``rounding``
+    (``math.floor`` and ``math.ceil`` round an interval outwards: 10,000 perfect of 10,000 has the lower bound
+    99.96%, which one decimal would round up to 100.0%)."""
+    digits = max(1, len(str(n)) - 3)
+    nudge = {math.floor: 1e-6, math.ceil: -1e-6}.get(rounding, 0)    # float noise must not cross a boundary
+    return f"{rounding(100 * x * 10 ** digits + nudge) / 10 ** digits:.{digits}f}%"
+
+
+def rate(row):
+    """``(perfect, interval)`` of a row as text, e.g. ``("986/1000 = 98.6%", "97.6-99.2%")``: the count of
+    perfect sequences, their fraction, and its 95% interval with the bounds rounded outwards."""
+    n = row["n"]
+    return (f"{row['perfect_count']}/{n} = {_percent(row['perfect'], n)}",
+            f"{_percent(row['perfect_low'], n, math.floor)[:-1]}-{_percent(row['perfect_high'], n, math.ceil)}")
 
 
 def caption(sequences, seed):
@@ -161,10 +174,11 @@ def caption(sequences, seed):
 
 
 def describe(row):
-    """One row in words, e.g. ``length 120: 986/1000 perfect = 98.6% (95% CI 97.7-99.2%), 1.9 bit errors and
+    """One row in words, e.g. ``length 120: 986/1000 perfect = 98.6% (95% CI 97.6-99.2%), 1.9 bit errors and
     3.4 bits per sequence``."""
-    return (f"{row['setting']}: {row['perfect_count']}/{row['n']} perfect = {_percent(row['perfect'])} "
-            f"(95% CI {100 * row['perfect_low']:.1f}-{_percent(row['perfect_high'])}), "
+    perfect, interval = rate(row)
+    count, fraction = perfect.split(" = ")
+    return (f"{row['setting']}: {count} perfect = {fraction} (95% CI {interval}), "
             f"{row['errors']:.3g} bit errors and {row['bits']:.3g} bits per sequence")
 
 
@@ -174,9 +188,9 @@ def markdown_table(rows):
              "bits per sequence | bits scored |",
              "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['setting']} | {r['perfect_count']}/{r['n']} = {_percent(r['perfect'])} | "
-                     f"{_percent(r['perfect_low'])}-{_percent(r['perfect_high'])} | {r['errors']:.3f} | "
-                     f"{r['bits']:.3f} | {r['scored_bits']:.0f} |")
+        perfect, interval = rate(r)
+        lines.append(f"| {r['setting']} | {perfect} | {interval} | {r['errors']:.3f} | {r['bits']:.3f} | "
+                     f"{r['scored_bits']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
