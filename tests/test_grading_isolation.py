@@ -115,6 +115,9 @@ def test_pack_keeps_plain_values_and_names_the_rest():
     ("import importlib", {"*"}),
     ("def shift(w, s):\n    return reference('shift')(w, s)", {"*"}),
     ("from ntm_course.teaching.grading import reference", {"*"}),
+    ("import ntm_course.teaching.grading.checker as c\nc.compare = lambda *a: None", {"*"}),   # the teaching layer
+    ("from ntm_course.teaching.lesson import your_turn", {"*"}),
+    ("from ntm_course import teaching", {"*"}),
     ("from ntm_course import *", {"*"}),
     ("def shift(w, s):\n    return exec('1')", {"*"}),
     ("g = shift.__code__", {"*"}),

@@ -149,6 +149,7 @@ def _short(text, limit=160):
 # --- handing in the reference ----------------------------------------------------------------------------
 
 LIBRARY = "ntm_course"
+TEACHING = f"{LIBRARY}.teaching"       # the grader, the lessons' reveal and the references: never in an answer
 DYNAMIC = {"exec", "eval", "compile", "__import__", "globals", "vars", "__builtins__", "breakpoint"}
 DYNAMIC_MODULES = {"importlib", "runpy", "imp", "pkgutil", "inspect", "ctypes", "gc"}
 DYNAMIC_ATTRS = {"__code__", "__globals__", "__closure__", "__wrapped__", "modules", "setprofile", "settrace"}
@@ -178,7 +179,7 @@ def handins(source, names):
                     aliases.add(alias.asname or root)
                     if alias.asname and alias.name.split(".")[-1] in names:
                         flag(alias.name.split(".")[-1], f"import {alias.name}")
-                    if alias.name.startswith(f"{LIBRARY}.grading") or alias.name.endswith((".lesson", ".references")):
+                    if alias.name.startswith(TEACHING) or alias.name.endswith((".lesson", ".references")):
                         flag("*", f"import {alias.name}")
                 if root in DYNAMIC_MODULES:
                     flag("*", f"import {alias.name}")
@@ -194,8 +195,8 @@ def handins(source, names):
                     flag("*", text)
                 elif alias.name in names:
                     flag(alias.name, text)
-                elif alias.name in REFERENCE_HELPERS or module.startswith(f"{LIBRARY}.grading") \
-                        or alias.name in ("grading", "references", "lesson"):
+                elif alias.name in REFERENCE_HELPERS or module.startswith(TEACHING) \
+                        or alias.name in ("teaching", "grading", "references", "lesson"):
                     flag("*", text)
                 else:
                     aliases.add(alias.asname or alias.name) if alias.name[:1].islower() and \

@@ -1,7 +1,7 @@
 """The gradebook's worker: runs one submission's code in its own process and sends back only values.
 
 ``ntm-course grade`` starts one worker per submission (``python -m ntm_course.teaching.grading.worker JOBDIR FD``,
-isolated by :mod:`.isolation`). The worker reads ``JOBDIR/job.pt`` (written by the grader), hides the paths it
+isolated by :mod:`.isolation`). The worker reads ``JOBDIR/job.pkl`` (written by the grader), hides the paths it
 is told to hide and drops to an unprivileged user where it can, then runs the submission's code cells in order
 (IPython magics and shell lines removed). Where a check cell stood, it calls the learner's function on the
 cases the grader sent, with the library's own version of that function *poisoned* (calling it raises and is
@@ -15,6 +15,7 @@ anything but those plain values: the worker's answers are data, never code. It s
 """
 import os
 import re
+import stat
 import sys
 
 
@@ -35,6 +36,8 @@ def pack(x, depth=0, count=None):
     if count[0] > MAX_LEAVES or depth > 8:
         return {FOREIGN: "too large a result"}
     if isinstance(x, torch.Tensor):
+        if x.layout != torch.strided:
+            return {FOREIGN: f"{x.layout} tensor"}
         if x.numel() > MAX_ELEMENTS:
             return {FOREIGN: "too large a tensor"}
         if x.device.type != "cpu":
@@ -90,7 +93,7 @@ class Rejected(Exception):
 
 def _check_plain(x, depth=0):
     import torch
-    if depth > 12:
+    if depth > 16:   # pack stops at depth 8, and its marker can sit at depth 13 of a result
         raise Rejected("nested too deeply")
     if type(x) is torch.Tensor:
         if x.layout != torch.strided or x.device.type != "cpu":
@@ -134,17 +137,24 @@ def unpack(x):
 
 def load_results(path, max_bytes=256 * 2 ** 20):
     """Load and check one result file written by a worker: a dict of plain values. Raises :class:`Rejected`
-    for anything else (never runs code from the file: ``weights_only=True``, no symlinks, size-capped)."""
+    for anything else (never runs code from the file: ``weights_only=True``, no symlinks, size-capped, and a FIFO
+    or a folder that a submission put in its place is rejected without blocking)."""
     import torch
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise Rejected(f"unreadable ({error.strerror})")
-    with os.fdopen(fd, "rb") as f:
-        if not os.path.isfile(f"/proc/self/fd/{fd}") and not hasattr(os, "O_NOFOLLOW"):
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise Rejected("not a file")
-        if os.fstat(fd).st_size > max_bytes:
+        if info.st_size > max_bytes:
             raise Rejected("too large")
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         try:
             data = torch.load(f, weights_only=True, map_location="cpu")
         except Exception as error:
@@ -182,7 +192,7 @@ def outcomes_from(data):
 
 # --- the submission's code -----------------------------------------------------------------------------
 
-_MAGIC = re.compile(r"^(\s*)(?:[%!]|\?\w)")
+_MAGIC = re.compile(r"^(\s*)(?:[%!]|\?\w|[\w.]+\?{1,2}\s*$)")   # %magic, !shell, ?help, name? and name??
 _ASSIGNED_MAGIC = re.compile(r"^(\s*)([\w.]+)\s*=\s*[%!]")
 RUN_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
 
@@ -408,7 +418,10 @@ def main(jobdir, fd):
         rename(part, path)
         progress(f"check {name}")
     progress("done")
-    out.close()
+    try:
+        out.close()
+    except OSError:   # the grader stopped reading (it gave up on this worker): nothing more to say
+        pass
     os._exit(0)   # skip interpreter shutdown: whatever the submission left behind cannot delay or fail it
 
 
