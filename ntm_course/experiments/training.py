@@ -79,7 +79,7 @@ def model_from_checkpoint(state, path="checkpoint"):
     """Build the model a checkpoint describes and load its weights; mismatches are a ValueError."""
     try:
         config = make_config(**state["config"])
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise ValueError(f"{path}: its config is not a valid training configuration ({error})") from None
     model = build_model(config)
     try:
@@ -123,19 +123,22 @@ def warm_start(model, source, config):
     shared_in = min(old_task.input_size, new_task.input_size)
     shared_out = min(old_task.output_size, new_task.output_size)
     reads = config["num_read_heads"] * config["M"]
-    with torch.no_grad():
-        for name, new in model.state_dict().items():
-            old = state["model"][name]
-            if old.shape == new.shape:
-                new.copy_(old)
-            elif name.startswith("cell.output."):
-                new[:shared_out] = old[:shared_out]
-            elif name.startswith("cell.controller.") and new.dim() == 2 and old.shape[0] == new.shape[0]:
-                new[:, :shared_in] = old[:, :shared_in]
-                new[:, -reads:] = old[:, -reads:]
-            else:
-                raise ValueError(f"init_from={source!r}: cannot map {name} of shape {tuple(old.shape)} "
-                                 f"onto shape {tuple(new.shape)}")
+    merged = {name: new.clone() for name, new in model.state_dict().items()}   # model untouched until all fit
+    for name, new in merged.items():
+        if name not in state["model"]:
+            raise ValueError(f"init_from={source!r}: the checkpoint has no {name}")
+        old = state["model"][name]
+        if old.shape == new.shape:
+            new.copy_(old)
+        elif name.startswith("cell.output."):
+            new[:shared_out] = old[:shared_out]
+        elif name.startswith("cell.controller.") and new.dim() == 2 and old.shape[0] == new.shape[0]:
+            new[:, :shared_in] = old[:, :shared_in]
+            new[:, -reads:] = old[:, -reads:]
+        else:
+            raise ValueError(f"init_from={source!r}: cannot map {name} of shape {tuple(old.shape)} "
+                             f"onto shape {tuple(new.shape)}")
+    model.load_state_dict(merged)
 
 
 # ------------------------------------------------------------------------------------------------- training

@@ -318,8 +318,8 @@ class Runner:
         try:
             problem = _first_difference(expected, outcome.got)
         except Exception as error:   # an exotic result: say so rather than raise
-            problem = ("type", f"the result could not be compared with the reference "
-                               f"({type(error).__name__}: {error})", None, None, None)
+            problem = ("type", f"the result could not be compared with the reference ({_brief(error)})",
+                       None, None, None)
         failure = None
         if problem:
             kind, message, path, e, g = problem
@@ -330,8 +330,9 @@ class Runner:
     def touched(self, case, after):
         """A Failure when the function changed a tensor argument in place, else None."""
         ex = self.exercise
-        if not isinstance(after, (tuple, list)) or len(after) != len(case.args):
-            return None
+        if not isinstance(after, (tuple, list)) or len(after) != len(case.args):   # every runner sends them back
+            return Failure(case, "the arguments did not come back after the call, so the check cannot tell "
+                                 "whether your function changed them", hint="run the check again")
         changed = []
         for name, before, now in zip(ex.arg_names, case.args, after):
             if isinstance(before, torch.Tensor):
@@ -410,8 +411,11 @@ def _first_differing_example(expected, got):
             or got.shape != expected.shape or expected.shape[0] < 2 or got.device != expected.device \
             or got.dtype != expected.dtype:
         return None
-    e, g = expected.detach().double(), got.detach().double()
-    close = torch.isclose(g, e, equal_nan=True, **TOLERANCES[expected.dtype]).flatten(1).all(dim=1)
+    try:
+        e, g = expected.detach().double(), got.detach().double()
+        close = torch.isclose(g, e, equal_nan=True, **TOLERANCES[expected.dtype]).flatten(1).all(dim=1)
+    except Exception:   # a sparse or otherwise unusual tensor: no example to single out
+        return None
     return int((~close).nonzero()[0]) if not bool(close.all()) else None
 
 
@@ -479,6 +483,16 @@ def not_callable(exercise, what, verbose=False):
     return _finish(CheckResult(exercise.name, 0, max_points, report=report), verbose)
 
 
+def _brief(error):
+    """``Type: the first line of the message`` (at most 200 characters): torch's errors can run to pages."""
+    try:
+        lines = str(error).strip().splitlines()
+    except Exception:
+        lines = []
+    first = lines[0] if lines else ""
+    return f"{type(error).__name__}: {first[:200]}" if first else type(error).__name__
+
+
 def _guarded(case, scorer):
     """Run one scoring step; a failure of the comparison itself becomes a Failure, never an exception."""
     try:
@@ -486,7 +500,7 @@ def _guarded(case, scorer):
     except NotImplementedYet:
         raise
     except Exception as error:
-        return Failure(case, f"the check could not score this case ({type(error).__name__}: {error})",
+        return Failure(case, f"the check could not score this case ({_brief(error)})",
                        hint="return tensors like the reference's, on the inputs' device")
 
 

@@ -321,8 +321,8 @@ def _watch(proc, fd, timeout, n_cells):
                 return "stopped at the time limit (an endless loop?)"
             ready, _, _ = select.select([pipe], [], [], min(wait, 1.0))
             if not ready:
-                if proc.poll() is not None and not done:
-                    return _ended(proc.returncode) if proc.returncode else None
+                if proc.poll() is not None and not done:   # ended without "done", a child holding the pipe
+                    return _ended(proc.returncode)
                 continue
             chunk = pipe.read(65536)
             if not chunk:   # every writer closed: the worker (and its children) ended
@@ -492,8 +492,6 @@ class Gradebook:
                     entry = dict(zip(names, r))
                     if entry.get("submission") and entry["submission"] not in regrade:
                         self.rows[entry["submission"]] = entry
-                columns = [c for c in names[4:-1] if c not in columns] + list(columns) \
-                    if names[4:-1] else list(columns)
                 columns = list(dict.fromkeys([*names[4:-1], *columns]))
         self.columns = list(columns)
         self.rewrite(list(self.rows))

@@ -1,0 +1,491 @@
+"""``ntm-course grade``'s grader side, piece by piece and without starting a real worker (tests/test_gradebook.py
+grades a whole class end to end): how the worker's verdict becomes points and reasons, how a worker process is
+run and followed (a stand-in worker written in sh), the gradebook file kept across runs, the feedback pages,
+what a worker must not see, and the command's orchestration."""
+import argparse
+import csv
+import itertools
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import ntm_course
+from ntm_course.teaching import cli
+from ntm_course.teaching.grading import EXERCISES
+from ntm_course.teaching.grading import gradebook as gb
+from ntm_course.teaching.grading import isolation, worker
+
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = gb.load_assignments(ROOT / "solutions")
+SHIFT = next(name for name, checks in ASSIGNMENTS.items() if "shift_check" in [c.grade_id for c in checks])
+READ = next(name for name, checks in ASSIGNMENTS.items() if "read_check" in [c.grade_id for c in checks])
+
+
+def own_shift(w, s):
+    """A learner's right shift (eq. 8), written without the library's (a worker flags calls to the reference)."""
+    K = s.shape[1]
+    return sum(s[:, k:k + 1] * torch.roll(w, k - K // 2, dims=1) for k in range(K))
+
+
+def graded_cell(source, grade_id, **nbgrader):
+    return new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, **nbgrader}})
+
+
+def shift_submission(folder, answer, name=None):
+    """A 05_shift hand-in: its locked imports tampered with (the grader restores them), the answer cell, and
+    the check cell edited (the grader runs its own check there)."""
+    nb = new_notebook(cells=[new_markdown_cell("# shift"),
+                             graded_cell("print('tampered')", "imports", locked=True),
+                             graded_cell(answer, "shift", solution=True),
+                             graded_cell("4", "shift_check", grade=True, locked=True, points=4)])
+    path = Path(folder) / (name or f"{SHIFT}.ipynb")
+    nbformat.write(nb, str(path))
+    return path
+
+
+def job(sandbox=None, timeout=5.0):
+    return gb.Job(sandbox or isolation.Sandbox(), isolation.Limits(), timeout)
+
+
+def worker_verdict(fn, name="shift"):
+    """What a worker sends back for ``fn``: the grader's cases run on it as the worker runs them."""
+    cases = {g: [c.args for c in EXERCISES[name].cases(g)] for g in ("values", "edge cases", "gradients")}
+    return {"status": "ok", **worker.run_cases(EXERCISES[name], fn, cases, progress=lambda message: None)}
+
+
+@pytest.fixture
+def stub_worker(monkeypatch):
+    """``run_worker`` replaced: records what it was asked to run, returns ``stub_worker.reply``."""
+    class Stub:
+        def __init__(self):
+            self.calls, self.reply = [], ({}, None)
+
+        def __call__(self, cells, cases, job):
+            self.calls.append((cells, cases, job))
+            if isinstance(self.reply, Exception):
+                raise self.reply
+            return self.reply
+    stub = Stub()
+    monkeypatch.setattr(gb, "run_worker", stub)
+    return stub
+
+
+# --- small pieces -----------------------------------------------------------------------------------------
+
+def test_a_source_without_solutions_is_a_value_error_naming_it(tmp_path):
+    with pytest.raises(ValueError, match=f"^source must be the folder of solution notebooks, found none in "
+                                         f"{tmp_path}$"):
+        gb.load_assignments(tmp_path)
+
+
+def test_identify_without_a_notebook_or_a_telling_name_is_none():
+    assert gb.identify("homework.ipynb", None, ASSIGNMENTS) is None
+    assert gb.identify(f"x/{SHIFT}-v2.ipynb", None, ASSIGNMENTS) == SHIFT
+    # where the file name holds two assignments' names, the longest wins
+    assert gb.identify("09_train_step_09_train.ipynb", None, {"09_train": [], "09_train_step": []}) == "09_train_step"
+
+
+def test_check_names_its_exercise():
+    assert gb.Check("shift_check", 4, "").name == "shift"
+    assert gb.Check("shift", 4, "").name == "shift"
+
+
+def test_reasons_are_shortened_to_one_line():
+    assert gb._short("a  b\n\n c") == "a b c"
+    long = gb._short("word " * 100, limit=20)
+    assert long == "word word word wo..." and len(long) == 20
+    assert gb._first_line("\n  shift: 0/4 points -- well done\nmore") == "shift: 0/4 points"
+    assert gb._first_line("   ") == ""
+
+
+@pytest.mark.parametrize("code, expected", [
+    (None, "the worker ended early (the submission's code exited)"),
+    (0, "the worker ended early (the submission's code exited)"),
+    (3, "the submission's code ended the worker (exit code 3)"),
+    (-signal.SIGXCPU, "ran out of CPU time (an endless loop?)"),
+    (128 + signal.SIGKILL, "the worker was killed (out of memory, or the submission killed it)"),
+    (-signal.SIGTERM, "the worker was ended by SIGTERM"),
+    (-100, "the worker was ended by signal 100"),
+])
+def test_why_a_worker_ended(code, expected):
+    assert gb._ended(code) == expected
+
+
+# --- hand-ins the syntax tree shows ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("source, expected", [
+    ("def shift(w, s:\n", {}),                                                     # not Python: nothing to see
+    ("import ntm_course.addressing.shift as mine", {"shift": "import ntm_course.addressing.shift"}),
+    ("import ntm_course.teaching.lesson", {"*": "import ntm_course.teaching.lesson"}),
+    ("import runpy", {"*": "import runpy"}),
+    ("from importlib import import_module", {"*": "from importlib import ..."}),
+    ("from ntm_course.teaching import lesson", {"*": "from ntm_course.teaching import lesson"}),
+    ("from ntm_course.teaching.lesson import reveal", {"*": "from ntm_course.teaching.lesson import reveal"}),
+    ("from ntm_course import addressing as a\nf = a.shift", {"shift": "a.shift"}),
+    ("import ntm_course as n\nf = n.teaching.lesson", {"*": "n.teaching.lesson"}),
+    ("import ntm_course as n\nf = getattr(n, 'shift')", {"*": "getattr(n, 'shift')"}),
+    ("x = my_pieces()", {"*": "uses my_pieces"}),
+    ("f = g.__globals__", {"*": "uses .__globals__"}),
+    # the library's other pieces, and other libraries' shift, are the learner's to use
+    ("from ntm_course import addressing as a\nf = a.sharpen", {}),
+    ("from numpy import roll as shift", {}),
+    ("import torch\nshift = torch.roll", {}),
+])
+def test_hand_ins_and_what_they_are_called(source, expected):
+    assert gb.handins(source, {"shift"}) == expected
+
+
+def test_program_restores_locked_cells_and_turns_checks_into_check_points(tmp_path):
+    nb = nbformat.read(str(shift_submission(tmp_path, "def shift(w, s):\n    return w\n")), as_version=4)
+    nb.cells.append(new_code_cell("extra = 1"))
+    cells, learner = gb.program(nb, ASSIGNMENTS[SHIFT], ASSIGNMENTS[SHIFT].locked)
+    assert cells == [("code", ASSIGNMENTS[SHIFT].locked["imports"]), ("code", "def shift(w, s):\n    return w\n"),
+                     ("check", "shift"), ("code", "extra = 1")]
+    assert learner == [(1, "def shift(w, s):\n    return w\n"), (3, "extra = 1")]
+
+
+# --- grade: the worker's verdict becomes points and reasons ------------------------------------------------
+
+def test_a_right_answer_scores_full_marks_and_the_worker_runs_the_restored_program(tmp_path, stub_worker):
+    answer = "def shift(w, s):\n    return w\n"
+    stub_worker.reply = ({"shift": worker_verdict(own_shift)}, None)
+    the_job = job()
+    result = gb.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, timeout=7, job=the_job)
+    assert (result.assignment, result.scores, result.max_scores, result.reasons) == (
+        SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}, [])
+    assert result.reports["shift_check"].startswith("shift: 4/4 points -- well done!")
+    [(cells, cases, used)] = stub_worker.calls
+    assert cells == [("code", ASSIGNMENTS[SHIFT].locked["imports"]), ("code", answer), ("check", "shift")]
+    assert set(cases) == {"shift"} and len(cases["shift"]["values"]) == len(EXERCISES["shift"].cases("values"))
+    assert used is the_job and used.timeout == 7
+
+
+def test_partial_credit_names_the_first_failing_group(tmp_path, stub_worker):
+    def in_place(w, s):
+        out = own_shift(w, s)
+        with torch.no_grad():
+            w.mul_(1.0 + 1e-3)    # right values and gradients, but the caller's w is changed
+        return out
+    stub_worker.reply = ({"shift": worker_verdict(in_place)}, None)
+    result = gb.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    assert result.scores == {"shift_check": 3.0}
+    assert result.reasons == ["shift_check: shift: 3/4 points (inputs untouched: your function changed its "
+                              "input w in place)"]
+
+
+def test_a_wrong_answer_scores_zero_with_the_values_problem(tmp_path, stub_worker):
+    stub_worker.reply = ({"shift": worker_verdict(lambda w, s: w.clone())}, None)
+    result = gb.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    assert result.scores == {"shift_check": 0.0}
+    assert result.reasons[0].startswith("shift_check: shift: 0/4 points (values: result differs from the expected")
+    assert len(result.reasons[0]) <= len("shift_check: ") + 200
+
+
+@pytest.mark.parametrize("verdict, reason", [
+    ({"status": "rejected", "detail": "a dict key that is not a string"},
+     "the worker sent back something other than values (a dict key that is not a string)"),
+    ({"status": "missing", "detail": "`shift` is not defined (code cell 2 raised NameError: x)"},
+     "`shift` is not defined (code cell 2 raised NameError: x)"),
+    ({"status": "missing"}, "no function to check"),
+    ({"status": "ok", "outcomes": {}, "reference_called": True},
+     "calls the library's own shift: 0 points, write it yourself"),
+])
+def test_what_the_worker_reports_instead_of_values_costs_the_points_with_a_reason(tmp_path, stub_worker,
+                                                                                   verdict, reason):
+    stub_worker.reply = ({"shift": verdict}, None)
+    result = gb.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
+    if verdict["status"] == "missing":      # the feedback page shows the 0-point report
+        assert result.reports["shift_check"] == f"shift: 0/4 points -- {reason}"
+
+
+@pytest.mark.parametrize("reply, reason", [
+    (({}, "stopped at the time limit (an endless loop?)"), "stopped at the time limit (an endless loop?)"),
+    (({}, None), "no result came back"),
+    (OSError("cannot fork"), "the worker could not run (OSError: cannot fork)"),
+])
+def test_no_result_from_the_worker_costs_the_points_with_its_fate(tmp_path, stub_worker, reply, reason):
+    stub_worker.reply = reply
+    result = gb.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ("from ntm_course.addressing import shift",
+     "hands in the library's own shift (code cell 2: from ntm_course.addressing import shift): 0 points, "
+     "write it yourself"),
+    ("import importlib\ndef shift(w, s):\n    return w",
+     "code cell 2: import importlib, which the grader does not accept in an answer: 0 points"),
+])
+def test_a_hand_in_scores_zero_without_running_a_worker(tmp_path, stub_worker, answer, reason):
+    result = gb.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, job=job())
+    assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
+    assert stub_worker.calls == []
+
+
+def test_a_check_without_an_exercise_or_without_its_cell_scores_zero(tmp_path, stub_worker):
+    assignments = {"99_mystery": gb.Assignment([gb.Check("mystery_check", 2, ""), gb.Check("shift_check", 4, "")])}
+    path = tmp_path / "99_mystery.ipynb"
+    nbformat.write(new_notebook(cells=[graded_cell("1", "mystery_check", grade=True)]), str(path))
+    result = gb.grade(path, assignments, job=job())
+    assert result.max_points == 6 and result.points == 0
+    assert result.reasons == ["mystery_check: no exercise for this check", "shift_check: the check cell was deleted"]
+    assert stub_worker.calls == []
+
+
+def test_an_unreadable_submission_of_a_known_assignment_scores_zero(tmp_path, stub_worker):
+    path = tmp_path / f"{SHIFT}.ipynb"
+    path.write_text("{not json")
+    result = gb.grade(path, ASSIGNMENTS, job=job())
+    assert (result.assignment, result.scores, result.max_points) == (SHIFT, {"shift_check": 0.0}, 4.0)
+    assert len(result.reasons) == 1 and result.reasons[0].startswith("not a readable notebook (NotJSONError")
+    assert stub_worker.calls == []
+
+
+# --- run_worker and _watch: a stand-in worker written in sh ------------------------------------------------
+
+def fake_worker(script):
+    """A sandbox whose 'prefix' runs ``script`` in bash instead of the worker: ``$5`` is the job folder, ``$6``
+    the progress pipe's file descriptor (``prefix + [python, -I, -m, module, jobdir, fd]``)."""
+    return isolation.Sandbox(prefix=["bash", "-c", script, "fake-worker"])
+
+
+def test_run_worker_hands_over_the_job_and_loads_what_comes_back(tmp_path):
+    verdict = {"status": "ok", "outcomes": {"values": [worker.pack_outcome(worker_outcome())]}}
+    torch.save(verdict, tmp_path / "shift.pt")
+    (tmp_path / "read.pt").write_bytes(b"not a torch file")
+    script = (f'cp "$5/job.pkl" {tmp_path}/job.pkl; echo "$5" > {tmp_path}/jobdir; '
+              f'cp {tmp_path}/shift.pt "$5/results/shift.pt"; cp {tmp_path}/read.pt "$5/results/read.pt"; '
+              'echo "cell 0" >&$6; echo done >&$6')
+    cells = [("code", "x = 1"), ("check", "shift"), ("check", "read"), ("check", "write")]
+    results, fate = gb.run_worker(cells, {"shift": {"values": []}}, job(fake_worker(script)))
+    assert fate is None
+    assert set(results) == {"shift", "read"}                                   # write: no file came back
+    assert results["shift"]["status"] == "ok"
+    assert torch.equal(results["shift"]["outcomes"]["values"][0]["got"], torch.ones(2))
+    assert results["read"]["status"] == "rejected"
+    assert results["read"]["detail"].startswith("not a valid result file (")
+    with open(tmp_path / "job.pkl", "rb") as f:
+        assert pickle.load(f) == {"cells": cells, "cases": {"shift": {"values": []}}, "uid": None, "hide": []}
+    assert not Path((tmp_path / "jobdir").read_text().strip()).exists()         # the job folder is removed
+
+
+def worker_outcome():
+    from ntm_course.teaching.grading.checker import Outcome
+    return Outcome(got=torch.ones(2), args=(torch.zeros(2),))
+
+
+@pytest.mark.parametrize("script, fate", [
+    ("exit 3", "the submission's code ended the worker (exit code 3)"),
+    ("exit 0", "the worker ended early (the submission's code exited)"),
+    ("sleep 3 & exit 0", "the worker ended early (the submission's code exited)"),   # a child holds the pipe
+    ("echo done >&$6; kill -KILL $$", "the worker was killed (out of memory, or the submission killed it)"),
+])
+def test_run_worker_says_why_a_worker_stopped_early(script, fate):
+    assert gb.run_worker([("check", "shift")], {}, job(fake_worker(script))) == ({}, fate)
+
+
+@pytest.fixture
+def pipe_process():
+    """Start ``sh -c script`` with the write end of a pipe as fd 3, in its own session; killed afterwards."""
+    started = []
+
+    def start(script):
+        read_end, write_end = os.pipe()
+        proc = subprocess.Popen(["bash", "-c", script], pass_fds=(write_end,), start_new_session=True,
+                                env={"PATH": os.environ["PATH"], "FD": str(write_end)})
+        os.close(write_end)
+        started.append(proc)
+        return proc, read_end
+    yield start
+    for proc in started:           # the shell and whatever it left running (its session)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def test_watch_a_worker_that_finishes(pipe_process):
+    proc, fd = pipe_process('echo started >&$FD; echo "cell 0" >&$FD; echo done >&$FD')
+    assert gb._watch(proc, fd, timeout=5, n_cells=1) is None
+
+
+def test_watch_a_worker_that_exits_while_a_child_keeps_the_pipe_open(pipe_process):
+    proc, fd = pipe_process("sleep 30 & exit 3")       # the child holds the pipe: no end of file
+    assert gb._watch(proc, fd, timeout=5, n_cells=1) == "the submission's code ended the worker (exit code 3)"
+
+
+@pytest.mark.parametrize("done, fate", [(True, None), (False, "stopped at the time limit (an endless loop?)")])
+def test_watch_a_worker_that_closes_the_pipe_and_does_not_end(pipe_process, done, fate):
+    proc, fd = pipe_process(("echo done >&$FD; " if done else "") + 'eval "exec $FD>&-"; sleep 30')
+    assert gb._watch(proc, fd, timeout=0.3, n_cells=1) == fate
+
+
+def test_watch_waits_for_a_quiet_worker_then_stops_it_at_the_time_limit(pipe_process, monkeypatch):
+    proc, fd = pipe_process("sleep 30")
+    # the clock: the start, a first look (a second of waiting, nothing came, the worker runs: go on), then
+    # every later look 1000 s further
+    clock = itertools.chain([0, 0], itertools.count(1000, 1000))
+    monkeypatch.setattr(gb.time, "monotonic", lambda: next(clock))
+    assert gb._watch(proc, fd, timeout=5, n_cells=1) == "stopped at the time limit (an endless loop?)"
+
+
+# --- the gradebook file -------------------------------------------------------------------------------------
+
+def rows_of(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def test_a_new_gradebook_has_its_header_and_grows_row_by_row(tmp_path):
+    path = tmp_path / "book.csv"
+    book = gb.Gradebook(path, ["shift_check"])
+    assert rows_of(path) == [["submission", "assignment", "points_by_grader", "max_points", "shift_check", "reasons"]]
+    book.add(gb.Grade("a.ipynb", SHIFT, {"shift_check": 2.5}, {"shift_check": 4.0}, ["shift_check: why"]))
+    assert rows_of(path)[1:] == [["a.ipynb", SHIFT, "2.5", "4", "2.5", "shift_check: why"]]
+    assert not (tmp_path / "book.csv.part").exists()
+
+
+def test_an_existing_gradebook_keeps_its_rows_and_columns_except_those_to_regrade(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_text("submission,assignment,points_by_grader,max_points,read_check,reasons\n"
+                    f"a.ipynb,{READ},4,4,4,\nb.ipynb,{READ},0,4,0,read_check: wrong\n,,,,,\n")
+    book = gb.Gradebook(path, ["shift_check", "read_check"], regrade={"b.ipynb"})
+    assert book.columns == ["read_check", "shift_check"]
+    assert list(book.rows) == ["a.ipynb"]                       # b is to be graded again; the empty row is dropped
+    assert rows_of(path) == [["submission", "assignment", "points_by_grader", "max_points", "read_check",
+                              "shift_check", "reasons"], ["a.ipynb", READ, "4", "4", "4", "", ""]]
+    book.add(gb.Grade("c.ipynb", SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}))
+    book.rewrite(["c.ipynb", "missing.ipynb", "a.ipynb"])
+    assert [r[0] for r in rows_of(path)[1:]] == ["c.ipynb", "a.ipynb"]
+    assert rows_of(path)[1] == ["c.ipynb", SHIFT, "4", "4", "", "4", ""]
+
+
+@pytest.mark.parametrize("text", ["not,a,gradebook\n1,2,3\n", ""])
+def test_a_file_that_is_not_a_gradebook_is_replaced(tmp_path, text):
+    path = tmp_path / "book.csv"
+    path.write_text(text)
+    book = gb.Gradebook(path, ["shift_check"])
+    assert book.rows == {} and rows_of(path) == [gb.header(["shift_check"])]
+
+
+def test_keep_false_starts_afresh(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_text(f"submission,assignment,points_by_grader,max_points,read_check,reasons\na.ipynb,{READ},4,4,4,\n")
+    assert gb.Gradebook(path, ["shift_check"], keep=False).rows == {}
+    assert rows_of(path) == [gb.header(["shift_check"])]
+
+
+def test_columns_of_follow_the_assignments_order_once_each():
+    assert gb.columns_of(ASSIGNMENTS, [READ, SHIFT, READ, "unknown"]) == ["read_check", "shift_check"]
+
+
+# --- feedback pages ---------------------------------------------------------------------------------------
+
+def test_feedback_page_shows_each_check_its_reason_and_the_general_reasons_escaped():
+    grade = gb.Grade("class/alice_05.ipynb", SHIFT, {"a_check": 4.0, "b_check": 1.0},
+                     {"a_check": 4.0, "b_check": 4.0}, ["b_check: <b> differs", "worker note & more"],
+                     {"a_check": "a: 4/4 points", "b_check": "b: 1/4 <report>"})
+    page = gb.feedback_page(grade)
+    assert "<title>Feedback: alice_05.ipynb</title>" in page
+    assert f"Assignment <b>{SHIFT}</b>: <b>5 / 8</b> points." in page
+    assert '<td>a_check</td><td class="full">4 / 4</td><td>full marks</td>' in page
+    assert '<td>b_check</td><td class="lost">1 / 4</td><td>&lt;b&gt; differs</td>' in page
+    assert "<ul><li>worker note &amp; more</li></ul>" in page
+    assert "<h2>b_check</h2>\n<pre>b: 1/4 &lt;report&gt;</pre>" in page
+
+
+def test_feedback_page_without_a_reason_says_points_lost_and_has_no_list():
+    page = gb.feedback_page(gb.Grade("x.ipynb", None, {"a_check": 0.0}, {"a_check": 4.0}))
+    assert '<td class="lost">0 / 4</td><td>points lost</td>' in page and "<ul>" not in page
+    assert "Assignment <b>?</b>" in page and "<h2>" not in page
+
+
+def test_feedback_pages_of_submissions_with_one_name_do_not_overwrite_each_other(tmp_path):
+    used = set()
+    folder = tmp_path / "feedback" / "deep"
+    paths = [gb.write_feedback(gb.Grade(f"{d}/hw.ipynb", SHIFT, {}, {}), folder, used) for d in ("a", "b", "c")]
+    assert [p.name for p in paths] == ["hw.html", "hw-2.html", "hw-3.html"]
+    assert all(p.read_text(encoding="utf-8").startswith("<!DOCTYPE html>") for p in paths)
+    assert used == {"hw.html", "hw-2.html", "hw-3.html"}
+
+
+# --- what a worker must not see -----------------------------------------------------------------------------
+
+def test_hidden_paths_are_whole_folders_except_those_the_worker_needs():
+    away = Path("/ntm-course-grading-test")            # a folder that holds nothing the worker needs (need not exist)
+    args = argparse.Namespace(source=str(away / "solutions"), csv=str(away / "book" / "g.csv"),
+                              feedback=str(away / "pages"))
+    temp = Path(tempfile.gettempdir()).resolve()
+    library = Path(ntm_course.__file__).resolve().parents[1]     # the checkout, or site-packages
+    submissions = [away / "class" / "a.ipynb", away / "class" / "b.ipynb", library / "c.ipynb", temp / "d.ipynb"]
+    assert gb._hidden_paths(args, submissions) == [
+        str(away / "solutions"), str(away / "class"),   # each folder once
+        str(library / "c.ipynb"),                       # the folder that holds the library: only the file
+        str(temp / "d.ipynb"),                          # the temp folder holds the job: only the file
+        str(away / "book"), str(away / "pages")]
+
+
+def test_hidden_paths_never_hide_a_folder_above_the_python_installation():
+    args = argparse.Namespace(source=str(ROOT / "solutions"), csv=str(ROOT / "g.csv"), feedback=None)
+    above = Path(sys.prefix).resolve().parent                 # the checkout (the .venv's folder) or above
+    hide = gb._hidden_paths(args, [above / "e.ipynb"])
+    assert str(above / "e.ipynb") in hide and str(above) not in hide
+    assert str(ROOT / "solutions") in hide
+
+
+# --- the command ------------------------------------------------------------------------------------------------
+
+def test_run_with_a_folder_without_solutions_is_exit_code_2(tmp_path, capsys):
+    args = argparse.Namespace(source=str(tmp_path))
+    assert gb.run(args) == 2
+    assert capsys.readouterr().err == f"error: source must be the folder of solution notebooks, found none " \
+                                      f"in {tmp_path}\n"
+
+
+def test_the_grade_command_grades_each_submission_once_into_a_stable_gradebook(tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def fake_grade(path, assignments, timeout, job):
+        seen.append((path, timeout, job))
+        name = gb.identify(path, None, assignments)
+        scores = {c.grade_id: 4.0 for c in assignments.get(name, [])}
+        return gb.Grade(str(path), name, scores, dict(scores))
+    monkeypatch.setattr(gb, "grade", fake_grade)
+    unnamed = tmp_path / "homework.ipynb"
+    unnamed.write_text("{not json")                       # neither its name nor its cells tell its assignment
+    subs = [str(tmp_path / f"a_{READ}.ipynb"), str(tmp_path / f"b_{SHIFT}.ipynb"), str(unnamed)]
+    book = str(tmp_path / "book.csv")
+    options = ["--csv", book, "--no-isolation", "--timeout", "9", "--memory", "512", "--cpu", "30"]
+    assert cli.main(["grade", *subs, subs[0], *options, "-j", "2", "--feedback", str(tmp_path / "pages")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "warning: isolation is off (--no-isolation): submissions run with your permissions and network\n"
+    assert sorted(path for path, _, _ in seen) == sorted(subs)                    # the repeated one: once
+    for _, timeout, used in seen:
+        assert timeout == 9 and used.timeout == 9 and used.slot in (0, 1) and used.sandbox.prefix == []
+        assert (used.limits.cpu_s, used.limits.memory_mb) == (30, 512)
+        assert str(tmp_path) in used.hide
+    rows = rows_of(book)
+    assert rows[0] == gb.header(["read_check", "shift_check"])                    # the unnamed one adds no column
+    assert [r[0] for r in rows[1:]] == subs                                       # in the order given
+    assert sorted(p.name for p in (tmp_path / "pages").iterdir()) == sorted(f"{Path(s).stem}.html" for s in subs)
+    assert out.splitlines()[-1] == f"gradebook written to {book} (the grader's verdict: scores computed outside " \
+                                   "the submissions)"
+    # a rerun skips them all and keeps the rows; --regrade grades the named ones again, listed last
+    assert cli.main(["grade", *subs, *options]) == 0
+    assert "3 submission(s) already in" in capsys.readouterr().out and len(seen) == 3
+    assert rows_of(book) == rows
+    assert cli.main(["grade", subs[0], *options, "--regrade"]) == 0
+    assert len(seen) == 4 and seen[-1][0] == subs[0]
+    assert rows_of(book) == [rows[0], rows[2], rows[3], rows[1]]
