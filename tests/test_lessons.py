@@ -1,9 +1,10 @@
 """The active lessons: the learner writes each stage, and no visible lesson cell gives a graded answer away.
 
-nbval runs every lesson untouched (each stub falls back to the course's version). Here each lesson also runs
-*solved*, as a learner who answered every stub would run it: every stub cell gets the source of the solution
-cell with the same grade_id in ``solutions/``. The solved lessons run in course order and share one folder of
-saved pieces, so lessons 7-9 build their machine from the pieces written in lessons 1-6.
+nbval (or the browser test) runs every lesson untouched (each stub falls back to the course's version). Here
+each lesson with stubs also runs *solved*, as a learner who answered every stub would run it: every stub cell gets
+the source of the solution cell with the same grade_id in ``solutions/``. The solved lessons run in course order
+and share one folder of saved pieces, so lessons 7-9 build their machine from the pieces written in lessons 1-6
+(those three run whole; of lessons 1-6 only the stubs and their checks run, see ``_solved``).
 """
 import ast
 import os
@@ -77,6 +78,13 @@ def test_no_visible_lesson_cell_holds_a_graded_answer(path):
 
 
 def _solved(path, solutions):
+    """The lesson with every stub answered by its solution, and the stubs' names.
+
+    A lesson that builds the machine (``my_pieces``) is kept whole. Of the others only what the stubs need runs:
+    the cells up to the one that imports the course, then each answered stub and the ``your_turn`` cell after
+    it; the rest of such a lesson computes what its untouched run (nbval or the browser test) computes, since a
+    passing stub agrees with the course's version that the untouched run falls back to.
+    """
     nb = nbformat.read(path, as_version=4)
     names = []
     for cell in nb.cells:
@@ -84,6 +92,12 @@ def _solved(path, solutions):
         if name:
             cell.source = solutions[name]
             names.append(name)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if names and not any("my_pieces" in c.source for c in code):
+        setup = next(i for i, c in enumerate(code) if "from ntm_course" in c.source or "import ntm_course" in c.source)
+        answered = [i for i, c in enumerate(code) if stub_name(c)]
+        keep = set(range(setup + 1)) | set(answered) | {i + 1 for i in answered}
+        nb.cells = [c for i, c in enumerate(code) if i in keep]
     return nb, names
 
 
