@@ -35,6 +35,15 @@ def test_shipped_model_meets_its_recorded_result(name):
     assert now["bits"] <= 1.5 * recorded["bits"] + 1.0
 
 
+def test_shipped_lstm_baseline_learned_its_training_distribution():
+    """The comparison in lesson 9 is between two models that both solved lengths 1-20 (the paper's LSTM did)."""
+    shipped = load_pretrained("copy_lstm", device="cpu")
+    recorded = {r["setting"]: r for r in shipped.results}
+    assert recorded["training distribution"]["n"] >= 1000 and recorded["training distribution"]["errors"] < 0.05
+    assert score(shipped.model, fresh("copy", {}, n=200))["errors"] < 0.05
+    assert recorded["length 30"]["perfect"] == 0                       # and it does not carry over
+
+
 def test_shipped_copy_ntm_generalises_to_longer_sequences():
     shipped = load_pretrained("copy", device="cpu")
     recorded = {r["setting"]: r for r in shipped.results}
