@@ -378,7 +378,7 @@ def test_poisoned_reference_raises_and_records_then_comes_back():
             with pytest.raises(RuntimeError, match=f"^{re.escape(REFUSED)}$"):
                 alias(1)
         assert poison.calls == [1, 1] and namespace[worker.POISON_FLAG] is poison.calls
-    assert ref(1) == 2
+    assert ref(1) == 2 and worker.POISON_FLAG not in namespace      # nothing of the poison is left behind
     with pytest.raises(KeyError), worker.Poisoned(ref):   # an error inside still restores the reference
         raise KeyError("inside")
     assert ref(1) == 2

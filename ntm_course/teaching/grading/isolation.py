@@ -124,7 +124,7 @@ def kill_all(proc, uid=None):
             pass
     if uid is not None and os.geteuid() == 0:
         pid = os.fork()
-        if pid == 0:   # a child that becomes uid and kills every process of that uid (itself last)
+        if pid == 0:   # a child that becomes uid and kills every other process of that uid (kill(-1) spares it)
             try:
                 os.setgid(uid)
                 os.setuid(uid)

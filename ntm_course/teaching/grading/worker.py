@@ -308,6 +308,7 @@ class Poisoned:
     def __exit__(self, *exc):
         if self.code is not None and not self.code.co_freevars:
             self.reference.__code__ = self.code
+            self.reference.__globals__.pop(POISON_FLAG, None)
         return False
 
 
