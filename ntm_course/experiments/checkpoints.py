@@ -3,7 +3,8 @@
 A checkpoint is a ``torch.save`` of a dict marked ``format="ntm-course-checkpoint"``: the training ``config``
 and the ``model`` weights, and, while training, the optimiser and data state
 (:func:`ntm_course.experiments.training.train` writes them). The shipped models are such files without
-optimiser state, ``ntm_course/experiments/pretrained/NAME.pt``, found through :mod:`importlib.resources`, so they load from a checkout, a wheel or a zip alike.
+optimiser state, ``ntm_course/experiments/pretrained/NAME.pt``, found through :mod:`importlib.resources`, so
+they load from a checkout, a wheel or a zip alike.
 """
 from importlib import resources
 from pathlib import Path

@@ -176,10 +176,9 @@ def caption(sequences, seed):
 def describe(row):
     """One row in words, e.g. ``length 120: 986/1000 perfect = 98.6% (95% CI 97.6-99.2%), 1.9 bit errors and
     3.4 bits per sequence``."""
-    perfect, interval = rate(row)
-    count, fraction = perfect.split(" = ")
-    return (f"{row['setting']}: {count} perfect = {fraction} (95% CI {interval}), "
-            f"{row['errors']:.3g} bit errors and {row['bits']:.3g} bits per sequence")
+    n = row["n"]
+    return (f"{row['setting']}: {row['perfect_count']}/{n} perfect = {_percent(row['perfect'], n)} "
+            f"(95% CI {rate(row)[1]}), {row['errors']:.3g} bit errors and {row['bits']:.3g} bits per sequence")
 
 
 def markdown_table(rows):
