@@ -29,8 +29,9 @@ def small_ntm(task):
 def test_task_options_for_each_task():
     assert task_options("copy", 7) == dict(min_length=7, max_length=7)
     assert task_options("associative_recall", 12) == dict(min_items=12, max_items=12)
-    assert task_options("priority_sort", 30) == dict(n_inputs=30, n_outputs=16)
-    assert task_options("priority_sort", 5) == dict(n_inputs=5, n_outputs=5)
+    assert task_options("priority_sort", 20) == dict(n_inputs=20, n_outputs=16)       # the paper's setting
+    assert task_options("priority_sort", 10) == dict(n_inputs=10, n_outputs=8)        # the shipped model's
+    assert task_options("priority_sort", 1) == dict(n_inputs=1, n_outputs=1)
     assert task_options("ngrams", 50) == TASKS["ngrams"].explore.options(50) == dict(length=50)
 
 

@@ -20,6 +20,11 @@ OUTPUT_SIZE = 8
 PRIORITY, DELIMITER = 8, 9
 
 
+def sorted_outputs(n_inputs):
+    """How many of ``n_inputs`` vectors the target holds in the paper's proportion (16 of 20), at least 1."""
+    return max(1, 4 * n_inputs // 5)
+
+
 def priority_sort_batch(batch_size, n_inputs=20, n_outputs=16, width=8, generator=None):
     """A batch of priority-sort episodes. Returns a :class:`Batch`: inputs ``(T, B, width + 2)``, targets
     ``(T, B, width)``, mask ``(T, B)`` with ``T = n_inputs + 1 + n_outputs``."""
