@@ -10,7 +10,7 @@ from ntm_course.experiments.pretrained import HERE, available
 from ntm_course.experiments.tasks import get_task
 
 
-REQUIRED = {"copy", "repeat_copy", "associative_recall", "copy_lstm"}
+REQUIRED = {"copy", "repeat_copy", "associative_recall", "ngrams", "priority_sort", "copy_lstm"}   # lessons 9-10
 
 
 def fresh(task, options, n=20, seed=99):
@@ -62,14 +62,41 @@ def test_unknown_name_lists_the_shipped_models():
         load_pretrained("sorting")
 
 
-def test_the_readme_results_table_matches_the_recorded_results():
-    """Every row of the README's results table is the recorded evaluation, formatted."""
+def _readme_tables():
+    """The tables of the README's results section: ``[(header cells, [row cells])]``, rows naming a model."""
     readme = (HERE.parents[2] / "README.md").read_text()
     section = readme.split("## Trained models and results", 1)[1].split("\n## ", 1)[0]
-    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| `")]
-    assert len(rows) >= 10
-    for name, setting, perfect, interval, errors in rows:
-        recorded = {r["setting"]: r for r in json.loads((HERE / f"{name.strip('| `')}.json").read_text())["results"]}
-        r = recorded[setting]
+    tables = []
+    for block in section.split("\n\n"):
+        lines = [line for line in block.splitlines() if line.startswith("|")]
+        if lines:
+            cells = [[c.strip(" `") for c in line.strip("|").split("|")] for line in lines]
+            tables.append((cells[0], [row for row in cells[2:] if row[0]]))
+    return tables
+
+
+def _recorded(name):
+    """The shipped model's task and its recorded rows by setting."""
+    info = json.loads((HERE / f"{name}.json").read_text())
+    return info["task"], {r["setting"]: r for r in info["results"]}
+
+
+def test_the_readme_results_tables_match_the_recorded_results():
+    """Every row of the README's results tables is the recorded evaluation, formatted."""
+    tables = dict((tuple(header), rows) for header, rows in _readme_tables())
+    assert set(tables) == {("model", "setting", "perfect", "95% interval", "bit errors per sequence"),
+                           ("model", "setting", "bits per sequence", "the floor", "above the floor")}
+    perfect_rows = tables[("model", "setting", "perfect", "95% interval", "bit errors per sequence")]
+    assert len(perfect_rows) >= 10
+    for name, setting, perfect, interval, errors in perfect_rows:
+        r = _recorded(name)[1][setting]
         assert (perfect, interval) == rate(r)
-        assert errors.strip(" |") == f"{r['errors']:.3g}"
+        assert errors == f"{r['errors']:.3g}"
+    floor_rows = tables[("model", "setting", "bits per sequence", "the floor", "above the floor")]
+    assert floor_rows
+    for name, setting, bits, floor, above in floor_rows:
+        task, recorded = _recorded(name)
+        found, best = recorded[setting], recorded[f"{get_task(task).floor[0]} (the floor)"]
+        assert (bits, floor, above) == (f"{found['bits']:.1f}", f"{best['bits']:.1f}",
+                                        f"{found['bits'] - best['bits']:.1f}")
+
