@@ -81,22 +81,24 @@ def _recorded(name):
     return info["task"], {r["setting"]: r for r in info["results"]}
 
 
+PERFECT_TABLE = ("model", "setting", "perfect", "95% interval", "bit errors per sequence")
+FLOOR_TABLE = ("model", "setting", "bits per sequence", "the floor", "above the floor")   # N-grams
+
+
 def test_the_readme_results_tables_match_the_recorded_results():
     """Every row of the README's results tables is the recorded evaluation, formatted."""
-    tables = dict((tuple(header), rows) for header, rows in _readme_tables())
-    assert set(tables) == {("model", "setting", "perfect", "95% interval", "bit errors per sequence"),
-                           ("model", "setting", "bits per sequence", "the floor", "above the floor")}
-    perfect_rows = tables[("model", "setting", "perfect", "95% interval", "bit errors per sequence")]
+    tables = {tuple(header): rows for header, rows in _readme_tables()}
+    assert set(tables) == {PERFECT_TABLE, FLOOR_TABLE}
+    perfect_rows = tables[PERFECT_TABLE]
     assert len(perfect_rows) >= 10
     for name, setting, perfect, interval, errors in perfect_rows:
         r = _recorded(name)[1][setting]
         assert (perfect, interval) == rate(r)
         assert errors == f"{r['errors']:.3g}"
-    floor_rows = tables[("model", "setting", "bits per sequence", "the floor", "above the floor")]
+    floor_rows = tables[FLOOR_TABLE]
     assert floor_rows
     for name, setting, bits, floor, above in floor_rows:
         task, recorded = _recorded(name)
         found, best = recorded[setting], recorded[f"{get_task(task).floor[0]} (the floor)"]
         assert (bits, floor, above) == (f"{found['bits']:.1f}", f"{best['bits']:.1f}",
                                         f"{found['bits'] - best['bits']:.1f}")
-

@@ -82,10 +82,9 @@ TASKS = {
     "priority_sort": Task(
         priority_sort_batch, priority_sort.INPUT_SIZE, priority_sort.OUTPUT_SIZE,
         # the explorer starts at the shipped model's 10 inputs (the paper's 20 is on the slider)
-        ExplorerSize("number of inputs", 1, 40, 10,
-                     lambda n: dict(n_inputs=n, n_outputs=priority_sort.sorted_outputs(n))),
-        generalisation=tuple((f"{n} inputs, {priority_sort.sorted_outputs(n)} sorted",
-                              dict(n_inputs=n, n_outputs=priority_sort.sorted_outputs(n))) for n in (5, 10, 15, 20))),
+        ExplorerSize("number of inputs", 1, 40, 10, priority_sort.paper_proportion),
+        generalisation=tuple((f"{o['n_inputs']} inputs, {o['n_outputs']} sorted", o)
+                             for o in map(priority_sort.paper_proportion, (5, 10, 15, 20)))),
 }
 
 

@@ -20,9 +20,10 @@ OUTPUT_SIZE = 8
 PRIORITY, DELIMITER = 8, 9
 
 
-def sorted_outputs(n_inputs):
-    """How many of ``n_inputs`` vectors the target holds in the paper's proportion (16 of 20), at least 1."""
-    return max(1, 4 * n_inputs // 5)
+def paper_proportion(n_inputs):
+    """The generator's arguments for ``n_inputs`` vectors, the target holding the paper's proportion of them
+    (16 of 20), at least 1."""
+    return dict(n_inputs=n_inputs, n_outputs=max(1, 4 * n_inputs // 5))
 
 
 def priority_sort_batch(batch_size, n_inputs=20, n_outputs=16, width=8, generator=None):
