@@ -30,7 +30,7 @@ def _wait_for_server(url, proc, log, timeout):
             with urllib.request.urlopen(url + "/api/status", timeout=2):
                 return
         except OSError:
-            time.sleep(1)
+            time.sleep(0.25)
     pytest.fail(f"JupyterLab did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
 
 

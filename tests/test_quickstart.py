@@ -6,7 +6,7 @@ without the ``CI`` variable, from a Python that is not the course's environment 
 A Python that does have this checkout's course installed (the conda route) must be used as it is.
 ``lab`` opens JupyterLab without nbgrader's instructor tools, ``lab --instructor`` with them, and neither writes
 the user's Jupyter configuration. One set-up installs the course, with every extra, into the copy's ``.venv``
-(about three minutes on the project's 2-core machine with a warm pip cache).
+(about a minute and a half on the project's 2-core machine with a warm pip cache).
 """
 import json
 import os
@@ -49,31 +49,30 @@ def _env(tmp):
 
 
 def _course_test(python, checkout, env):
-    """``python course.py test`` on one small test file; return the Python and the course file that ran it."""
+    """``python course.py test`` on one small test file; return the Python and the course file that ran it.
+
+    ``-n 0`` runs that one test without pytest-xdist's workers (their start is most of such a run's time); CI runs
+    ``course.py test`` with its workers anyway, and which Python runs pytest does not depend on them.
+    """
     where = checkout / "where.txt"
     where.unlink(missing_ok=True)
-    run = subprocess.run([str(python), "course.py", "test", "tests/test_where.py", "-q", "-p", "no:cacheprovider"],
-                         cwd=checkout, env={**env, "WHERE_FILE": str(where)}, capture_output=True, text=True,
-                         timeout=900)
+    run = subprocess.run([str(python), "course.py", "test", "tests/test_where.py", "-q", "-p", "no:cacheprovider",
+                          "-n", "0"], cwd=checkout, env={**env, "WHERE_FILE": str(where)}, capture_output=True,
+                         text=True, timeout=900)
     assert run.returncode == 0, f"course.py test failed ({run.returncode}):\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
     python_used, course = where.read_text().splitlines()
     return Path(python_used), Path(course)
 
 
-def _course_lab(python, checkout, env, tmp):
-    """``python course.py lab``: it must serve the welcome lesson; return the kernel spec it serves."""
-    with running_lab(python, checkout, env, tmp / "lab.log") as url:
+def _course_lab(python, checkout, env, log, *args):
+    """What ``python course.py lab *args`` serves: it must serve the welcome lesson. Returns ``(the kernel spec it
+    serves, the lab extensions the page loads, those disabled, the status of nbgrader's server endpoint
+    /nbgrader_version, the server's log)``."""
+    with running_lab(python, checkout, env, log, args=args) as url:
         with urllib.request.urlopen(f"{url}/api/contents/notebooks/00_welcome.ipynb?content=0", timeout=30) as r:
             assert json.load(r)["name"] == "00_welcome.ipynb"
         with urllib.request.urlopen(f"{url}/api/kernelspecs", timeout=30) as r:
-            specs = json.load(r)
-    return specs["kernelspecs"]["python3"]["spec"]
-
-
-def _nbgrader_in_lab(python, checkout, env, log, *args):
-    """What ``course.py lab *args`` shows of nbgrader: ``(lab extensions it loads, those disabled, the status of
-    nbgrader's server endpoint /nbgrader_version, the server's log)``."""
-    with running_lab(python, checkout, env, log, args=args) as url:
+            kernel = json.load(r)["kernelspecs"]["python3"]["spec"]
         with urllib.request.urlopen(f"{url}/lab", timeout=30) as r:
             page = r.read().decode()
         try:
@@ -83,7 +82,8 @@ def _nbgrader_in_lab(python, checkout, env, log, *args):
             status = error.code
     config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                   page, re.S).group(1))
-    return [e["name"] for e in config["federated_extensions"]], config["disabledExtensions"], status, log.read_text()
+    loaded = [e["name"] for e in config["federated_extensions"]]
+    return kernel, loaded, config["disabledExtensions"], status, log.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +93,13 @@ def checkout(tmp_path_factory):
 
 @pytest.mark.slow
 def test_both_commands_work_on_the_first_second_and_third_run(checkout, tmp_path):
+    """Each day runs both commands. The learner's ``lab`` (days 1 and 3) hides nbgrader's lab extension (its menu,
+    Create Assignment panel, Validate button) and server extensions, for that launch only; the instructor's
+    ``lab --instructor`` (day 2) shows them; neither writes the environment's or the user's configuration."""
     env = _env(tmp_path)
     venv_python = checkout / ".venv" / "bin" / "python"
     settings = checkout / ".venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    env_config = checkout / ".venv" / "etc" / "jupyter"                         # what pip installed there
     for day in (1, 2, 3):
         if day == 3:  # a .venv made by an older pyproject.toml is brought up to date, not used as it is
             with open(checkout / "pyproject.toml", "a") as f:
@@ -105,15 +109,28 @@ def test_both_commands_work_on_the_first_second_and_third_run(checkout, tmp_path
         assert course.is_relative_to(checkout / "ntm_course"), f"day {day}: the tests imported {course}"
         if day == 1:
             assert (checkout / "ntm_course.egg-info").is_dir()  # what tricked the second run before
-        kernel = _course_lab(LEARNER_PYTHON, checkout, env, tmp_path)
+            before = sorted(env_config.rglob("*"))
+        instructor = day == 2
+        kernel, loaded, disabled, status, log = _course_lab(LEARNER_PYTHON, checkout, env, tmp_path / f"lab{day}.log",
+                                                            *(["--instructor"] if instructor else []))
         assert Path(kernel["argv"][0]) == venv_python, f"day {day}: the lessons' kernel is {kernel['argv']}"
         assert kernel["display_name"] == "Python 3 (ntm-course)"
+        assert "@jupyter/nbgrader" in loaded                                       # installed ...
+        if instructor:                                                             # ... and on
+            assert "@jupyter/nbgrader" not in disabled
+            assert status == 200 and "nbgrader.server_extensions.formgrader | extension was successfully loaded" in log
+        else:                                                                      # ... and off, none linked
+            assert "@jupyter/nbgrader" in disabled
+            assert status == 404 and "nbgrader.server_extensions" not in log
         if day == 1:  # a setting of the learner's own in the environment's overrides survives the next start
             saved = json.loads(settings.read_text())
             settings.write_text(json.dumps({**saved, "@jupyterlab/apputils-extension:themes": {"theme": "Dark"}}))
     saved = json.loads(settings.read_text())
     assert saved["@jupyterlab/apputils-extension:themes"] == {"theme": "Dark"}
     assert saved["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    assert sorted(env_config.rglob("*")) == before                             # the environment's own config
+    user_config = tmp_path / "config"                                          # $JUPYTER_CONFIG_DIR
+    assert not [p for p in user_config.rglob("*") if "labconfig" in p.parts or "server_config" in p.name]
 
 
 @pytest.mark.slow
@@ -140,29 +157,6 @@ def test_a_python_that_has_this_checkouts_course_is_used_as_it_is(checkout, tmp_
     probe = subprocess.run([str(conda_python), "-c", "import course; print(course._has_course())"],
                            cwd=checkout, capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "True"
-
-
-@pytest.mark.slow
-def test_a_learners_lab_has_no_nbgrader_tools_and_an_instructors_has_them(checkout, tmp_path):
-    """``lab`` hides nbgrader's lab extension (its menu, Create Assignment panel, Validate button) and server
-    extensions for that launch only; ``lab --instructor`` shows them. Neither writes the user's configuration."""
-    env = _env(tmp_path)
-    loaded, disabled, status, log = _nbgrader_in_lab(LEARNER_PYTHON, checkout, env, tmp_path / "learner.log")
-    assert "@jupyter/nbgrader" in loaded and "@jupyter/nbgrader" in disabled    # installed, and off
-    assert status == 404 and "nbgrader.server_extensions" not in log          # none of them linked or loaded
-    env_config = checkout / ".venv" / "etc" / "jupyter"                         # what pip installed there
-    before = sorted(env_config.rglob("*"))
-
-    loaded, disabled, status, log = _nbgrader_in_lab(LEARNER_PYTHON, checkout, env, tmp_path / "instructor.log",
-                                                     "--instructor")
-    assert "@jupyter/nbgrader" in loaded and "@jupyter/nbgrader" not in disabled
-    assert status == 200 and "nbgrader.server_extensions.formgrader | extension was successfully loaded" in log
-
-    loaded, disabled, status, _ = _nbgrader_in_lab(LEARNER_PYTHON, checkout, env, tmp_path / "again.log")
-    assert "@jupyter/nbgrader" in disabled and status == 404                   # the next plain start: off again
-    assert sorted(env_config.rglob("*")) == before                             # the environment's own config
-    user_config = tmp_path / "config"                                          # $JUPYTER_CONFIG_DIR
-    assert not [p for p in user_config.rglob("*") if "labconfig" in p.parts or "server_config" in p.name]
 
 
 def test_a_learners_config_folder_goes_first_and_the_users_own_config_path_stays():
