@@ -191,8 +191,11 @@ def main(argv):
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
             cmd.append("--allow-root")
     else:
-        # One worker per core; --dist loadfile keeps each file (a notebook's cells share one kernel) on one worker.
-        cmd = [str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *_coverage(env, rest), *rest]
+        # One worker per core; --dist loadfile keeps each file (a notebook's cells share one kernel) on one worker,
+        # and --no-loadscope-reorder hands the files out in the order the tests' conftest puts them (the files with
+        # slow tests first) instead of by their number of tests, which would start the slowest ones last.
+        cmd = [str(python), "-m", "pytest", "-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder",
+               *_coverage(env, rest), *rest]
     os.chdir(ROOT)
     if os.name == "nt":
         return subprocess.call(cmd, env=env)

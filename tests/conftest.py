@@ -77,11 +77,17 @@ def pytest_collection_modifyitems(config, items):
 
     ``test_browser.test_lesson_runs_and_widgets_respond`` runs every cell of the lesson in JupyterLab and fails on
     any error output (and on any output to stderr, which nbval allows), so nbval's run would only repeat it. Where
-    Chromium is missing the browser test is skipped (or fails, in CI) and nbval runs every lesson."""
+    Chromium is missing the browser test is skipped (or fails, in CI) and nbval runs every lesson.
+
+    Last, the files with slow tests go first, each file's tests in their own order: pytest-xdist hands out whole
+    files (``--dist loadfile``) in this order, so the long ones start at once and the many short files fill in
+    around them, instead of one long file starting last while the other worker has nothing left to do."""
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
     yield
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
     if chromium() is None:
         return
     in_browser = {item.callspec.params["notebook"] for item in items

@@ -27,11 +27,11 @@ def checkout_copy(dest):
 
 def clean_env(**extra):
     """This environment without what would leak this checkout or its venv into another Python, and with bytecode
-    caching on: a fresh venv (installed ``--no-compile``) compiles each module once, not in every process that
-    imports it (torch: 2 s each time)."""
+    compiled when first imported: pip (also one that a script under test starts) compiles nothing at install,
+    and each module is compiled once and cached, not in every process that imports it (torch: 2 s each time)."""
     drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in drop}
-    return {**env, **extra}
+    return {**env, "PIP_COMPILE": "0", **extra}  # pip's --no-compile (PIP_NO_COMPILE=1 would mean the opposite)
 
 
 def fresh_venv(path, *requirements):
@@ -45,8 +45,7 @@ def fresh_venv(path, *requirements):
 
 
 def pip(python, *args, cwd=None):
-    # --no-compile: no .pyc for torch's thousands of files at install time (imports compile what they use)
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", *args], cwd=cwd,
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args], cwd=cwd,
                           env=clean_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"pip install {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
 

@@ -77,13 +77,78 @@ def test_no_visible_lesson_cell_holds_a_graded_answer(path):
                 assert _is_stub(node), f"{path.name} cell {i} shows a finished {node.name}(): a graded answer"
 
 
+def _names(node):
+    """``(stored, loaded)``: the names that ``node`` and what it holds bind and read (imports, definitions and a
+    function's arguments bind)."""
+    stored, loaded = set(), set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            (loaded if isinstance(child.ctx, ast.Load) else stored).add(child.id)
+        elif isinstance(child, (ast.FunctionDef, ast.ClassDef)):
+            stored.add(child.name)
+        elif isinstance(child, ast.arg):
+            stored.add(child.arg)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            stored.update((alias.asname or alias.name).split(".")[0] for alias in child.names)
+    return stored, loaded
+
+
+def _bound_and_read(statement):
+    """The names a top-level statement binds, and those it reads from before it: a loop's or a comprehension's
+    own variables are not read from outside, but ``x = f(x)`` reads ``x``."""
+    stored, loaded = _names(statement)
+    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and statement.value is not None:
+        value_stored, value_loaded = _names(statement.value)
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        target_names = [_names(target) for target in targets]
+        bound = set().union(*(names[0] for names in target_names))
+        read = (value_loaded - value_stored).union(*(names[1] for names in target_names))
+        return bound, read | (bound if isinstance(statement, ast.AugAssign) else set())
+    return stored, loaded - stored
+
+
+def _cells_on_the_learners_code(code):
+    """Indices of the code cells that run on what the learner wrote, and of those that they need.
+
+    Kept: each stub and the ``your_turn`` cell that checks it, and each cell with a statement that calls
+    ``my_pieces`` (the machine built from the learner's pieces) or reads a name that such a statement bound
+    (``live_ntm``, trained on the pieces, and what is computed from it; a name bound again by another statement
+    is clean again). A checked stub agrees with the course's version, so the cells that merely call it are left to
+    the untouched run. Then, from the last cell back, every cell that binds a name a kept cell reads is kept too
+    (the imports, the task, the seed ...).
+    """
+    tainted, kept, names = set(), set(), []
+    for i, cell in enumerate(code):
+        cell_bound, cell_read = set(), set()
+        for statement in ast.parse(strip_magics(cell.source)).body:
+            bound, read = _bound_and_read(statement)
+            cell_bound |= bound
+            cell_read |= read
+            if "my_pieces" in read or read & tainted:
+                tainted |= bound
+                kept.add(i)
+            else:
+                tainted -= bound
+        if stub_name(cell) or "your_turn(" in cell.source:
+            kept.add(i)
+        names.append((cell_bound, cell_read))
+    needed = set()
+    for i in reversed(range(len(code))):
+        bound, read = names[i]
+        if i in kept or bound & needed:
+            kept.add(i)
+            needed |= read
+    return kept
+
+
 def _solved(path, solutions):
     """The lesson with every stub answered by its solution, and the stubs' names.
 
-    A lesson that builds the machine (``my_pieces``) is kept whole. Of the others only what the stubs need runs:
-    the cells up to the one that imports the course, then each answered stub and the ``your_turn`` cell after
-    it; the rest of such a lesson computes what its untouched run (nbval or the browser test) computes, since a
-    passing stub agrees with the course's version that the untouched run falls back to.
+    Only the code cells that run on the learner's code and those they need are kept
+    (:func:`_cells_on_the_learners_code`): in lessons 1-6 the stubs and their checks, in lessons 7-9 the machine
+    built from the learner's pieces and what it is used for (lesson 9's live training). The rest of each lesson
+    computes what its untouched run (nbval or the browser test) computes, since a passing stub agrees with the
+    course's version that the untouched run falls back to.
     """
     nb = nbformat.read(path, as_version=4)
     names = []
@@ -93,11 +158,8 @@ def _solved(path, solutions):
             cell.source = solutions[name]
             names.append(name)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    if names and not any("my_pieces" in c.source for c in code):
-        setup = next(i for i, c in enumerate(code) if "from ntm_course" in c.source or "import ntm_course" in c.source)
-        answered = [i for i, c in enumerate(code) if stub_name(c)]
-        keep = set(range(setup + 1)) | set(answered) | {i + 1 for i in answered}
-        nb.cells = [c for i, c in enumerate(code) if i in keep]
+    keep = _cells_on_the_learners_code(code)
+    nb.cells = [c for i, c in enumerate(code) if i in keep]
     return nb, names
 
 
