@@ -256,6 +256,20 @@ def test_cli_writes_table_and_plot(tmp_path, capsys):
     assert "not a readable" in capsys.readouterr().out
 
 
+def test_cli_scores_a_shipped_model_by_its_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)                      # no file called "repeat_copy" here: the shipped model
+    assert main(["eval", "repeat_copy", "--out", str(tmp_path), "--sequences", "2", "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("repeat_copy (NTM on repeat_copy): 2 fresh sequences per setting")
+    rows = json.loads((tmp_path / "repeat_copy-generalisation.json").read_text())
+    assert rows[0]["setting"] == "training distribution" and all(r["n"] == 2 for r in rows)
+    assert main(["eval", "no_such_model"]) == 1
+    out = capsys.readouterr().out
+    assert "'no_such_model' is neither a checkpoint file nor a shipped model" in out and "'copy'" in out
+    assert main(["eval", "missing.pt"]) == 1                   # a path stays a path
+    assert "does not exist" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("flag", ["--sequences", "--batch-size"])
 def test_cli_checks_the_counts_before_loading(tmp_path, capsys, flag):
     assert main(["eval", str(tmp_path / "missing.pt"), flag, "0"]) == 1

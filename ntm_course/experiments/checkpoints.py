@@ -64,6 +64,21 @@ def available():
     return sorted(path.stem for path in SHIPPED.glob("*.pt"))
 
 
+def checkpoint_file(source):
+    """``source`` as a checkpoint file: a path, or the name of a shipped model (``"copy"``; :func:`available`).
+
+    A name with a suffix or a folder in it is a path (a missing one is reported by :func:`load_checkpoint`);
+    a bare name that is neither a file nor shipped is a ValueError listing the shipped models.
+    """
+    path = Path(source)
+    if path.is_file() or path.suffix or len(path.parts) > 1:
+        return path
+    try:
+        return shipped_checkpoint(str(source))
+    except ValueError as error:
+        raise ValueError(f"{str(source)!r} is neither a checkpoint file nor a shipped model ({error})") from None
+
+
 def shipped_checkpoint(name):
     """The checkpoint file of the shipped model ``name``; ValueError listing :func:`available` if there is none."""
     path = SHIPPED / f"{name}.pt"

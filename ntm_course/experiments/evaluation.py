@@ -211,7 +211,8 @@ def plot_errors_by_setting(rows, title="Generalisation"):
 
 
 def add_arguments(parser):
-    parser.add_argument("checkpoint", help="a checkpoint written by ntm-course train")
+    parser.add_argument("checkpoint", help="a checkpoint written by ntm-course train, or a shipped model's name "
+                                           "(copy, ngrams, ...)")
     parser.add_argument("--out", default=".", help="folder for the table (CSV, markdown, JSON) and the plot")
     parser.add_argument("--sequences", type=int, default=SEQUENCES, help="fresh sequences per setting")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="sequences scored at once")

@@ -40,7 +40,7 @@ import torch
 
 from ..device import get_device, threads
 from ..ntm import NTM
-from .checkpoints import load_checkpoint, save_checkpoint, shipped_checkpoint
+from .checkpoints import checkpoint_file, load_checkpoint, save_checkpoint
 from .config import COUNT, ModelConfig, TrainConfig, build_model, defaults, make_config
 from .tasks import bit_errors, bits_per_sequence, get_task
 
@@ -91,7 +91,9 @@ def model_from_checkpoint(state, path="checkpoint"):
 
 
 def load_model(path, device=None):
-    """Load a trained model from a checkpoint: returns ``(model in eval mode, config)``."""
+    """Load a trained model from a checkpoint file or a shipped model's name (:func:`checkpoints.checkpoint_file`):
+    returns ``(model in eval mode, config)``."""
+    path = checkpoint_file(path)
     model, config = model_from_checkpoint(load_checkpoint(path), str(path))
     return model.to(device or get_device()).eval(), config
 
@@ -106,14 +108,10 @@ def warm_start(model, source, config):
     output layer: the rows of the shared output channels. A channel only the new task has keeps its fresh
     initialisation. Raises ValueError when the models differ in anything else.
     """
-    path = Path(source)
-    if not path.is_file():
-        try:
-            path = shipped_checkpoint(source)
-        except ValueError as error:
-            raise ValueError(f"init_from={source!r} is neither a checkpoint file nor a shipped model "
-                             f"({error})") from None
-    state = load_checkpoint(path)
+    try:
+        state = load_checkpoint(checkpoint_file(source))
+    except ValueError as error:
+        raise ValueError(f"init_from: {error}") from None
     saved = {**defaults(ModelConfig), **state["config"]}     # options newer than the checkpoint: their defaults
     different = sorted(k for k in defaults(ModelConfig) if saved[k] != config[k])
     if config["model"] != "ntm" or different:
