@@ -144,11 +144,11 @@ PROBLEMS = """() => { const nb = window.jupyterapp.shell.currentWidget; const fo
 
 def open_and_run(page, notebook):
     """Open a lesson alone, wait for an idle kernel, run every cell; return the problems found (errors, stderr)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     path = f"notebooks/{notebook}"
     page.evaluate(OPEN_ALONE, path)
     page.wait_for_function(NOTEBOOK_READY, arg=path, timeout=120_000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     page.wait_for_function(ALL_RAN, timeout=180_000, polling=100)
     try:  # let widget views render (a view that never does is reported by the caller)
         page.wait_for_function(WIDGETS_RENDERED, timeout=10_000, polling=100)
