@@ -7,8 +7,8 @@ import torch
 
 from ntm_course.experiments import training
 from ntm_course.experiments.config import COUNT, ModelConfig, TrainConfig, build_model, make_config
-from ntm_course.experiments.training import (TrainingDiverged, TrainResult, learning_rate, load_checkpoint, load_model,
-                                             train)
+from ntm_course.experiments.training import (LearningRate, TrainingDiverged, TrainResult, learning_rate,
+                                             load_checkpoint, load_model, train)
 from ntm_course.teaching.cli import main
 
 
@@ -175,6 +175,40 @@ def test_warmup_raises_the_learning_rate_linearly(tmp_path):
     assert last_lr == pytest.approx(TINY["lr"] * 0.5 ** (5 / 5))            # warmed up, then half-life (step 5)
     config = make_config("copy", lr=1.0, warmup_steps=4)
     assert [learning_rate(config, step) for step in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+
+
+def test_the_learning_rate_drops_once_when_the_last_fifty_batches_are_low():
+    rate = LearningRate(make_config("copy", lr=1.0, lr_drop_below=2.0, lr_drop_factor=10.0))
+    assert rate.scheduled
+    for step in range(1, 51):
+        rate.observe(3.0, step)
+    assert rate.dropped_at is None and rate(50) == 1.0
+    for step in range(51, 71):      # k zeros after fifty 3s: the window's mean (50 - k) * 3 / 50 is below 2 at k = 17
+        rate.observe(0.0, step)
+    assert rate.dropped_at == 67 and rate(67) == pytest.approx(0.1)
+    for step in range(71, 200):     # for good: high errors later do not raise it again
+        rate.observe(50.0, step)
+    assert rate.dropped_at == 67 and rate(199) == pytest.approx(0.1)
+    plain = LearningRate(make_config("copy", lr=1.0))
+    plain.observe(0.0, 1)
+    assert not plain.scheduled and plain.recent == [] and plain(1000) == 1.0
+
+
+def test_lr_drop_in_training_is_saved_and_a_resumed_run_drops_where_the_whole_one_did(tmp_path):
+    path = tmp_path / "run.pt"
+    train("copy", steps=49, lr_drop_below=1e9, checkpoint=path, **TINY)      # 49 batches: the window is not full
+    state = load_checkpoint(path)
+    assert state["lr_dropped_at"] is None and state["optimizer"]["param_groups"][0]["lr"] == TINY["lr"]
+    whole = train("copy", steps=52, lr_drop_below=1e9, lr_drop_factor=4, checkpoint=path, **TINY)
+    state = load_checkpoint(path)
+    assert state["lr_dropped_at"] == 50 and len(state["lr_recent"]) == 50
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(TINY["lr"] / 4)     # updates 51 and 52
+    train("copy", steps=30, lr_drop_below=1e9, lr_drop_factor=4, checkpoint=path, **TINY)
+    resumed = train("copy", steps=52, resume=path, **{k: v for k, v in TINY.items() if k != "task_options"})
+    for (k, a), b in zip(weights(whole.model).items(), weights(resumed.model).values()):
+        assert torch.equal(a, b), k             # the 30 saved batch errors count towards the window
+    with pytest.raises(ValueError, match=r"lr_drop_factor must be a finite number >= 1, got 0.5"):
+        make_config("copy", lr_drop_factor=0.5)
 
 
 @pytest.mark.parametrize("grad_clip_norm", [None, 0.05])

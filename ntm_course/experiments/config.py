@@ -78,6 +78,11 @@ class TrainConfig:
     lr: float = option(3e-3, POSITIVE)
     lr_halflife: float = option(None, POSITIVE, doc="halve the learning rate every this many steps")
     warmup_steps: int = option(None, COUNT, doc="raise the learning rate linearly over the first this many steps")
+    lr_drop_below: float = option(None, POSITIVE, doc="divide the learning rate by lr_drop_factor, once and for good, "
+                                                      "when the last 50 training batches average fewer bit errors "
+                                                      "per sequence than this")
+    lr_drop_factor: float = option(10.0, (float, lambda v: 1 <= v < math.inf, "a finite number >= 1"),
+                                   doc="what lr_drop_below divides the learning rate by")
     grad_clip: float = option(10.0, POSITIVE, doc="gradients clipped elementwise to [-grad_clip, grad_clip] "
                                                   "(the paper's 10)")
     grad_clip_norm: float = option(None, POSITIVE, doc="then scaled down to this global norm at most")

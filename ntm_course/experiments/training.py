@@ -11,8 +11,9 @@ Command line (the same options, spelled ``--batch-size`` and so on)::
 
 A training step: draw a batch of fresh episodes, run the model, take the cost in bits per sequence
 (:func:`ntm_course.experiments.tasks.bits_per_sequence`, the paper's cost) as the loss, clip the gradients elementwise
-to ``grad_clip`` (and, with ``grad_clip_norm``, their global norm) and update at :func:`learning_rate`
-(``lr``, optionally warmed up over ``warmup_steps`` and halved every ``lr_halflife`` steps). Every
+to ``grad_clip`` (and, with ``grad_clip_norm``, their global norm) and update at the :class:`LearningRate`
+(``lr``, optionally warmed up over ``warmup_steps``, halved every ``lr_halflife`` steps and divided by
+``lr_drop_factor`` once the training errors fall below ``lr_drop_below``). Every
 ``eval_every`` steps the model is scored on a held-out set of episodes made once at the start (from the
 task's full, paper-sized distribution), a row is added to the history and the checkpoint is saved. With
 ``curriculum=True`` the task's size limit (copy: ``max_length``) starts small and grows by one each time the
@@ -24,7 +25,7 @@ sequence and read it back once.
 
 Reproducible: the same seed gives the same numbers on CPU, and a run resumed from a checkpoint continues
 exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
-generator's and torch's random states, the curriculum level and the history).
+generator's and torch's random states, the curriculum level, the learning-rate drop and the history).
 """
 import argparse
 import csv
@@ -71,6 +72,36 @@ def learning_rate(config, step):
     if config["lr_halflife"]:
         lr *= 0.5 ** (step / config["lr_halflife"])
     return lr
+
+
+class LearningRate:
+    """The learning rate of each update: :func:`learning_rate`, divided by ``lr_drop_factor`` from the update after
+    the last :attr:`WINDOW` training batches first averaged fewer than ``lr_drop_below`` bit errors per sequence.
+
+    A constant rate fast enough to learn the copy task tends to knock a nearly converged model back to chance;
+    dropping it once the training errors are low keeps what was learned (``benchmarks/README.md``). ``recent``
+    (the last batches' errors) and ``dropped_at`` (the number of updates done when it dropped) are saved in
+    checkpoints.
+    """
+    WINDOW = 50
+
+    def __init__(self, config):
+        self.config = config
+        self.recent, self.dropped_at = [], None
+        self.scheduled = bool(config["lr_halflife"] or config["warmup_steps"] or config["lr_drop_below"])
+
+    def observe(self, batch_errors, step):
+        """Record a training batch's bit errors per sequence, ``step`` updates done; drop when the window is low."""
+        if self.config["lr_drop_below"] is None or self.dropped_at is not None:
+            return
+        self.recent = (self.recent + [batch_errors])[-self.WINDOW:]
+        if len(self.recent) == self.WINDOW and sum(self.recent) / self.WINDOW < self.config["lr_drop_below"]:
+            self.dropped_at = step
+
+    def __call__(self, step):
+        """The learning rate of update ``step + 1``."""
+        lr = learning_rate(self.config, step)
+        return lr if self.dropped_at is None else lr / self.config["lr_drop_factor"]
 
 
 # ------------------------------------------------------------------------------------------- saved models
@@ -239,7 +270,10 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
             arguments) and :class:`~ntm_course.experiments.config.TrainConfig`, and ``task_options`` (a dict of
             arguments for the task's generator, e.g. ``{"max_length": 10}``). ``warmup_steps=W`` raises the
             learning rate linearly from ``lr / W`` (the first update) to ``lr`` (update W on); ``grad_clip_norm=c``
-            scales the gradients, after the elementwise ``grad_clip``, down to a global norm of at most ``c``.
+            scales the gradients, after the elementwise ``grad_clip``, down to a global norm of at most ``c``;
+            ``lr_drop_below=e`` divides the learning rate by ``lr_drop_factor`` (default 10) for the rest of the
+            run once the last 50 training batches average fewer than ``e`` bit errors per sequence
+            (:class:`LearningRate`).
 
     Each history row: ``step``, ``sequences`` seen, ``seconds`` of training, the mean training ``loss``
     (bits per sequence) and bit ``train_errors`` since the last row, the held-out ``eval_bits`` and
@@ -255,13 +289,14 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
         return _train(task, checkpoint, resume, history_path, progress, device, callback, pieces, **options)
 
 
-def snapshot(config, model, optimizer, data, step, elapsed, history, curriculum):
+def snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate):
     """Everything a run needs to continue exactly (a checkpoint's contents): the config, the weights, the
-    optimiser, the data generator and torch's generator, the step, the training time, the history and the
-    :class:`Curriculum`'s level and streak."""
+    optimiser, the data generator and torch's generator, the step, the training time, the history, the
+    :class:`Curriculum`'s level and streak and the :class:`LearningRate`'s recent errors and drop."""
     return {"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "generator": data.get_state(), "torch_rng": torch.get_rng_state(), "step": step, "seconds": elapsed,
-            "history": history, "level": curriculum.level, "streak": curriculum.streak}
+            "history": history, "level": curriculum.level, "streak": curriculum.streak,
+            "lr_recent": rate.recent, "lr_dropped_at": rate.dropped_at}
 
 
 def _train(task, checkpoint, resume, history_path, progress, device, callback, pieces, **options):
@@ -287,7 +322,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
     data = torch.Generator().manual_seed(config["seed"])
     held_out = _to(spec.make(config["eval_size"], **config["task_options"],
                              generator=torch.Generator().manual_seed(config["seed"] + 1_000_000)), device)
-    curriculum = Curriculum(spec, config)
+    curriculum, rate = Curriculum(spec, config), LearningRate(config)
     step, elapsed, history = 0, 0.0, []
     if state is not None:
         model.load_state_dict(state["model"])
@@ -296,10 +331,11 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
         torch.set_rng_state(state["torch_rng"])
         step, elapsed, history = state["step"], state["seconds"], state["history"]
         curriculum.level, curriculum.streak = state["level"], state["streak"]
+        rate.recent, rate.dropped_at = state.get("lr_recent", []), state.get("lr_dropped_at")   # none before
 
     good = None
     if checkpoint is not None:
-        good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum)
+        good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate)
         save_checkpoint(checkpoint, good)
     from tqdm.auto import tqdm
     bar = tqdm(total=config["steps"], initial=step, disable=not progress, desc=f"train {config['task']}")
@@ -323,15 +359,16 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
             torch.nn.utils.clip_grad_value_(model.parameters(), config["grad_clip"])
             if config["grad_clip_norm"] is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip_norm"])
-            if config["lr_halflife"] or config["warmup_steps"]:
+            if rate.scheduled:
                 for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(config, step)
+                    group["lr"] = rate(step)
             optimizer.step()
             step += 1
             batch_errors = bit_errors(logits.detach(), batch.targets, batch.mask).item()
             losses.append(loss.item())
             errors.append(batch_errors)
             curriculum.observe(batch_errors)
+            rate.observe(batch_errors, step)
             bar.update(1)
             if callback is not None:
                 callback(step, model)
@@ -352,7 +389,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                                 **curriculum.postfix())
                 elapsed = time.perf_counter() - started
                 if checkpoint is not None:
-                    good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum)
+                    good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate)
                     save_checkpoint(checkpoint, good)
                 if history_path is not None:
                     write_history(history_path, history)
