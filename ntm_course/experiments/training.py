@@ -78,8 +78,9 @@ class LearningRate:
     """The learning rate of each update: :func:`learning_rate`, divided by ``lr_drop_factor`` from the update after
     the last :attr:`WINDOW` training batches first averaged fewer than ``lr_drop_below`` bit errors per sequence.
 
-    A constant rate fast enough to learn the copy task tends to knock a nearly converged model back to chance;
-    dropping it once the training errors are low keeps what was learned (``benchmarks/README.md``). ``recent``
+    A constant rate fast enough to learn the copy task can knock a nearly converged model back to chance; on ten
+    copy seeds, dropping it below one bit per sequence stopped two such collapses and slowed one other seed
+    (``benchmarks/README.md``). ``recent``
     (the last batches' errors) and ``dropped_at`` (the number of updates done when it dropped) are saved in
     checkpoints.
     """
@@ -331,7 +332,8 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
         torch.set_rng_state(state["torch_rng"])
         step, elapsed, history = state["step"], state["seconds"], state["history"]
         curriculum.level, curriculum.streak = state["level"], state["streak"]
-        rate.recent, rate.dropped_at = state.get("lr_recent", []), state.get("lr_dropped_at")   # none before
+        # checkpoints saved before the drop existed have neither key: no errors seen, no drop
+        rate.recent, rate.dropped_at = state.get("lr_recent", []), state.get("lr_dropped_at")
 
     good = None
     if checkpoint is not None:
