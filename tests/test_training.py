@@ -1,5 +1,6 @@
 """Training: the loss falls, checkpoints round-trip, resuming equals not stopping, the NaN guard fires."""
 import json
+import statistics
 from dataclasses import fields
 
 import pytest
@@ -7,8 +8,8 @@ import torch
 
 from ntm_course.experiments import training
 from ntm_course.experiments.config import COUNT, ModelConfig, TrainConfig, build_model, make_config
-from ntm_course.experiments.training import (LearningRate, TrainingDiverged, TrainResult, learning_rate,
-                                             load_checkpoint, load_model, train)
+from ntm_course.experiments.training import (LearningRate, SpikeClip, TrainingDiverged, TrainResult,
+                                             learning_rate, load_checkpoint, load_model, train)
 from ntm_course.teaching.cli import main
 
 
@@ -222,6 +223,58 @@ def test_grad_clip_norm_bounds_the_gradients_global_norm(grad_clip_norm):
         assert min(norms) > 0.1                                     # so the limit below has work to do
     else:
         assert max(norms) <= grad_clip_norm * (1 + 1e-5)
+
+
+def _gradient(norm):
+    """A parameter whose gradient has global norm ``norm`` (3-4-0 scaled)."""
+    p = torch.nn.Parameter(torch.zeros(3))
+    p.grad = torch.tensor([0.6, 0.8, 0.0]) * norm
+    return p
+
+
+def test_spike_clip_scales_a_spike_down_to_k_times_the_recent_median():
+    clip = SpikeClip(make_config("copy", grad_clip_spikes=3.0))
+    early = _gradient(50.0)
+    clip([early])                                    # no history yet: nothing is a spike
+    assert torch.linalg.vector_norm(early.grad).item() == pytest.approx(50.0)
+    for norm in [1.0, 2.0] * 9 + [2.0]:              # 20 norms in all; their median is 2
+        clip([_gradient(norm)])
+    assert len(clip.norms) == SpikeClip.WARMUP and statistics.median(clip.norms) == 2.0
+    calm, spike = _gradient(5.9), _gradient(40.0)
+    clip([calm])                                     # below 3 x 2: untouched
+    assert torch.linalg.vector_norm(calm.grad).item() == pytest.approx(5.9)
+    clip([spike])
+    assert torch.linalg.vector_norm(spike.grad).item() == pytest.approx(6.0, rel=1e-5)   # 3 x the median
+    assert torch.allclose(spike.grad / 6.0, torch.tensor([0.6, 0.8, 0.0]), atol=1e-6)  # same direction
+    assert clip.norms[-1] == pytest.approx(40.0)     # the norm before scaling is what is recorded
+    for _ in range(200):
+        clip([_gradient(1.0)])
+    assert len(clip.norms) == SpikeClip.WINDOW       # a window of the last 100
+    off = SpikeClip(make_config("copy"))
+    big = _gradient(1e6)
+    off([big])
+    assert off.norms == [] and torch.linalg.vector_norm(big.grad).item() == pytest.approx(1e6)
+
+
+def test_spike_clip_in_training_bounds_the_norm_and_a_resumed_run_continues_exactly(tmp_path):
+    norms = []
+
+    def record(step, model):      # the gradients the update just used
+        norms.append(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()])).item())
+    path = tmp_path / "run.pt"
+    whole = train("copy", steps=30, grad_clip_spikes=1.0, checkpoint=path, callback=record, **TINY)
+    state = load_checkpoint(path)
+    assert len(state["spike_norms"]) == 30
+    seen = state["spike_norms"]
+    for step in range(SpikeClip.WARMUP, 30):      # k = 1: no update's norm above the median of the ones before
+        assert norms[step] <= statistics.median(seen[max(0, step - SpikeClip.WINDOW):step]) * (1 + 1e-5)
+    assert any(n > m * 1.01 for n, m in zip(seen[SpikeClip.WARMUP:], norms[SpikeClip.WARMUP:]))  # it did clip
+    train("copy", steps=15, grad_clip_spikes=1.0, checkpoint=path, **TINY)
+    resumed = train("copy", steps=30, resume=path, **{k: v for k, v in TINY.items() if k != "task_options"})
+    for (k, a), b in zip(weights(whole.model).items(), weights(resumed.model).values()):
+        assert torch.equal(a, b), k             # the 15 saved norms count towards the median
+    with pytest.raises(ValueError, match=r"grad_clip_spikes must be None or a finite number >= 1, got 0.5"):
+        make_config("copy", grad_clip_spikes=0.5)
 
 
 @pytest.mark.parametrize("options, message", [

@@ -86,6 +86,9 @@ class TrainConfig:
     grad_clip: float = option(10.0, POSITIVE, doc="gradients clipped elementwise to [-grad_clip, grad_clip] "
                                                   "(the paper's 10)")
     grad_clip_norm: float = option(None, POSITIVE, doc="then scaled down to this global norm at most")
+    grad_clip_spikes: float = option(None, (float, lambda v: 1 <= v < math.inf, "a finite number >= 1"),
+                                     doc="scale a gradient whose global norm is more than this many times the "
+                                         "median of the last 100 updates' down to that")
     curriculum: bool = option(False, doc="start with short episodes and grow them (slower on copy)")
     curriculum_threshold: float = option(0.5, POSITIVE, doc="grow below this many bit errors per sequence")
     one_size_per_batch: bool = option(False, doc="all episodes of a batch share one size: cheaper, noisier")

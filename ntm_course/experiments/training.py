@@ -11,7 +11,8 @@ Command line (the same options, spelled ``--batch-size`` and so on)::
 
 A training step: draw a batch of fresh episodes, run the model, take the cost in bits per sequence
 (:func:`ntm_course.experiments.tasks.bits_per_sequence`, the paper's cost) as the loss, clip the gradients elementwise
-to ``grad_clip`` (and, with ``grad_clip_norm``, their global norm) and update at the :class:`LearningRate`
+to ``grad_clip`` (with ``grad_clip_spikes``, scale down a spike far above the recent global norms,
+:class:`SpikeClip`; with ``grad_clip_norm``, bound the global norm) and update at the :class:`LearningRate`
 (``lr``, optionally warmed up over ``warmup_steps``, halved every ``lr_halflife`` steps and divided by
 ``lr_drop_factor`` once the training errors fall below ``lr_drop_below``). Every
 ``eval_every`` steps the model is scored on a held-out set of episodes made once at the start (from the
@@ -25,13 +26,15 @@ sequence and read it back once.
 
 Reproducible: the same seed gives the same numbers on CPU, and a run resumed from a checkpoint continues
 exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
-generator's and torch's random states, the curriculum level, the learning-rate drop and the history).
+generator's and torch's random states, the curriculum level, the learning-rate drop, the recent gradient norms
+and the history).
 """
 import argparse
 import csv
 import inspect
 import json
 import math
+import statistics
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -103,6 +106,32 @@ class LearningRate:
         """The learning rate of update ``step + 1``."""
         lr = learning_rate(self.config, step)
         return lr if self.dropped_at is None else lr / self.config["lr_drop_factor"]
+
+
+class SpikeClip:
+    """Scale down a gradient whose global norm is far above the recent ones (``grad_clip_spikes``; off when None).
+
+    After the elementwise clip, a gradient whose global norm exceeds ``grad_clip_spikes`` times the median of the
+    last :attr:`WINDOW` updates' norms is scaled down to that bound, once :attr:`WARMUP` norms have been seen. A
+    fixed norm bound cannot tell a spike from learning, since the norms grow a hundredfold while the copy NTM
+    learns to use its memory; spikes of 10-50 times the running median come just before a collapse
+    (``benchmarks/README.md``). ``norms`` (the recorded norms, before scaling) is saved in checkpoints.
+    """
+    WINDOW, WARMUP = 100, 20
+
+    def __init__(self, config):
+        self.factor = config["grad_clip_spikes"]
+        self.norms = []
+
+    def __call__(self, parameters):
+        """Clip the gradients of ``parameters`` in place; record their global norm before clipping."""
+        if self.factor is None:
+            return
+        limit = math.inf
+        if len(self.norms) >= self.WARMUP:
+            limit = self.factor * statistics.median(self.norms)
+        norm = torch.nn.utils.clip_grad_norm_(parameters, limit)
+        self.norms = (self.norms + [norm.item()])[-self.WINDOW:]
 
 
 # ------------------------------------------------------------------------------------------- saved models
@@ -270,8 +299,10 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
         options: any field of :class:`~ntm_course.experiments.config.ModelConfig` (the model's constructor
             arguments) and :class:`~ntm_course.experiments.config.TrainConfig`, and ``task_options`` (a dict of
             arguments for the task's generator, e.g. ``{"max_length": 10}``). ``warmup_steps=W`` raises the
-            learning rate linearly from ``lr / W`` (the first update) to ``lr`` (update W on); ``grad_clip_norm=c``
-            scales the gradients, after the elementwise ``grad_clip``, down to a global norm of at most ``c``;
+            learning rate linearly from ``lr / W`` (the first update) to ``lr`` (update W on);
+            ``grad_clip_spikes=k`` scales a gradient, after the elementwise ``grad_clip``, down to ``k`` times the
+            median global norm of the last 100 updates when it is above that (:class:`SpikeClip`);
+            ``grad_clip_norm=c`` then scales the gradients down to a global norm of at most ``c``;
             ``lr_drop_below=e`` divides the learning rate by ``lr_drop_factor`` (default 10) for the rest of the
             run once the last 50 training batches average fewer than ``e`` bit errors per sequence
             (:class:`LearningRate`).
@@ -290,14 +321,15 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
         return _train(task, checkpoint, resume, history_path, progress, device, callback, pieces, **options)
 
 
-def snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate):
+def snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate, spikes):
     """Everything a run needs to continue exactly (a checkpoint's contents): the config, the weights, the
     optimiser, the data generator and torch's generator, the step, the training time, the history, the
-    :class:`Curriculum`'s level and streak and the :class:`LearningRate`'s recent errors and drop."""
+    :class:`Curriculum`'s level and streak, the :class:`LearningRate`'s recent errors and drop and the
+    :class:`SpikeClip`'s recent norms."""
     return {"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "generator": data.get_state(), "torch_rng": torch.get_rng_state(), "step": step, "seconds": elapsed,
             "history": history, "level": curriculum.level, "streak": curriculum.streak,
-            "lr_recent": rate.recent, "lr_dropped_at": rate.dropped_at}
+            "lr_recent": rate.recent, "lr_dropped_at": rate.dropped_at, "spike_norms": spikes.norms}
 
 
 def _train(task, checkpoint, resume, history_path, progress, device, callback, pieces, **options):
@@ -323,7 +355,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
     data = torch.Generator().manual_seed(config["seed"])
     held_out = _to(spec.make(config["eval_size"], **config["task_options"],
                              generator=torch.Generator().manual_seed(config["seed"] + 1_000_000)), device)
-    curriculum, rate = Curriculum(spec, config), LearningRate(config)
+    curriculum, rate, spikes = Curriculum(spec, config), LearningRate(config), SpikeClip(config)
     step, elapsed, history = 0, 0.0, []
     if state is not None:
         model.load_state_dict(state["model"])
@@ -334,10 +366,11 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
         curriculum.level, curriculum.streak = state["level"], state["streak"]
         # checkpoints saved before the drop existed have neither key: no errors seen, no drop
         rate.recent, rate.dropped_at = state.get("lr_recent", []), state.get("lr_dropped_at")
+        spikes.norms = state.get("spike_norms", [])
 
     good = None
     if checkpoint is not None:
-        good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate)
+        good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate, spikes)
         save_checkpoint(checkpoint, good)
     from tqdm.auto import tqdm
     bar = tqdm(total=config["steps"], initial=step, disable=not progress, desc=f"train {config['task']}")
@@ -359,6 +392,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                                        f"the gradients are {'finite' if grads_finite else 'not finite'}"
                                        f"{where}. Try a lower lr (now {config['lr']}) or a smaller grad_clip.")
             torch.nn.utils.clip_grad_value_(model.parameters(), config["grad_clip"])
+            spikes(model.parameters())
             if config["grad_clip_norm"] is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip_norm"])
             if rate.scheduled:
@@ -391,7 +425,8 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
                                 **curriculum.postfix())
                 elapsed = time.perf_counter() - started
                 if checkpoint is not None:
-                    good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate)
+                    good = snapshot(config, model, optimizer, data, step, elapsed, history, curriculum, rate,
+                                    spikes)
                     save_checkpoint(checkpoint, good)
                 if history_path is not None:
                     write_history(history_path, history)
