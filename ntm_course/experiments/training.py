@@ -114,8 +114,9 @@ class SpikeClip:
     After the elementwise clip, a gradient whose global norm exceeds ``grad_clip_spikes`` times the median of the
     last :attr:`WINDOW` updates' norms is scaled down to that bound, once :attr:`WARMUP` norms have been seen. A
     fixed norm bound cannot tell a spike from learning, since the norms grow a hundredfold while the copy NTM
-    learns to use its memory; spikes of 10-50 times the running median come just before a collapse
-    (``benchmarks/README.md``). ``norms`` (the recorded norms, before scaling) is saved in checkpoints.
+    learns to use its memory; spikes of 10-50 times the running median come just before a collapse. With
+    ``grad_clip_spikes=2`` the copy task converged on 19 of 20 seeds within 3 CPU-minutes, against 6 of 10 at the
+    defaults (``benchmarks/README.md``). ``norms`` (the recorded norms, before scaling) is saved in checkpoints.
     """
     WINDOW, WARMUP = 100, 20
 
