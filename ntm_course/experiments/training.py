@@ -116,7 +116,8 @@ class SpikeClip:
     fixed norm bound cannot tell a spike from learning, since the norms grow a hundredfold while the copy NTM
     learns to use its memory; spikes of 10-50 times the running median come just before a collapse. With
     ``grad_clip_spikes=2`` the copy task converged on 19 of 20 seeds within 3 CPU-minutes, against 6 of 10 at the
-    defaults (``benchmarks/README.md``). ``norms`` (the recorded norms, before scaling) is saved in checkpoints.
+    defaults; with ``grad_clip_spikes=2, lr=5e-3`` on 20 of 20, in a median of 57 CPU-seconds
+    (``benchmarks/README.md``). ``norms`` (the recorded norms, before scaling) is saved in checkpoints.
     """
     WINDOW, WARMUP = 100, 20
 
