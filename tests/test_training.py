@@ -212,12 +212,17 @@ def test_lr_drop_in_training_is_saved_and_a_resumed_run_drops_where_the_whole_on
         make_config("copy", lr_drop_factor=0.5)
 
 
+def grad_norm(model):
+    """The global norm of ``model``'s gradients."""
+    return torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()])).item()
+
+
 @pytest.mark.parametrize("grad_clip_norm", [None, 0.05])
 def test_grad_clip_norm_bounds_the_gradients_global_norm(grad_clip_norm):
     norms = []
 
     def record(step, model):      # the gradients the update just used
-        norms.append(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()])).item())
+        norms.append(grad_norm(model))
     train("copy", steps=5, grad_clip_norm=grad_clip_norm, callback=record, **TINY)
     if grad_clip_norm is None:
         assert min(norms) > 0.1                                     # so the limit below has work to do
@@ -260,7 +265,7 @@ def test_spike_clip_in_training_bounds_the_norm_and_a_resumed_run_continues_exac
     norms = []
 
     def record(step, model):      # the gradients the update just used
-        norms.append(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()])).item())
+        norms.append(grad_norm(model))
     path = tmp_path / "run.pt"
     whole = train("copy", steps=30, grad_clip_spikes=1.0, checkpoint=path, callback=record, **TINY)
     state = load_checkpoint(path)

@@ -19,6 +19,7 @@ from .tasks import get_task
 
 COUNT = (int, lambda v: v >= 1, "an integer >= 1")
 POSITIVE = (float, lambda v: 0 < v < math.inf, "a finite number > 0")
+FACTOR = (float, lambda v: 1 <= v < math.inf, "a finite number >= 1")
 
 
 def option(default, check=None, choices=None, doc=""):
@@ -81,14 +82,12 @@ class TrainConfig:
     lr_drop_below: float = option(None, POSITIVE, doc="divide the learning rate by lr_drop_factor, once and for good, "
                                                       "when the last 50 training batches average fewer bit errors "
                                                       "per sequence than this")
-    lr_drop_factor: float = option(10.0, (float, lambda v: 1 <= v < math.inf, "a finite number >= 1"),
-                                   doc="what lr_drop_below divides the learning rate by")
+    lr_drop_factor: float = option(10.0, FACTOR, doc="what lr_drop_below divides the learning rate by")
     grad_clip: float = option(10.0, POSITIVE, doc="gradients clipped elementwise to [-grad_clip, grad_clip] "
                                                   "(the paper's 10)")
     grad_clip_norm: float = option(None, POSITIVE, doc="then scaled down to this global norm at most")
-    grad_clip_spikes: float = option(None, (float, lambda v: 1 <= v < math.inf, "a finite number >= 1"),
-                                     doc="scale a gradient whose global norm is more than this many times the "
-                                         "median of the last 100 updates' down to that")
+    grad_clip_spikes: float = option(None, FACTOR, doc="scale a gradient whose global norm is more than this many "
+                                                       "times the median of the last 100 updates' down to that")
     curriculum: bool = option(False, doc="start with short episodes and grow them (slower on copy)")
     curriculum_threshold: float = option(0.5, POSITIVE, doc="grow below this many bit errors per sequence")
     one_size_per_batch: bool = option(False, doc="all episodes of a batch share one size: cheaper, noisier")

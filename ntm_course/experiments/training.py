@@ -366,7 +366,7 @@ def _train(task, checkpoint, resume, history_path, progress, device, callback, p
         torch.set_rng_state(state["torch_rng"])
         step, elapsed, history = state["step"], state["seconds"], state["history"]
         curriculum.level, curriculum.streak = state["level"], state["streak"]
-        # checkpoints saved before the drop existed have neither key: no errors seen, no drop
+        # checkpoints saved before the drop and the spike guard existed lack their keys: nothing seen yet
         rate.recent, rate.dropped_at = state.get("lr_recent", []), state.get("lr_dropped_at")
         spikes.norms = state.get("spike_norms", [])
 
