@@ -69,7 +69,10 @@ def import_revision(revision, folder):
             tar.extractall(folder, filter="data")
         (Path(folder) / "ntm_course").rename(Path(folder) / "ntm_course_baseline")
     sys.path.insert(0, str(folder))
-    return importlib.import_module("ntm_course_baseline.training")
+    try:   # build_model and make_config: in experiments.config since the modules were grouped by layer
+        return importlib.import_module("ntm_course_baseline.experiments.config")
+    except ModuleNotFoundError:
+        return importlib.import_module("ntm_course_baseline.training")
 
 
 def trainer(model, batch):
@@ -106,7 +109,8 @@ def contenders(baseline, batch, options, device, lstm=True):
         if training is None:
             model = build_model(make_config(**options))
         else:
-            old_names = {new: old for old, new in RENAMED.items()}     # the baseline's option names
+            old_names = ({} if training.__name__.endswith("config")      # the baseline's option names
+                         else {new: old for old, new in RENAMED.items()})
             model = training.build_model(training.make_config(**{old_names.get(k, k): v for k, v in options.items()}))
         steps[name] = trainer(model.to(device), batch)
     if lstm:

@@ -40,17 +40,18 @@ def _interpolate(w_content, w_prev, g):
     return torch.lerp(w_prev, w_content, g)                  # g w_c + (1 - g) w_prev, in one operation
 
 
-@functools.lru_cache(maxsize=32)
-def _shift_index(N, K, device):
-    """``(N, K)``: row ``i``, column ``k`` holds ``j = (i - offset_k) mod N``, the row whose weight lands on ``i``."""
-    with torch.inference_mode(False):                       # a normal tensor: backward saves it
-        offsets = torch.arange(-(K // 2), K // 2 + 1, device=device)
-        return (torch.arange(N, device=device).unsqueeze(1) - offsets) % N
-
-
 def _shift(w, s):
-    """``w (..., N)``, ``s (..., K)`` -> ``(..., N)``: gather ``(..., N, K)``, then weight by ``s`` and sum."""
-    return (w[..., _shift_index(w.shape[-1], s.shape[-1], w.device)] * s.unsqueeze(-2)).sum(dim=-1)
+    """``w (..., N)``, ``s (..., K)`` -> ``(..., N)``: the sum over the offsets o of ``s_o * roll(w, o)``.
+
+    K rolls by Python integers: no index tensor to build or copy to a device, and on a CPU a roll, unlike a
+    gather, is as fast as a copy (forward and backward), which matters most with many heads.
+    """
+    K = s.shape[-1]
+    out = w * s[..., K // 2:K // 2 + 1]                                      # offset 0
+    for k in range(K):
+        if k != K // 2:
+            out = torch.addcmul(out, torch.roll(w, k - K // 2, dims=-1), s[..., k:k + 1])
+    return out
 
 
 def _sharpen(w, gamma, eps=None):

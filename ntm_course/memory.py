@@ -23,10 +23,12 @@ def _write(memory, w, erase, add):
     """``memory (B, N, M)``, ``w (B, H, N)``, ``erase`` and ``add (B, H, M)`` -> ``(B, N, M)``, unchecked."""
     if w.shape[1] == 1:     # M (1 - w e) + w a = M - w (M e - a): three products of the memory's size
         return memory - w.transpose(1, 2) * (memory * erase - add)
-    terms = 1 - w.unsqueeze(3) * erase.unsqueeze(2)                    # (B, H, N, M): what each head keeps
-    keep = terms[:, 0]
-    for h in range(1, terms.shape[1]):      # a running product: prod()'s backward is slow where a term is 0
-        keep = keep * terms[:, h]
+    # What the heads keep, a running product over the heads of 1 - w_h e_h (B, N, M): prod()'s backward is slow
+    # where a term is 0, and heads cut out of one (B, H, N, M) tensor would each fill one that size in backward.
+    one, keep = memory.new_ones(1, 1, 1), None
+    for w_h, e_h in zip(w.unsqueeze(3).unbind(1), erase.unsqueeze(2).unbind(1)):    # (B, N, 1), (B, 1, M)
+        term = torch.baddbmm(one, w_h, e_h, alpha=-1)
+        keep = term if keep is None else keep * term
     return torch.addcmul(torch.bmm(w.transpose(1, 2), add), memory, keep)   # M keep + sum over heads of w(i) a
 
 

@@ -317,3 +317,17 @@ def test_gradcheck_read_and_write_on_a_heads_axis():
     a = torch.randn(2, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
     assert gradcheck(read, (memory, w))
     assert gradcheck(write, (memory, w, e, a))
+
+
+def test_a_row_erased_fully_by_one_head_passes_no_gradient_through_the_others_erase():
+    """Head 0 erases row 1 completely (w = 1, e = 1: a keep term of exactly 0): row 1 of M_t is then head 1's add
+    alone, whatever head 1 erases, so no gradient reaches head 1's erase or the old memory through that row;
+    elsewhere the gradients are those of the product of the two heads' terms."""
+    memory = torch.arange(1.0, 7.0).view(1, 3, 2).requires_grad_()
+    w = torch.tensor([[[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]]])                        # (B, H, N)
+    erase = torch.tensor([[[1.0, 1.0], [0.5, 0.5]]], requires_grad=True)
+    add = torch.zeros(1, 2, 2)
+    write(memory, w, erase, add).sum().backward()
+    assert torch.equal(memory.grad, torch.tensor([[[0.75, 0.75], [0.0, 0.0], [1.0, 1.0]]]))   # 1 - 0.5 * 0.5
+    # d/d e_1: -w_1(0) M(0) (row 0; row 1 is erased by head 0): -0.5 * (1, 2)
+    assert torch.equal(erase.grad[0, 1], torch.tensor([-0.5, -1.0]))
