@@ -13,7 +13,13 @@ its ``ntm_course`` into a temporary folder, imported as ``ntm_course_baseline``)
 measurements interleaved round by round so that a busy machine slows every contender alike. On a CPU the
 clock is the process's CPU time. Prints a table of the best round of each, with the ratios.
 
+``--compile`` adds a third NTM, this checkout's with its step compiled (``model.cell.step =
+torch.compile(model.cell.step)``), measured in the same rounds, and a second table: its throughput against the
+eager step and ``nn.LSTM``, and how long its first step took (compiling; much shorter with inductor's cache on
+disk from an earlier run).
+
     python benchmarks/throughput.py [--seconds 6] [--rounds 3] [--threads 1] [--baseline 37c01b6] [--device cpu]
+                                    [--compile]
 """
 import argparse
 import importlib
@@ -76,7 +82,8 @@ def import_revision(revision, folder):
 
 
 def trainer(model, batch):
-    """One training step of ``model`` on ``batch`` (forward, loss, backward, Adam), as a function."""
+    """One training step of ``model`` on ``batch`` (forward, loss, backward, Adam), as a function; the wall-clock
+    seconds of its first step (which compiles a compiled step) in ``step.first_seconds``."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step():
@@ -84,7 +91,9 @@ def trainer(model, batch):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    start = time.perf_counter()
     step()   # warm-up
+    step.first_seconds = time.perf_counter() - start
     return step
 
 
@@ -101,13 +110,16 @@ def rate(step, batch_size, seconds, device):
     return steps * batch_size / (clock() - start)
 
 
-def contenders(baseline, batch, options, device, lstm=True):
-    """name -> training step: the baseline revision's NTM, this checkout's NTM and (for copy) an nn.LSTM."""
+def contenders(baseline, batch, options, device, lstm=True, compiled=False):
+    """name -> training step: the baseline revision's NTM, this checkout's NTM, (for copy) an nn.LSTM and (with
+    ``compiled``) this checkout's NTM with its step compiled."""
     steps = {}
-    for name, training in (("before", baseline), ("now", None)):
+    for name, training in (("before", baseline), ("now", None), *((("compiled", None),) if compiled else ())):
         torch.manual_seed(0)
         if training is None:
             model = build_model(make_config(**options))
+            if name == "compiled":
+                model.cell.step = torch.compile(model.cell.step)
         else:
             old_names = ({} if training.__name__.endswith("config")      # the baseline's option names
                          else {new: old for old, new in RENAMED.items()})
@@ -128,6 +140,11 @@ def measure(steps, batch_size, seconds, rounds, device):
     return best
 
 
+def per_lstm(rates, name):
+    """The table's cell for ``rates[name]`` as a fraction of the LSTM's rate; empty for a setting without one."""
+    return f"{rates[name] / rates['nn.LSTM']:.3f}" if "nn.LSTM" in rates else ""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="time per contender and setting (default 6)")
@@ -136,6 +153,8 @@ def main():
     parser.add_argument("--baseline", default=BEFORE, help=f"the git revision to compare with, or a folder holding its ntm_course (default {BEFORE})")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
     parser.add_argument("--device", help="cpu or cuda (default: ntm_course.get_device())")
+    parser.add_argument("--compile", action="store_true", help="also measure this checkout's NTM with its step "
+                                                               "compiled by torch.compile")
     args = parser.parse_args()
     if args.seconds <= 0 or args.rounds < 1 or args.threads < 1 or min(args.batch_sizes) < 1:
         parser.error("--seconds, --rounds, --threads and every batch size must be positive")
@@ -148,21 +167,29 @@ def main():
               f"{args.rounds} interleaved rounds\n")
         print("| setting | batch | NTM before | NTM now | nn.LSTM(100) | now / before | before / LSTM | now / LSTM |")
         print("|---|---|---|---|---|---|---|---|")
-        for batch_size in args.batch_sizes:
-            batch = copy_batch(batch_size, 20, 20, generator=torch.Generator().manual_seed(0))
+        compiled_rows = []
+        seeded = torch.Generator().manual_seed
+        settings = [("copy, length 20", batch_size, copy_batch(batch_size, 20, 20, generator=seeded(0)),
+                     dict(task="copy")) for batch_size in args.batch_sizes]
+        settings.append(("priority sort, feed-forward 512, 8 + 8 heads", 32, priority_sort_batch(32, generator=seeded(0)),
+                         dict(task="priority_sort", controller="feedforward", controller_size=512, num_read_heads=8,
+                              num_write_heads=8)))
+        for setting, batch_size, batch, options in settings:
             batch = type(batch)(*(t.to(device) for t in batch))
-            r = measure(contenders(baseline, batch, dict(task="copy"), device), batch_size, args.seconds,
-                        args.rounds, device)
-            print(f"| copy, length 20 | {batch_size} | {r['before']:.1f} | {r['now']:.1f} | {r['nn.LSTM']:.1f} | "
-                  f"{r['now'] / r['before']:.2f} | {r['before'] / r['nn.LSTM']:.3f} | {r['now'] / r['nn.LSTM']:.3f} |",
-                  flush=True)
-        batch = priority_sort_batch(32, generator=torch.Generator().manual_seed(0))
-        batch = type(batch)(*(t.to(device) for t in batch))
-        options = dict(task="priority_sort", controller="feedforward", controller_size=512, num_read_heads=8,
-                       num_write_heads=8)
-        r = measure(contenders(baseline, batch, options, device, lstm=False), 32, args.seconds, args.rounds, device)
-        print(f"| priority sort, feed-forward 512, 8 + 8 heads | 32 | {r['before']:.1f} | {r['now']:.1f} | | "
-              f"{r['now'] / r['before']:.2f} | | |", flush=True)
+            lstm = options["task"] == "copy"
+            steps = contenders(baseline, batch, options, device, lstm, args.compile)
+            r = measure(steps, batch_size, args.seconds, args.rounds, device)
+            print(f"| {setting} | {batch_size} | {r['before']:.1f} | {r['now']:.1f} | "
+                  f"{format(r['nn.LSTM'], '.1f') if lstm else ''} | {r['now'] / r['before']:.2f} | "
+                  f"{per_lstm(r, 'before')} | {per_lstm(r, 'now')} |", flush=True)
+            if args.compile:
+                compiled_rows.append(f"| {setting} | {batch_size} | {r['now']:.1f} | {r['compiled']:.1f} | "
+                                     f"{r['compiled'] / r['now']:.2f} | {per_lstm(r, 'compiled')} | "
+                                     f"{steps['compiled'].first_seconds:.1f} |")
+        if compiled_rows:
+            print("\n| setting | batch | NTM now | NTM compiled | compiled / now | compiled / LSTM | first step (s) |")
+            print("|---|---|---|---|---|---|---|")
+            print("\n".join(compiled_rows))
 
 
 if __name__ == "__main__":
