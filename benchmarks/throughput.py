@@ -114,7 +114,8 @@ def contenders(baseline, batch, options, device, lstm=True, compiled=False):
     """name -> training step: the baseline revision's NTM, this checkout's NTM, (for copy) an nn.LSTM and (with
     ``compiled``) this checkout's NTM with its step compiled."""
     steps = {}
-    for name, training in (("before", baseline), ("now", None), *((("compiled", None),) if compiled else ())):
+    models = [("before", baseline), ("now", None)] + ([("compiled", None)] if compiled else [])
+    for name, training in models:
         torch.manual_seed(0)
         if training is None:
             model = build_model(make_config(**options))
