@@ -253,6 +253,10 @@ def test_outcomes_from_rebuilds_outcomes_and_gradients():
     ("x = 10 % 3\ny = x != 1", "x = 10 % 3\ny = x != 1\n"),
     ("torch.roll?\ntorch.roll??\nif True:\n    len?", "pass\npass\nif True:\n    pass\n"),
     ("", "\n"),
+    # a trailing backslash continues a magic (IPython joins the lines); it does not continue Python code
+    ("!pip install torch \\\n    numpy\nx = 1", "pass\n\nx = 1\n"),
+    ("if True:\n    files = !ls \\\n  -l \\\n-a\n    y = 2", "if True:\n    files = None\n\n\n    y = 2\n"),
+    ("x = 1 + \\\n    2\n%time y = x", "x = 1 + \\\n    2\npass\n"),
 ])
 def test_strip_magics(source, expected):
     out = worker.strip_magics(source)

@@ -199,22 +199,25 @@ RUN_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
 
 def strip_magics(source):
     """Python source without IPython magics (``%matplotlib``, ``!pip``, ``x = !ls``, ``%%time``): each magic
-    line becomes ``pass`` (or ``x = None``) so line numbers and indentation survive; a cell magic other than
-    timing or capturing empties the cell."""
+    line becomes ``pass`` (or ``x = None``) and the lines it continues with a trailing backslash become empty,
+    so line numbers and indentation survive; a cell magic other than timing or capturing empties the cell."""
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         if not lines[0].lstrip().startswith(RUN_CELL_MAGICS):
             return ""
         lines = ["pass"] + lines[1:]
-    out = []
+    out, continued = [], False
     for line in lines:
-        assigned = _ASSIGNED_MAGIC.match(line)
-        if assigned:
+        assigned, magic = _ASSIGNED_MAGIC.match(line), _MAGIC.match(line)
+        if continued:                   # the rest of a magic that the line before continued
+            out.append("")
+        elif assigned:
             out.append(f"{assigned.group(1)}{assigned.group(2)} = None")
-        elif _MAGIC.match(line):
-            out.append(f"{_MAGIC.match(line).group(1)}pass")
+        elif magic:
+            out.append(f"{magic.group(1)}pass")
         else:
             out.append(line)
+        continued = line.endswith("\\") and bool(continued or assigned or magic)
     return "\n".join(out) + "\n"
 
 
