@@ -20,6 +20,7 @@ Options after ``--`` are passed to :func:`ntm_course.experiments.training.train`
 """
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -108,14 +109,18 @@ def main():
             if sum(not r["converged"] for r in rows) == args.stop_after_failures:
                 break
     done = [r for r in rows if r["converged"]]
+
+    def median(key):
+        """The median over every seed, a seed that did not converge counting as infinite: ``None`` (JSON null)
+        when that is where the median lands, for fewer than half the seeds converged."""
+        value = statistics.median(r[key] if r["converged"] else math.inf for r in rows)
+        return None if math.isinf(value) else value
+
     summary = {
         "seeds": len(rows), "converged": len(done), "threads": args.threads, "options": options,
         "minutes": args.minutes, "clock": args.clock, "gate": args.gate,
-        "median_wall_seconds": statistics.median(r["wall_seconds"] if r["converged"] else float("inf")
-                                                 for r in rows),
-        "median_sequences": statistics.median(r["sequences"] if r["converged"] else float("inf") for r in rows),
-        "median_cpu_seconds": statistics.median(r["cpu_seconds"] if r["converged"] else float("inf")
-                                                for r in rows),
+        "median_wall_seconds": median("wall_seconds"), "median_sequences": median("sequences"),
+        "median_cpu_seconds": median("cpu_seconds"),
         "load_average": list(os.getloadavg()), "torch": torch.__version__, "cpu": cpu_name(),
         "cores": os.cpu_count(), "rows": rows,
     }
@@ -124,8 +129,9 @@ def main():
              "|---|---|---|---|---|---|"]
     lines += [f"| {r['seed']} | {'yes' if r['converged'] else 'no'} | {r['sequences']} | {r['wall_seconds']} | "
               f"{r['cpu_seconds']} | {r['test_errors']} |" for r in rows]
-    lines.append(f"| median | {len(done)}/{len(rows)} | {summary['median_sequences']} | "
-                 f"{summary['median_wall_seconds']} | {summary['median_cpu_seconds']} | |")
+    medians = ["not reached" if summary[key] is None else summary[key]
+               for key in ("median_sequences", "median_wall_seconds", "median_cpu_seconds")]
+    lines.append(f"| median | {len(done)}/{len(rows)} | {' | '.join(map(str, medians))} | |")
     (out / "copy_convergence.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -88,7 +88,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, mp.get_context("spawn").Pool(len(runs)) as pool:
         jobs = [pool.apply_async(one_run, (name, options, args.minutes, device, tmp)) for name, options in runs.items()]
         records = [job.get() for job in jobs]
-    out = {"command": f"python benchmarks/failures.py --minutes {args.minutes}", "device": device,
+        pool.close()   # let the workers end on their own: terminate(), on leaving the block, leaks a semaphore
+        pool.join()
+    only = f" --only {' '.join(runs)}" if args.only else ""
+    out = {"command": f"python benchmarks/failures.py --minutes {args.minutes}{only}", "device": device,
            "gpu": torch.cuda.get_device_name() if device == "cuda" else None, "machine": platform.processor(),
            "torch": torch.__version__, "runs": records}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,11 @@
 """Train a model with ``ntm-course train`` and ship it in ``ntm_course/experiments/pretrained/`` with its results.
 
-    python benchmarks/pretrain.py NAME [--half] [--sequences 1000] [--work DIR] -- TASK [train options]
+    python benchmarks/pretrain.py NAME [--half] [--sequences 1000] [--work DIR] [--out-dir DIR] -- TASK [train options]
 
 Runs ``ntm-course train TASK [train options] --checkpoint DIR/NAME-full.pt`` (continuing from that file
 when it exists: a resumed run equals an uninterrupted one), then writes
 
-- ``ntm_course/experiments/pretrained/NAME.pt``: the weights (float16 with ``--half``) and configuration (no optimiser
+- ``ntm_course/experiments/pretrained/NAME.pt`` (or ``--out-dir``'s): the weights (float16 with ``--half``) and configuration (no optimiser
   state), and
 - ``ntm_course/experiments/pretrained/NAME.json``: this command, the training summary and history, and the results of
   :func:`ntm_course.experiments.evaluation.evaluate_generalisation` on ``--sequences`` fresh episodes per setting.
@@ -31,6 +31,8 @@ def main():
     parser.add_argument("--sequences", type=int, default=1000, help="fresh episodes per evaluation setting")
     parser.add_argument("--work", default="runs/pretrain", help="folder for the full training checkpoint")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument("--out-dir", type=Path, default=HERE,
+                        help="where to write NAME.pt and NAME.json (default: the shipped models' folder)")
     parser.add_argument("--half", action="store_true",
                         help="store the weights as float16 (half the size; loading converts them back)")
     argv = sys.argv[1:]
@@ -46,9 +48,10 @@ def main():
         sys.exit(code)
     state = load_checkpoint(full)
     weights = {k: v.half() if args.half and v.is_floating_point() else v for k, v in state["model"].items()}
-    save_checkpoint(HERE / f"{args.name}.pt", {"config": state["config"], "model": weights,
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(args.out_dir / f"{args.name}.pt", {"config": state["config"], "model": weights,
                                                "step": state["step"]})
-    model, config = load_model(HERE / f"{args.name}.pt", device="cpu")
+    model, config = load_model(args.out_dir / f"{args.name}.pt", device="cpu")
     rows = evaluate_generalisation(model, config["task"], args.sequences, seed=1234,
                                    task_options=config["task_options"])
     command = "python benchmarks/pretrain.py " + shlex.join([args.name, *(["--half"] if args.half else []),
@@ -59,7 +62,7 @@ def main():
             "evaluation": {"sequences_per_setting": args.sequences, "seed": 1234, "batch_size": BATCH_SIZE,
                            "perfect_interval": "Wilson score, 95%"},
             "results": rows, "history": state["history"]}
-    (HERE / f"{args.name}.json").write_text(json.dumps(info, indent=1))
+    (args.out_dir / f"{args.name}.json").write_text(json.dumps(info, indent=1))
     print(markdown_table(rows))
 
 
