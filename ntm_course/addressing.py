@@ -52,7 +52,7 @@ def _shift(w, s):
     """``w (..., N)``, ``s (..., K)`` -> ``(..., N)``: the sum over the offsets o of ``s_o * roll(w, o)``.
 
     One head, or on a GPU: gather ``(..., N, K)`` through an index cached per (N, K, device), weight by ``s`` and
-    sum (three operations). Several heads on a CPU: K rolls, each weighted by its column of ``s``, as a gather's
+    sum (three operations; under ``torch.compile`` the index is built in the graph, which keeps it as a constant). Several heads on a CPU: K rolls, each weighted by its column of ``s``, as a gather's
     cost there grows with its size (with 8 heads at batch 32 it is 4x the rolls', forward and backward).
     """
     if w.device.type == "cpu" and w.dim() > 2 and w.shape[-2] > 1:
@@ -63,7 +63,8 @@ def _shift(w, s):
             if k != K // 2:
                 out = torch.addcmul(out, torch.roll(w, k - K // 2, dims=-1), s_k)
         return out
-    return (w[..., _shift_index(w.shape[-1], s.shape[-1], w.device)] * s.unsqueeze(-2)).sum(dim=-1)
+    index = _shift_index.__wrapped__ if torch.compiler.is_compiling() else _shift_index   # compiled: a constant
+    return (w[..., index(w.shape[-1], s.shape[-1], w.device)] * s.unsqueeze(-2)).sum(dim=-1)
 
 
 def _sharpen(w, gamma, eps=None):

@@ -406,9 +406,10 @@ def test_cli_passes_values_at_the_ends_of_their_ranges_on(no_training, capsys):
                  "--no-progress"]) == 0
     assert main(["train", "copy", "--seed", "0"]) == 0
     assert no_training == [
-        dict(checkpoint=None, resume=None, history_path=None, progress=False, device=None, steps=1, num_write_heads=0,
-             shift_width=1, seed=2 ** 32 - 1, lr=1e-3, curriculum=True, one_size_per_batch=False, model="lstm"),
-        dict(checkpoint=None, resume=None, history_path=None, progress=True, device=None, seed=0)]
+        dict(checkpoint=None, resume=None, history_path=None, progress=False, device=None, compile=False, steps=1,
+             num_write_heads=0, shift_width=1, seed=2 ** 32 - 1, lr=1e-3, curriculum=True, one_size_per_batch=False,
+             model="lstm"),
+        dict(checkpoint=None, resume=None, history_path=None, progress=True, device=None, compile=False, seed=0)]
     assert capsys.readouterr().out == "{}\n{}\n"
 
 
@@ -465,3 +466,60 @@ def test_the_curriculum_starts_small_grows_after_ten_good_batches_and_stops_at_t
     assert {dict(o)["min_length"] for o in sizes} == set(range(1, 21))
     assert all(dict(o)["min_length"] == dict(o)["max_length"] for o in sizes)
     assert Curriculum(get_task("ngrams"), make_config("ngrams")).options(None) == {}
+
+
+# ---- compile=True ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """``torch.compile`` with dynamo's eager backend (it traces the step as inductor would, in a second rather
+    than half a minute, and runs the same kernels); records every call of a compiled step."""
+    calls, compile = [], torch.compile
+
+    def fake_compile(fn):
+        step = compile(fn, backend="eager")
+
+        def counted(*args, **kwargs):
+            calls.append(torch.is_grad_enabled())
+            return step(*args, **kwargs)
+        return counted
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    return calls
+
+
+def test_compile_traces_the_step_with_the_same_numbers_and_gives_back_an_uncompiled_model(compiled):
+    plain = train("copy", steps=6, **TINY)
+    fast = train("copy", steps=6, compile=True, **TINY)
+    assert fast.history == [{**r, "seconds": fast.history[i]["seconds"]} for i, r in enumerate(plain.history)]
+    assert all(torch.equal(x, y) for x, y in zip(weights(plain.model).values(), weights(fast.model).values()))
+    assert True in compiled and False in compiled    # training steps, and the evaluations' (without gradients)
+    assert "step" not in vars(fast.model.cell)       # the class's own step again
+    calls = len(compiled)
+    fast.model(torch.rand(4, 2, 9))
+    assert len(compiled) == calls
+
+
+def test_compile_of_an_lstm_or_a_failing_compile_is_a_clear_error(monkeypatch, capsys):
+    with pytest.raises(ValueError, match="compile=True compiles the NTM's step; model='lstm'"):
+        train("copy", steps=1, model="lstm", compile=True, **TINY)
+
+    def cannot_compile(fn):
+        def step(*args, **kwargs):
+            raise torch._dynamo.exc.TorchDynamoException("no working C++ compiler\n(a long report)")
+        return step
+    monkeypatch.setattr(torch, "compile", cannot_compile)
+    model = build_model(make_config("copy", **{k: TINY[k] for k in ("controller_size", "N", "M")}))
+    monkeypatch.setattr(training, "build_model", lambda config, pieces=None: model)
+    with pytest.raises(training.CompileFailed) as error:
+        train("copy", steps=1, compile=True, **TINY)
+    assert str(error.value) == ("torch.compile could not compile the NTM's step (no working C++ compiler); train "
+                                "without compile=True (--compile)")
+    assert "step" not in vars(model.cell)
+    assert main(["train", "copy", "--compile", "--steps", "1", "--no-progress", "--device", "cpu"]) == 1
+    assert capsys.readouterr().out.startswith("error: torch.compile could not compile the NTM's step")
+
+
+def test_cli_compile_flag(no_training):
+    main(["train", "copy", "--compile"])
+    main(["train", "copy"])
+    assert [call["compile"] for call in no_training] == [True, False]
