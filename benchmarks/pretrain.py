@@ -1,13 +1,14 @@
 """Train a model with ``ntm-course train`` and ship it in ``ntm_course/experiments/pretrained/`` with its results.
 
-    python benchmarks/pretrain.py NAME [--half] [--sequences 1000] [--work DIR] [--out-dir DIR] -- TASK [train options]
+    python benchmarks/pretrain.py NAME [--half] [--sequences 1000] [--work DIR] [--out-dir DIR] \
+        -- TASK [train options]
 
 Runs ``ntm-course train TASK [train options] --checkpoint DIR/NAME-full.pt`` (continuing from that file
-when it exists: a resumed run equals an uninterrupted one), then writes
+when it exists: a resumed run equals an uninterrupted one), then writes, into ``--out-dir`` (by default
+``ntm_course/experiments/pretrained/``, where the shipped models are):
 
-- ``ntm_course/experiments/pretrained/NAME.pt`` (or ``--out-dir``'s): the weights (float16 with ``--half``) and configuration (no optimiser
-  state), and
-- ``ntm_course/experiments/pretrained/NAME.json``: this command, the training summary and history, and the results of
+- ``NAME.pt``: the weights (float16 with ``--half``) and configuration (no optimiser state), and
+- ``NAME.json``: this command, the training summary and history, and the results of
   :func:`ntm_course.experiments.evaluation.evaluate_generalisation` on ``--sequences`` fresh episodes per setting.
 """
 import argparse

@@ -172,7 +172,8 @@ def main():
         seeded = torch.Generator().manual_seed
         settings = [("copy, length 20", batch_size, copy_batch(batch_size, 20, 20, generator=seeded(0)),
                      dict(task="copy")) for batch_size in args.batch_sizes]
-        settings.append(("priority sort, feed-forward 512, 8 + 8 heads", 32, priority_sort_batch(32, generator=seeded(0)),
+        settings.append(("priority sort, feed-forward 512, 8 + 8 heads", 32,
+                         priority_sort_batch(32, generator=seeded(0)),
                          dict(task="priority_sort", controller="feedforward", controller_size=512, num_read_heads=8,
                               num_write_heads=8)))
         for setting, batch_size, batch, options in settings:

@@ -52,8 +52,9 @@ def _shift(w, s):
     """``w (..., N)``, ``s (..., K)`` -> ``(..., N)``: the sum over the offsets o of ``s_o * roll(w, o)``.
 
     One head, or on a GPU: gather ``(..., N, K)`` through an index cached per (N, K, device), weight by ``s`` and
-    sum (three operations; under ``torch.compile`` the index is built in the graph, which keeps it as a constant). Several heads on a CPU: K rolls, each weighted by its column of ``s``, as a gather's
-    cost there grows with its size (with 8 heads at batch 32 it is 4x the rolls', forward and backward).
+    sum (three operations; under ``torch.compile`` the index is built in the graph, which keeps it as a
+    constant). Several heads on a CPU: K rolls, each weighted by its column of ``s``, as a gather's cost there
+    grows with its size (with 8 heads at batch 32 it is 4x the rolls', forward and backward).
     """
     if w.device.type == "cpu" and w.dim() > 2 and w.shape[-2] > 1:
         K = s.shape[-1]
