@@ -20,7 +20,6 @@ and addressing stages. A piece of theirs that fails stops the step with a
 :class:`~ntm_course.pieces.PieceError` that names it.
 """
 import inspect
-from itertools import count, takewhile
 from typing import NamedTuple
 
 import torch
@@ -183,25 +182,6 @@ class NTMCell(nn.Module):
             if write_params is not None:
                 info.update({f"write_{name}": write_params[name] for name in HEAD_PARAMS})
         return h, NTMState(memory, reads, read_weights, write_weights, controller_state), info
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        merge_head_layers(state_dict, prefix)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-
-def merge_head_layers(state_dict, prefix="cell."):
-    """Rename, in place, the per-head layers of checkpoints saved before heads were batched.
-
-    Those held ``{prefix}read_heads.{i}.fc.weight`` ``(P, C)`` per head; the cell now has one
-    ``{prefix}read_heads.fc.weight`` ``(H * P, C)``, the heads' rows in order (the same for biases and write
-    heads). A state dict already in the new form is left as it is. Returns ``state_dict``.
-    """
-    for kind in ("read_heads", "write_heads"):
-        for name in ("weight", "bias"):
-            old = list(takewhile(state_dict.__contains__, (f"{prefix}{kind}.{i}.fc.{name}" for i in count())))
-            if old:
-                state_dict[f"{prefix}{kind}.fc.{name}"] = torch.cat([state_dict.pop(key) for key in old])
-    return state_dict
 
 
 class NTM(nn.Module):

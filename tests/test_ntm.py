@@ -267,26 +267,6 @@ def test_a_sequence_equals_the_cell_run_step_by_step():
             torch.testing.assert_close(value, trace[name][t], msg=name)
 
 
-def test_checkpoints_with_one_layer_per_head_still_load():
-    """Weights saved before the heads were batched (read_heads.{i}.fc) load into the one layer per kind."""
-    seed_everything(0)
-    model = NTM(4, 2, num_read_heads=2, num_write_heads=3, **SMALL)
-    old = {}
-    for name, value in model.state_dict().items():
-        kind = name.split(".")[1]
-        if kind in ("read_heads", "write_heads"):
-            H = model.cell.num_read_heads if kind == "read_heads" else model.cell.num_write_heads
-            for i, part in enumerate(value.chunk(H)):
-                old[name.replace(f"{kind}.fc", f"{kind}.{i}.fc")] = part.clone()
-        else:
-            old[name] = value.clone()
-    assert "cell.read_heads.1.fc.weight" in old and "cell.read_heads.fc.weight" not in old
-    fresh = NTM(4, 2, num_read_heads=2, num_write_heads=3, **SMALL)
-    fresh.load_state_dict(old)
-    x = torch.randn(5, 3, 4)
-    assert torch.equal(fresh(x), model(x))
-
-
 def test_the_cell_checks_the_state_it_is_given():
     cell = NTMCell(4, 2, num_read_heads=2, **SMALL)
     state = cell.initial_state(3)

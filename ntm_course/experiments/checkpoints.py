@@ -11,8 +11,6 @@ from pathlib import Path
 
 import torch
 
-from ..ntm import merge_head_layers
-
 
 FORMAT = "ntm-course-checkpoint"
 VERSION = 1
@@ -38,8 +36,7 @@ def load_checkpoint(path, map_location="cpu"):
     """Read a checkpoint written by :func:`save_checkpoint` with ``torch.load(weights_only=True)``.
 
     Raises ValueError when the file is missing, unreadable, not one of ours, or lacks weights or config.
-    Older checkpoints load as they are: weights saved with one layer per head are renamed to today's one layer
-    per kind (:func:`~ntm_course.ntm.merge_head_layers`), configuration options to today's names (:data:`RENAMED`).
+    A checkpoint saved with older option names loads under today's names (:data:`RENAMED`).
     """
     path = Path(path)
     if not path.is_file():
@@ -54,7 +51,6 @@ def load_checkpoint(path, map_location="cpu"):
     missing = {"config", "model"} - set(state)
     if missing:
         raise ValueError(f"checkpoint {str(path)!r} lacks {sorted(missing)}")
-    merge_head_layers(state["model"])
     state["config"] = {RENAMED.get(name, name): value for name, value in state["config"].items()}
     return state
 
