@@ -1,11 +1,11 @@
-# A container for grading untrusted submissions with `ntm-course grade`, on top of the grader's own isolation.
+# A container for grading untrusted submissions with `ntm-course-instructor grade`, on top of the grader's own isolation.
 #
 #   docker build -t ntm-course-grader .
 #   docker run --rm --network none --memory 8g --pids-limit 512 \
 #       -v "$PWD/submissions:/submissions:ro" -v "$PWD/out:/out" \
 #       ntm-course-grader --csv /out/gradebook.csv --feedback /out/feedback --jobs 4
 #
-# It grades every notebook in /submissions (more options after the image name go to `ntm-course grade`).
+# It grades every notebook in /submissions (more options after the image name go to `ntm-course-instructor grade`).
 #
 # The container holds only the course (CPU torch) and what you mount: no credentials, no network
 # (--network none), bounded memory and processes. The grader runs as root inside it, so each submission's
@@ -16,12 +16,16 @@ FROM python:3.11-slim
 
 RUN apt-get update && apt-get install -y --no-install-recommends util-linux && rm -rf /var/lib/apt/lists/*
 WORKDIR /course
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY ntm_course ./ntm_course
+COPY ntm_course_instructor ./ntm_course_instructor
+COPY instructor ./instructor
+COPY notebooks ./notebooks
+COPY exercises ./exercises
 COPY solutions ./solutions
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch \
-    && pip install --no-cache-dir -e '.[grading]' \
-    && python -c "import ntm_course.teaching.grading.gradebook"
+    && pip install --no-cache-dir . ./instructor \
+    && python -c "import ntm_course_instructor.grading.gradebook"
 ENV OMP_NUM_THREADS=1 MPLBACKEND=Agg
 WORKDIR /out
-ENTRYPOINT ["sh", "-c", "exec ntm-course grade --source /course/solutions /submissions/*.ipynb \"$@\"", "grade"]
+ENTRYPOINT ["sh", "-c", "exec ntm-course-instructor grade /submissions/*.ipynb \"$@\"", "grade"]

@@ -5,9 +5,10 @@
     python3 course.py lab --instructor   # the same, with nbgrader's instructor tools (see below)
     python3 course.py test               # set up, then run every test: the library and every notebook
 
-Set-up makes a virtual environment in ``.venv`` (once; again only when pyproject.toml or constraints.txt
-change, or when the environment is broken) and installs the course into it with pip, in editable mode, with
-every extra (lessons, grading, site, dev): both commands use the same environment. If the Python running
+Set-up makes a virtual environment in ``.venv`` (once; again only when a pyproject.toml or constraints.txt
+change, or when the environment is broken) and installs into it with pip, in editable mode, both of this
+checkout's distributions: the learner's course with every extra (lessons, dev) and the instructor's tools
+(``instructor/``, with the site extra): both commands use the same environment. If the Python running
 this script already has *this checkout's* course installed in editable mode with every package it needs (the
 conda environment from ``environment.yml``), that Python is used instead; a stale or foreign install (the
 course from another checkout, metadata without the packages) never is, so every run picks the same Python.
@@ -35,8 +36,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 WELCOME = "notebooks/00_welcome.ipynb"
 KERNEL_DISPLAY_NAME = "Python 3 (ntm-course)"
-# Every command installs the course with all of these extras, so one environment serves lab and test.
-EXTRAS = ("lessons", "grading", "site", "dev")
+# Every command installs both distributions with all of these extras, so one environment serves lab and test.
+EXTRAS = ("lessons", "dev")
+INSTRUCTOR_EXTRAS = ("site",)
+DISTRIBUTIONS = {"ntm-course": (ROOT, EXTRAS), "ntm-course-instructor": (ROOT / "instructor", INSTRUCTOR_EXTRAS)}
 # JupyterLab defaults for the course's environment: no pop-up asking about news feeds on first start.
 LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
 # What a learner's JupyterLab leaves out (``lab --instructor`` keeps them): nbgrader's instructor and assignment
@@ -54,7 +57,8 @@ def _venv_python():
 
 
 def _has_course():
-    """True when this Python has this checkout's course, with every extra's packages, installed (the conda route).
+    """True when this Python has this checkout's two distributions, with every extra's packages, installed (the
+    conda route).
 
     Looks only at installed distributions, never at this script's own folder: an editable install leaves
     ``ntm_course.egg-info`` here, which would otherwise look like an installed course. The course must be an
@@ -64,7 +68,12 @@ def _has_course():
     if Path(sys.prefix).resolve() == VENV.resolve():
         return False
     paths = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
-    dist = next(iter(metadata.distributions(name="ntm-course", path=paths)), None)
+    return all(_has_distribution(name, folder, extras, paths) for name, (folder, extras) in DISTRIBUTIONS.items())
+
+
+def _has_distribution(name, folder, extras, paths):
+    """True when ``name`` is an editable install of ``folder`` with the packages of its ``extras`` installed."""
+    dist = next(iter(metadata.distributions(name=name, path=paths)), None)
     if dist is None:
         return False
     try:
@@ -72,11 +81,11 @@ def _has_course():
         from packaging.requirements import Requirement  # every environment with the course's packages has it
     except (ValueError, ImportError):
         return False
-    if origin.get("url") != ROOT.as_uri() or not origin.get("dir_info", {}).get("editable"):
+    if origin.get("url") != folder.as_uri() or not origin.get("dir_info", {}).get("editable"):
         return False
     for line in dist.requires or []:
         req = Requirement(line)
-        if req.marker and not any(req.marker.evaluate({"extra": extra}) for extra in EXTRAS):
+        if req.marker and not any(req.marker.evaluate({"extra": extra}) for extra in extras):
             continue
         found = next(iter(metadata.distributions(name=req.name, path=paths)), None)
         if found is None or not req.specifier.contains(found.version, prereleases=True):
@@ -92,8 +101,8 @@ def _venv_works(python):
 
 def _stamp():
     """The install stamp: where it lives and the digest it must hold to be current."""
-    digest = hashlib.sha256(",".join(EXTRAS).encode())
-    for name in ("pyproject.toml", "constraints.txt"):
+    digest = hashlib.sha256(",".join(EXTRAS + INSTRUCTOR_EXTRAS).encode())
+    for name in ("pyproject.toml", "instructor/pyproject.toml", "constraints.txt"):
         digest.update((ROOT / name).read_bytes())
     return VENV / ".ntm-course-installed", digest.hexdigest()
 
@@ -115,11 +124,11 @@ def setup():
     if not _venv_works(python):
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    spec = f".[{','.join(EXTRAS)}]"
-    print(f"Installing the course ({spec}) into {VENV}; the first time takes a few minutes ...", flush=True)
+    specs = ["-e", f".[{','.join(EXTRAS)}]", "-e", f"./instructor[{','.join(INSTRUCTOR_EXTRAS)}]"]
+    print(f"Installing the course ({' '.join(specs[1::2])}) into {VENV}; the first time takes a few minutes ...",
+          flush=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", "-c", "constraints.txt", "-e",
-                    spec],
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", "-c", "constraints.txt", *specs],
                    check=True, cwd=ROOT)
     # Bytecode for everything installed, on every core (pip's own compiling takes twice as long, on one): each
     # kernel and test process then imports torch in about a second, not three, also where $PYTHONDONTWRITEBYTECODE
@@ -167,7 +176,7 @@ def _coverage(env, rest):
     ``.ci/run`` do) and when asked for (``test --cov``); a local run skips it, which makes it faster."""
     in_ci = env.get("CI", "").strip().lower() not in ("", "0", "false", "no")
     asked = any(arg.split("=")[0] == "--cov" for arg in rest)
-    return ["--cov=ntm_course"] if in_ci and not asked else []  # "=": a bare --cov would take the next argument
+    return ["--cov=ntm_course", "--cov=ntm_course_instructor"] if in_ci and not asked else []  # "=": a bare --cov would take the next argument
 
 
 def main(argv):

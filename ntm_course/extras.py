@@ -1,8 +1,9 @@
 """The course's optional parts and what they need: a missing one fails with the extra to install.
 
-``pip install ntm-course`` gives the library (torch, numpy, tqdm). The rest comes in extras (pyproject.toml):
-``lessons`` (JupyterLab, ipywidgets, matplotlib: the figures and widgets), ``grading`` (nbgrader and
-nbconvert: ``ntm-course release`` and ``ntm-course grade``), ``site`` (Jupyter Book: ``ntm-course render``).
+``pip install ntm-course`` gives the library (torch, numpy, tqdm). The rest comes in extras: ``lessons``
+(JupyterLab, ipywidgets, matplotlib: the figures and widgets), and the instructor's distribution with its own
+extra: ``grading`` (``pip install ntm-course-instructor``: nbgrader and nbconvert, for release and grade) and
+``site`` (``pip install 'ntm-course-instructor[site]'``: Jupyter Book, for render).
 A module that needs one imports it inside :func:`needs`::
 
     with needs("lessons", __name__):
@@ -17,7 +18,9 @@ line::
 import contextlib
 
 
-EXTRAS = ("lessons", "grading", "site")
+EXTRAS = {"lessons": "ntm-course[lessons]", "grading": "ntm-course-instructor",
+          "site": "ntm-course-instructor[site]"}
+"""Each optional part of the course, and the pip requirement that installs it."""
 
 
 class MissingExtra(ModuleNotFoundError):
@@ -28,13 +31,13 @@ class MissingExtra(ModuleNotFoundError):
 def needs(extra, user):
     """Turn a missing third-party module inside the block into a :class:`MissingExtra` naming ``extra``.
 
-    ``user`` names what needs it in the message (a module's ``__name__``, or ``ntm-course grade``). A missing
+    ``user`` names what needs it in the message (a module's ``__name__``, or ``ntm-course-instructor grade``). A missing
     module of the course itself is a bug, not a missing extra: that error passes unchanged. A ``MissingExtra``
     raised further in for the same extra is named again for this ``user`` (the outermost one speaks: a command
     rather than the module it imports); one for another extra passes unchanged.
     """
     if extra not in EXTRAS:
-        raise ValueError(f"extra must be one of {EXTRAS}, got {extra!r}")
+        raise ValueError(f"extra must be one of {tuple(EXTRAS)}, got {extra!r}")
     try:
         yield
     except MissingExtra as error:
@@ -49,6 +52,6 @@ def needs(extra, user):
 
 def _missing(user, extra, module):
     error = MissingExtra(f"{user} needs the course's {extra!r} extra (no module named {module!r}): "
-                         f"pip install 'ntm-course[{extra}]'", name=module)
+                         f"pip install '{EXTRAS[extra]}'", name=module)
     error.extra = extra
     return error

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from envs import checkout_copy, clean_env, execute_in, fresh_venv, site_packages
 
-from ntm_course.teaching import hosted
+from ntm_course_instructor import hosted
 
 
 ROOT = Path(__file__).resolve().parents[1]

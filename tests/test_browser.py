@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from labserver import chromium, running_lab
 
-from ntm_course.teaching.cli import main
+from ntm_course_instructor.cli import main
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -6,11 +6,11 @@ import builtins
 import pytest
 import torch
 
-from ntm_course.teaching.grading import EXERCISES, check
-from ntm_course.teaching.grading.checker import (CheckResult, GradOutcome, Outcome, clone, compare, format_value,
+from ntm_course_instructor.grading import EXERCISES, check
+from ntm_course.teaching.practice.checker import (CheckResult, GradOutcome, Outcome, clone, compare, format_value,
                                                  not_callable, projected_gradients, rebuild_error, same,
                                                  score_outcomes)
-from ntm_course.teaching.grading.exercises.cases import Case, Exercise
+from ntm_course.teaching.practice.exercises.cases import Case, Exercise
 
 
 SHIFT = EXERCISES["shift"]   # arguments (w, s); gradients reach both

@@ -1,4 +1,5 @@
-"""The ``ntm-course`` command's dispatch (the subcommands are tested with their own modules)."""
+"""The ``ntm-course`` and ``ntm-course-instructor`` commands' dispatch (the subcommands are tested with their own
+modules)."""
 import subprocess
 import sys
 import types
@@ -6,6 +7,7 @@ import types
 import pytest
 
 from ntm_course.teaching import cli
+from ntm_course_instructor import cli as instructor_cli
 
 
 def test_help_lists_every_command(capsys):
@@ -75,15 +77,34 @@ def test_command_usage_error_names_the_command(fake_command, capsys):
     assert "usage: ntm-course fake" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", cli.INSTRUCTORS)
+def test_an_instructors_command_asked_of_the_learners_tool_names_the_instructors(command, capsys):
+    assert cli.main([command, "x.ipynb"]) == 2
+    assert capsys.readouterr().err == (f"ntm-course {command} is one of the instructor's tools: pip install "
+                                       f"ntm-course-instructor, then run ntm-course-instructor {command} x.ipynb\n")
+    assert set(cli.INSTRUCTORS) == set(instructor_cli.COMMANDS) and not set(cli.COMMANDS) & set(cli.INSTRUCTORS)
+
+
+def test_the_instructors_tool_lists_its_commands_and_rejects_others(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        instructor_cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and out.startswith("usage: ntm-course-instructor")
+    assert all(command in out for command in instructor_cli.COMMANDS)
+    with pytest.raises(SystemExit) as exit_info:
+        instructor_cli.main(["train"])
+    assert exit_info.value.code == 2 and "invalid choice: 'train'" in capsys.readouterr().err
+
+
 def test_a_command_whose_extra_is_missing_says_which_in_one_line(monkeypatch, capsys):
-    """``ntm-course release`` without nbgrader (pip install ntm-course, no grading extra)."""
+    """``ntm-course-instructor release`` without nbgrader."""
     for name in ("nbgrader", "nbgrader.preprocessors"):             # as if it were not installed (another test
         monkeypatch.setitem(sys.modules, name, None)                # in this worker may have imported it)
-    monkeypatch.delitem(sys.modules, "ntm_course.teaching.release", raising=False)
-    assert cli.main(["release", "--check"]) == 1
+    monkeypatch.delitem(sys.modules, "ntm_course_instructor.release", raising=False)
+    assert instructor_cli.main(["release", "--check"]) == 1
     err = capsys.readouterr().err
-    assert err == ("ntm-course release needs the course's 'grading' extra (no module named "
-                   "'nbgrader.preprocessors'): pip install 'ntm-course[grading]'\n")
+    assert err == ("ntm-course-instructor release needs the course's 'grading' extra (no module named "
+                   "'nbgrader.preprocessors'): pip install 'ntm-course-instructor'\n")
 
 
 def test_the_extra_is_named_for_what_the_command_runs_too(fake_command, monkeypatch, capsys):

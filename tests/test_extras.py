@@ -1,4 +1,4 @@
-"""The extras: what is missing names the extra to install; the extras named in the code are pyproject's."""
+"""The extras: what is missing names the extra to install; the extras named in the code are the two pyprojects'."""
 import re
 import tomllib
 from pathlib import Path
@@ -7,6 +7,7 @@ import pytest
 
 from ntm_course.extras import EXTRAS, MissingExtra, needs
 from ntm_course.teaching import cli
+from ntm_course_instructor import cli as instructor_cli
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_a_missing_module_names_the_extra_and_how_to_install_it():
     with pytest.raises(MissingExtra) as caught:
-        with needs("grading", "ntm-course grade"):
+        with needs("grading", "ntm-course-instructor grade"):
             import ntm_course_test_absent_module  # noqa: F401
-    assert str(caught.value) == ("ntm-course grade needs the course's 'grading' extra (no module named "
-                                 "'ntm_course_test_absent_module'): pip install 'ntm-course[grading]'")
+    assert str(caught.value) == ("ntm-course-instructor grade needs the course's 'grading' extra (no module named "
+                                 "'ntm_course_test_absent_module'): pip install 'ntm-course-instructor'")
     assert isinstance(caught.value, ModuleNotFoundError) and caught.value.name == "ntm_course_test_absent_module"
 
 
@@ -40,10 +41,17 @@ def test_an_unknown_extra_is_rejected():
             pass
 
 
-def test_every_extra_the_code_names_is_one_that_pyproject_defines():
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert set(EXTRAS) == set(extras) - {"dev"}
-    named = {name for path in (ROOT / "ntm_course").rglob("*.py")
+def test_every_extra_the_code_names_is_one_that_a_pyproject_defines():
+    """``lessons`` is the learner's extra, ``site`` the instructor's; ``grading`` is the instructor's
+    distribution itself (its own dependencies)."""
+    def project(folder):
+        return tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+    learner, instructor = project(ROOT), project(ROOT / "instructor")
+    defined = {f"{learner['name']}[{e}]" for e in learner["optional-dependencies"] if e != "dev"}
+    defined |= {f"{instructor['name']}[{e}]" for e in instructor["optional-dependencies"]} | {instructor["name"]}
+    assert set(EXTRAS.values()) == defined
+    named = {name for package in ("ntm_course", "ntm_course_instructor") for path in (ROOT / package).rglob("*.py")
              for name in re.findall(r"""needs\(["'](\w+)["']""", path.read_text())}
-    named |= {extra for _, extra, _ in cli.COMMANDS.values() if extra}
+    named |= {extra for commands in (cli.COMMANDS, instructor_cli.COMMANDS) for _, extra, _ in commands.values()
+              if extra}
     assert named == set(EXTRAS)                                         # each extra is asked for somewhere

@@ -11,10 +11,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from ntm_course.teaching import cli
-from ntm_course.teaching.grading import EXERCISES
-from ntm_course.teaching.grading import gradebook as gb
-from ntm_course.teaching.grading import isolation
+from ntm_course_instructor import cli
+from ntm_course_instructor.grading import EXERCISES
+from ntm_course_instructor.grading import gradebook as gb
+from ntm_course_instructor.grading import isolation
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ FORGERIES = {
     "patch_torch": forged("import torch\ntorch.allclose = lambda *a, **k: True\n"
                           "torch.equal = lambda *a, **k: True\ntorch.isclose = lambda a, b, **k: a == a\n"),
     # the course's checker patched (through its import, which the grader refuses in an answer)
-    "patch_course": forged("import ntm_course.teaching.grading.checker as c\nc.compare = lambda *a: None\n"),
+    "patch_course": forged("import ntm_course.teaching.practice.checker as c\nc.compare = lambda *a: None\n"),
     # IPython: display every number as 4
     "ipython": forged("ip = get_ipython()\nip.display_formatter.formatters['text/plain'].for_type("
                       "int, lambda n, p, cycle: p.text('4'))\n"),
@@ -212,7 +212,7 @@ def test_forgeries_score_zero(graded, name):
 def test_forgeries_change_nothing_outside_the_worker(graded):
     assert "forged" not in graded["csv"].read_text()
     assert not (ROOT / "solutions" / "pwned.txt").exists()
-    assert "import ntm_course.teaching.grading.checker, which the grader does not accept" in \
+    assert "import ntm_course.teaching.practice.checker, which the grader does not accept" in \
         graded["rows"]["patch_course"]["reasons"]
     assert "Permission denied" in graded["rows"]["read_solutions"]["reasons"] or \
         "No such file" in graded["rows"]["read_solutions"]["reasons"]

@@ -19,10 +19,10 @@ import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import ntm_course
-from ntm_course.teaching import cli
-from ntm_course.teaching.grading import EXERCISES
-from ntm_course.teaching.grading import gradebook as gb
-from ntm_course.teaching.grading import isolation, worker
+from ntm_course_instructor import cli
+from ntm_course_instructor.grading import EXERCISES
+from ntm_course_instructor.grading import gradebook as gb
+from ntm_course_instructor.grading import isolation, worker
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -281,7 +281,7 @@ def test_run_worker_hands_over_the_job_and_loads_what_comes_back(tmp_path):
 
 
 def worker_outcome():
-    from ntm_course.teaching.grading.checker import Outcome
+    from ntm_course.teaching.practice.checker import Outcome
     return Outcome(got=torch.ones(2), args=(torch.zeros(2),))
 
 

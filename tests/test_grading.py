@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 import ntm_course
 from ntm_course.experiments.tasks import bits_per_sequence
 from ntm_course.heads import split_head_params as library_split
-from ntm_course.teaching.grading import EXERCISES, check, reference
-from ntm_course.teaching.grading.checker import _first_differing_example, compare
+from ntm_course_instructor.grading import EXERCISES, check, reference
+from ntm_course.teaching.practice.checker import _first_differing_example, compare
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -461,8 +461,8 @@ def test_unknown_exercise_is_a_value_error():
 
 
 def test_grading_imports_no_plotting_or_widgets():
-    code = ("import sys, ntm_course.teaching.grading, ntm_course.teaching.grading.gradebook, "
-            "ntm_course.teaching.release; "
+    code = ("import sys, ntm_course_instructor.grading, ntm_course_instructor.grading.gradebook, "
+            "ntm_course_instructor.release; "
             "bad = [m for m in ('matplotlib', 'ipywidgets') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

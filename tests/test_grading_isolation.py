@@ -7,10 +7,10 @@ import pickle
 import pytest
 import torch
 
-from ntm_course.teaching.grading import EXERCISES, check
-from ntm_course.teaching.grading import gradebook as gb
-from ntm_course.teaching.grading import worker
-from ntm_course.teaching.grading.checker import Foreign, Outcome, score_outcomes
+from ntm_course_instructor.grading import EXERCISES, check
+from ntm_course_instructor.grading import gradebook as gb
+from ntm_course_instructor.grading import worker
+from ntm_course.teaching.practice.checker import Foreign, Outcome, score_outcomes
 
 
 # --- check leaves the learner's session as it found it ---------------------------------------------------
@@ -114,8 +114,8 @@ def test_pack_keeps_plain_values_and_names_the_rest():
     ("f = __import__('ntm_course')", {"*"}),
     ("import importlib", {"*"}),
     ("def shift(w, s):\n    return reference('shift')(w, s)", {"*"}),
-    ("from ntm_course.teaching.grading import reference", {"*"}),
-    ("import ntm_course.teaching.grading.checker as c\nc.compare = lambda *a: None", {"*"}),   # the teaching layer
+    ("from ntm_course_instructor.grading import reference", {"*"}),
+    ("import ntm_course.teaching.practice.checker as c\nc.compare = lambda *a: None", {"*"}),   # the teaching layer
     ("from ntm_course.teaching.lesson import your_turn", {"*"}),
     ("from ntm_course import teaching", {"*"}),
     ("from ntm_course import *", {"*"}),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ntm_course.teaching.grading import EXERCISES, check, worker
+from ntm_course_instructor.grading import EXERCISES, check, worker
 
 
 def rng_states():

@@ -1,4 +1,4 @@
-"""The Colab badge and install cell (``ntm_course.teaching.hosted``): the cell does nothing off Colab, and on a
+"""The Colab badge and install cell (``ntm_course_instructor.hosted``): the cell does nothing off Colab, and on a
 simulated
 Colab it installs the course next to the hosted torch and ipywidgets without touching them.
 
@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from envs import ROOT, checkout_copy, clean_env, execute_in, fresh_venv, site_packages
 
-from ntm_course.teaching import hosted
+from ntm_course_instructor import hosted
 
 
 LESSON, SOLUTION = ROOT / "notebooks" / "05_shift.ipynb", ROOT / "solutions" / "05_shift.ipynb"
@@ -58,7 +58,7 @@ def test_main_rewrites_stale_notebooks_and_check_lists_them(tmp_path, capsys):
     assert hosted.main(["--root", str(tmp_path), "--check"]) == 1
     assert "stale: notebooks/05_shift.ipynb" in capsys.readouterr().out
     assert hosted.main(["--root", str(tmp_path)]) == 0
-    assert "ntm-course release" in capsys.readouterr().out
+    assert "ntm-course-instructor release" in capsys.readouterr().out
     assert hosted.main(["--root", str(tmp_path), "--check"]) == 0
     for path in (LESSON, SOLUTION):   # the same text as the repository's notebooks
         assert (tmp_path / path.parent.name / path.name).read_text() == path.read_text()

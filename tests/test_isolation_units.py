@@ -1,4 +1,4 @@
-"""The gradebook's isolation (:mod:`ntm_course.teaching.grading.isolation`), unit by unit and in this process: what
+"""The gradebook's isolation (:mod:`ntm_course_instructor.grading.isolation`), unit by unit and in this process: what
 ``probe`` grants on each kind of system, the limits ``preexec`` sets, how ``user_tasks`` counts, and what
 ``kill_all`` kills. The end-to-end tests (tests/test_gradebook.py) see these pieces only from inside workers."""
 import os
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ntm_course.teaching.grading import isolation
+from ntm_course_instructor.grading import isolation
 
 
 UNSHARE = "/usr/bin/unshare"

@@ -1,12 +1,14 @@
 """The package's layers hold: import-linter checks the contract in pyproject.toml ([tool.importlinter]).
 
-Teaching tools sit over presentation, presentation over the experiments, the experiments over the paper's
-mechanism; each module imports only from the layers below it, so there are no import cycles between layers.
+The learner's package never imports the instructor's. In the learner's, teaching tools sit over presentation,
+presentation over the experiments, the experiments over the paper's mechanism; each module imports only from the layers below it, so there are no import cycles between layers.
 """
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
 
@@ -19,28 +21,38 @@ def test_the_layer_contract_is_kept(monkeypatch):
     assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == EXIT_STATUS_SUCCESS
 
 
-def test_every_module_has_its_layer():
-    """A new module must be placed in the contract, or import-linter would not check it.
+def _layers(package):
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (contract,) = [c for c in contracts if c["type"] == "layers" and c["containers"] == [package]]
+    return contract["layers"]
 
-    The contract names the top-level modules (the mechanism) and, inside each layer folder (``experiments``,
-    ``presentation``, ``teaching``), its modules and packages; a package's own modules go with it.
+
+@pytest.mark.parametrize("package, folders", [("ntm_course", {"experiments", "presentation", "teaching"}),
+                                              ("ntm_course_instructor", set())])
+def test_every_module_has_its_layer(package, folders):
+    """A new module must be placed in its package's contract, or import-linter would not check it.
+
+    The contract names the top-level modules and, inside each layer folder (``experiments``, ``presentation``,
+    ``teaching`` of the learner's package), its modules and packages; a package's own modules go with it.
     """
-    layers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]["layers"]
-    placed = {name.strip() for layer in layers for name in layer.split(":")}
-    folders = {name.split(".")[0] for name in placed if "." in name}
-    package = ROOT / "ntm_course"
-    modules = {".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__")
-               for p in package.rglob("*.py") if "__pycache__" not in p.parts} - {"__init__"}
+    placed = {name.strip() for layer in _layers(package) for name in layer.split(":")}
+    assert {name.split(".")[0] for name in placed if "." in name} == folders
+    modules = {".".join(p.relative_to(ROOT / package).with_suffix("").parts).removesuffix(".__init__")
+               for p in (ROOT / package).rglob("*.py") if "__pycache__" not in p.parts} - {"__init__"}
     unplaced = {m for m in modules - folders if not any(m == p or m.startswith(p + ".") for p in placed)}
     assert not unplaced, f"modules in no layer of the contract: {sorted(unplaced)}"
     assert placed <= modules, f"the contract names modules that don't exist: {sorted(placed - modules)}"
-    assert folders == {"experiments", "presentation", "teaching"}
+
+
+def test_the_learners_package_never_imports_the_instructors():
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    assert {"type": "forbidden", "source_modules": ["ntm_course"], "forbidden_modules": ["ntm_course_instructor"]} \
+        .items() <= next(c for c in contracts if c["type"] == "forbidden").items()
 
 
 def test_a_broken_layer_order_is_reported(tmp_path, monkeypatch):
     """The same contract with the mechanism's order turned upside down must fail: the check has teeth."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    layers = config["contracts"][0]["layers"]
+    layers = _layers("ntm_course")
     upside_down = "\n".join(f'    "{layer}",' for layer in reversed(layers))
     (tmp_path / "contract.toml").write_text(
         f'[tool.importlinter]\nroot_package = "ntm_course"\n\n[[tool.importlinter.contracts]]\nname = "reversed"\n'

@@ -15,8 +15,8 @@ import pytest
 from nbclient import NotebookClient
 
 from ntm_course.pieces import PIECE_NAMES
-from ntm_course.teaching.grading import EXERCISES
-from ntm_course.teaching.grading.worker import strip_magics
+from ntm_course_instructor.grading import EXERCISES
+from ntm_course_instructor.grading.worker import strip_magics
 
 
 ROOT = Path(__file__).resolve().parents[1]

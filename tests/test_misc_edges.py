@@ -21,8 +21,8 @@ from ntm_course.experiments.tasks import bits_per_sequence
 from ntm_course.heads import HeadParams
 from ntm_course.pieces import Pieces
 from ntm_course.presentation import viz_models
-from ntm_course.teaching import render
-from ntm_course.teaching.grading import EXERCISES, check, reference
+from ntm_course_instructor import render
+from ntm_course_instructor.grading import EXERCISES, check, reference
 from ntm_course.teaching.lesson import your_turn
 
 
@@ -72,7 +72,7 @@ def run_as_main(module, argv, monkeypatch):
 
 
 def test_python_m_cli_exits_with_the_commands_code(tmp_path, monkeypatch, capsys):
-    assert run_as_main("ntm_course.teaching.cli", ["grade", "x.ipynb", "--source", str(tmp_path)], monkeypatch) == 2
+    assert run_as_main("ntm_course_instructor.cli", ["grade", "x.ipynb", "--source", str(tmp_path)], monkeypatch) == 2
     assert capsys.readouterr().err == f"error: source must be the folder of solution notebooks, found none in " \
                                       f"{tmp_path}\n"
 
@@ -82,7 +82,7 @@ def test_python_m_hosted_check_exits_1_for_a_stale_notebook_and_writes_nothing(t
     stale.parent.mkdir()
     stale.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
     before = stale.read_text()
-    assert run_as_main("ntm_course.teaching.hosted", ["--root", str(tmp_path), "--check"], monkeypatch) == 1
+    assert run_as_main("ntm_course_instructor.hosted", ["--root", str(tmp_path), "--check"], monkeypatch) == 1
     assert capsys.readouterr().out == "stale: notebooks/01_x.ipynb\n"
     assert stale.read_text() == before
 
@@ -102,7 +102,7 @@ def test_render_without_jupyter_book_says_which_extra_to_install(tmp_path, monke
     for name in ("jupyter_book", "jupyter_book.sphinx"):        # as if never installed, imported before or not
         monkeypatch.setitem(sys.modules, name, None)
     assert render.run(render_args(tmp_path)) == 2
-    assert capsys.readouterr().err.startswith("ntm-course render: needs the site extra (pip install -e '.[site]'): ")
+    assert capsys.readouterr().err.startswith("ntm-course-instructor render: needs the site extra (pip install 'ntm-course-instructor[site]'): ")
 
 
 def test_render_reports_a_site_that_does_not_build(tmp_path, monkeypatch, capsys):
@@ -119,7 +119,7 @@ def test_render_reports_a_site_that_does_not_build(tmp_path, monkeypatch, capsys
     assert output_dir == Path(args.output) and options["noconfig"] is True
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith(f"FAILED   {args.paths[0]}: cannot read it: ")
-    assert err[-1] == "ntm-course render: Jupyter Book could not build the site: sphinx failed"
+    assert err[-1] == "ntm-course-instructor render: Jupyter Book could not build the site: sphinx failed"
     assert not Path(args.output).exists()                     # no MathJax copied into a site that was not built
 
 

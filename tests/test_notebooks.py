@@ -2,7 +2,7 @@
 
 Covers every ``.ipynb`` under notebooks/, exercises/ and solutions/: no outputs, no execution counts, the
 ``python3`` kernelspec, an ``NN_topic`` name, an "Open in Colab" badge for that very notebook before its
-title, the Colab install cell (``ntm_course.teaching.hosted``, a no-op off Colab) as the first code cell, and a
+title, the Colab install cell (``ntm_course_instructor.hosted``, a no-op off Colab) as the first code cell, and a
 second code cell that seeds the generators and picks the device.
 """
 import re
@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ntm_course.teaching import hosted
+from ntm_course_instructor import hosted
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def test_colab_badge_opens_this_notebook_before_its_title(path):
 def test_first_code_cell_is_the_colab_install_cell(path):
     first = code_cells(path)[0]
     assert hosted.role(first) == "install" and first.source == hosted.INSTALL_CELL, \
-        f"{path.name}: the first code cell must be hosted.INSTALL_CELL; run `python -m ntm_course.teaching.hosted`"
+        f"{path.name}: the first code cell must be hosted.INSTALL_CELL; run `python -m ntm_course_instructor.hosted`"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ntm_course.teaching import cli, hosted, release
-from ntm_course.teaching.grading import reference
+from ntm_course_instructor import cli, hosted, release
+from ntm_course_instructor.grading import reference
 
 
 ROOT = Path(__file__).resolve().parents[1]

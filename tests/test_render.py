@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from ntm_course.teaching.cli import main
-from ntm_course.teaching.render import WIDGET_STATE, WIDGET_VIEW, find_notebooks, freeze_widgets
+from ntm_course_instructor.cli import main
+from ntm_course_instructor.render import WIDGET_STATE, WIDGET_VIEW, find_notebooks, freeze_widgets
 
 
 SITE = Path(__file__).resolve().parents[1] / "site"

@@ -1,4 +1,4 @@
-"""The exercises that test understanding (ntm_course.teaching.grading.understanding): each reference is right (checked
+"""The exercises that test understanding (ntm_course_instructor.grading.understanding): each reference is right (checked
 against the rule, the machine's output or NTMCell), scores full marks, correct answers written differently pass,
 typical wrong answers score less with the hint that names the mistake, and the notebooks' answers and stubs
 score full marks and zero."""
@@ -12,8 +12,8 @@ import torch.nn.functional as F
 import ntm_course
 from ntm_course.handcrafted import copy_head_params, shift_distribution
 from ntm_course.ntm import NTMCell
-from ntm_course.teaching.grading import EXERCISES, check, reference
-from ntm_course.teaching.grading import understanding as u
+from ntm_course_instructor.grading import EXERCISES, check, reference
+from ntm_course_instructor.grading import understanding as u
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The gradebook's worker (:mod:`ntm_course.teaching.grading.worker`), unit by unit and in this process: packing a
+"""The gradebook's worker (:mod:`ntm_course_instructor.grading.worker`), unit by unit and in this process: packing a
 learner's values and loading them back as data only, IPython magics, the isolation steps it takes itself, the
 poisoned reference, the cases, and ``main`` run on a real job folder (with ``os._exit``, the mounts and the uid
 switch replaced, so this process survives it). tests/test_gradebook.py runs the same worker for real, in a
@@ -18,8 +18,8 @@ import pytest
 import torch
 
 import ntm_course
-from ntm_course.teaching.grading import EXERCISES, check, worker
-from ntm_course.teaching.grading.checker import Foreign, GradOutcome, Outcome, score_outcomes
+from ntm_course_instructor.grading import EXERCISES, check, worker
+from ntm_course.teaching.practice.checker import Foreign, GradOutcome, Outcome, score_outcomes
 
 
 FOREIGN, DEVICE = worker.FOREIGN, worker.DEVICE

@@ -3,9 +3,9 @@
     ntm-course get DIR               copy the lessons and exercises into DIR, to work on them
     ntm-course train TASK ...        train an NTM or LSTM on one of the paper's tasks
     ntm-course eval CHECKPOINT ...   the generalisation harness for a trained model
-    ntm-course release ...           generate exercises/ from solutions/
-    ntm-course grade NB.ipynb ...    grade submitted exercise notebooks into a gradebook
-    ntm-course render ...            build the course website (Jupyter Book) from the executed lessons
+
+The instructor's jobs (release, grade, render) are another distribution's command, ``ntm-course-instructor``
+(``pip install ntm-course-instructor``); asked of ``ntm-course``, they stop with one line that says so.
 
 Each job lives in its own module and adds its own options; this file only dispatches. A job whose extra is
 not installed (see :mod:`ntm_course.extras`) stops with one line naming it, e.g.
@@ -25,11 +25,9 @@ COMMANDS = {
     "train": ("ntm_course.experiments.training", None, "train a model on one of the paper's tasks"),
     "eval": ("ntm_course.experiments.evaluation", "lessons",
              "evaluate a checkpoint on longer sequences (generalisation)"),
-    "release": ("ntm_course.teaching.release", "grading", "generate exercises/ from solutions/"),
-    "grade": ("ntm_course.teaching.grading.gradebook", "grading", "grade submitted exercise notebooks"),
-    "render": ("ntm_course.teaching.render", "site",
-               "build the course website (Jupyter Book) from the executed lessons"),
 }
+INSTRUCTORS = ("release", "grade", "render")
+"""The instructor's commands, which live in the ``ntm-course-instructor`` distribution."""
 
 
 def build_parser():
@@ -42,6 +40,10 @@ def build_parser():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in INSTRUCTORS:
+        print(f"ntm-course {argv[0]} is one of the instructor's tools: pip install ntm-course-instructor, then run "
+              f"ntm-course-instructor {' '.join(argv)}", file=sys.stderr)
+        return 2
     parser = build_parser()
     known, _ = parser.parse_known_args(argv[:1] or ["--help"])
     module_name, extra, help_text = COMMANDS[known.command]

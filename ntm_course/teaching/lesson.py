@@ -9,7 +9,8 @@ it is then saved (its source, as a small ``.py`` file) so that later lessons can
 with :func:`my_pieces`. While the stub is unanswered or still wrong, ``your_turn`` says so once and returns
 the course's version, so the lesson still runs from top to bottom.
 
-:func:`reveal` prints the library's version of a stage, for a learner who is stuck.
+:func:`reveal` prints the library's version of a stage, for a learner who is stuck; a graded exercise has no
+answer to reveal (its reference is only in the instructor's package).
 
 Saved pieces live in ``$NTM_COURSE_MINE`` (default ``~/.ntm_course/mine``), one file per piece.
 """
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..pieces import LIBRARY, PIECE_NAMES, Pieces
-from .grading import check, reference
+from .practice import check, reference
 
 
 def mine_dir():
@@ -61,7 +62,10 @@ def _save(name, fn):
 
 
 def reveal(name):
-    """Print the library's version of ``name`` (read it after you have tried!)."""
+    """Print the library's version of ``name`` (read it after you have tried!).
+
+    ValueError for a graded exercise, whose answer is not in the course's library.
+    """
     fn = reference(name)
     print(f"# {fn.__module__}.{fn.__name__}\n" + textwrap.dedent(inspect.getsource(fn)))
 

@@ -1,4 +1,4 @@
-"""``ntm-course grade SUBMISSION.ipynb... [--csv gradebook.csv] [--jobs N] [--feedback DIR]``: grade a class.
+"""``ntm-course-instructor grade SUBMISSION.ipynb... [--csv gradebook.csv] [--jobs N] [--feedback DIR]``: grade a class.
 
 **The grader computes every score itself.** For each graded check of a submission (a check cell
 ``<name>_check`` whose answer is the function ``<name>``), the grader runs the submission's code -- its
@@ -39,19 +39,19 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...device import threads
-from ...extras import needs
+from ntm_course.device import threads
+from ntm_course.extras import needs
 
 
 with needs("grading", __name__):
     import nbformat
 
+from ..solutions import solutions_dir
 from . import isolation
 from .registry import EXERCISES
 from .worker import Rejected, load_results, outcomes_from, strip_magics
 
 
-DEFAULT_SOURCE = Path(__file__).resolve().parents[3] / "solutions"
 POINTS_COLUMN = "points_by_grader"   # the gradebook's verdict, computed outside the submission
 
 
@@ -105,8 +105,10 @@ def graded_cells(nb):
     return [c for c in nb.cells if _nbgrader(c).get("grade")]
 
 
-def load_assignments(source=DEFAULT_SOURCE):
-    """``{assignment name: Assignment([Check, ...])}`` from the solution notebooks in ``source``."""
+def load_assignments(source=None):
+    """``{assignment name: Assignment([Check, ...])}`` from the solution notebooks in ``source`` (default: this
+    install's, :func:`~ntm_course_instructor.solutions.solutions_dir`)."""
+    source = solutions_dir() if source is None else source
     paths = sorted(Path(source).glob("*.ipynb"))
     if not paths:
         raise ValueError(f"source must be the folder of solution notebooks, found none in {source}")
@@ -148,8 +150,9 @@ def _short(text, limit=160):
 
 # --- handing in the reference ----------------------------------------------------------------------------
 
-LIBRARY = "ntm_course"
-TEACHING = f"{LIBRARY}.teaching"       # the grader, the lessons' reveal and the references: never in an answer
+LEARNER = "ntm_course"
+TEACHING = f"{LEARNER}.teaching"       # the lessons' reveal and checks: never in an answer
+INSTRUCTOR = "ntm_course_instructor"   # the grader and the references: never in an answer
 DYNAMIC = {"exec", "eval", "compile", "__import__", "globals", "vars", "__builtins__", "breakpoint"}
 DYNAMIC_MODULES = {"importlib", "runpy", "imp", "pkgutil", "inspect", "ctypes", "gc"}
 DYNAMIC_ATTRS = {"__code__", "__globals__", "__closure__", "__wrapped__", "modules", "setprofile", "settrace"}
@@ -175,7 +178,9 @@ def handins(source, names):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 root = alias.name.split(".")[0]
-                if root == LIBRARY:
+                if root == INSTRUCTOR:
+                    flag("*", f"import {alias.name}")
+                if root == LEARNER:
                     aliases.add(alias.asname or root)
                     if alias.asname and alias.name.split(".")[-1] in names:
                         flag(alias.name.split(".")[-1], f"import {alias.name}")
@@ -187,7 +192,9 @@ def handins(source, names):
             module = node.module or ""
             if module.split(".")[0] in DYNAMIC_MODULES:
                 flag("*", f"from {module} import ...")
-            if module.split(".")[0] != LIBRARY:
+            if module.split(".")[0] == INSTRUCTOR:
+                flag("*", f"from {module} import ...")
+            if module.split(".")[0] != LEARNER:
                 continue
             for alias in node.names:
                 text = f"from {module} import {alias.name}"
@@ -196,7 +203,7 @@ def handins(source, names):
                 elif alias.name in names:
                     flag(alias.name, text)
                 elif alias.name in REFERENCE_HELPERS or module.startswith(TEACHING) \
-                        or alias.name in ("teaching", "grading", "references", "lesson"):
+                        or alias.name in ("teaching", "practice", "lesson"):
                     flag("*", text)
                 else:
                     aliases.add(alias.asname or alias.name) if alias.name[:1].islower() and \
@@ -212,7 +219,7 @@ def handins(source, names):
         if isinstance(node, ast.Attribute) and _root(node) in aliases:
             if node.attr in names:
                 flag(node.attr, f"{ast.unparse(node)}")
-            elif node.attr in ("grading", "references", "lesson", "reference", "reveal"):
+            elif node.attr in ("teaching", "practice", "lesson", "reference", "reveal"):
                 flag("*", ast.unparse(node))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
                 and node.args and _root(node.args[0]) in aliases:
@@ -280,7 +287,7 @@ def run_worker(cells, cases, job):
                "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
                "MPLBACKEND": "Agg", "HOME": jobdir}
         nproc = job.limits.processes if uid is not None else isolation.user_tasks() + job.limits.processes
-        command = box.prefix + [sys.executable, "-I", "-m", "ntm_course.teaching.grading.worker", jobdir,
+        command = box.prefix + [sys.executable, "-I", "-m", "ntm_course_instructor.grading.worker", jobdir,
                                 str(write_end)]
         try:
             proc = subprocess.Popen(command, cwd=jobdir, env=env, stdin=subprocess.DEVNULL,
@@ -419,7 +426,7 @@ def grade(path, assignments, timeout=60, job=None):
 
 def _score(check, data):
     """``(points, reason, report)`` for one check from the worker's result."""
-    from .checker import not_callable, score_outcomes
+    from ntm_course.teaching.practice.checker import not_callable, score_outcomes
     exercise = EXERCISES[check.name]
     status = data.get("status")
     if status == "rejected":
@@ -600,8 +607,9 @@ def add_arguments(parser):
     parser.add_argument("--cpu", type=int, default=300, help="CPU seconds per worker (default: %(default)s)")
     parser.add_argument("--no-isolation", action="store_true",
                         help="run workers without namespaces or a separate user (debugging only)")
-    parser.add_argument("--source", default=str(DEFAULT_SOURCE),
-                        help="the course's solution notebooks, for the canonical checks (default: %(default)s)")
+    parser.add_argument("--source", default=None,
+                        help="the course's solution notebooks, for the canonical checks (default: the ones this "
+                             "install carries)")
 
 
 def _hidden_paths(args, submissions):
@@ -614,7 +622,7 @@ def _hidden_paths(args, submissions):
         return folder != Path("/") and not any(e == folder or folder in e.parents for e in essential)
 
     hide = []
-    for folder, files in [(Path(args.source).resolve(), [])] + \
+    for folder, files in [(Path(args.source or solutions_dir()).resolve(), [])] + \
             [(Path(p).resolve().parent, [Path(p).resolve()]) for p in submissions] + \
             [(Path(args.csv).resolve().parent, [Path(args.csv).resolve()])] + \
             ([(Path(args.feedback).resolve(), [])] if args.feedback else []):

@@ -1,7 +1,7 @@
-"""``ntm-course render``: the course website, built with Jupyter Book from the executed lessons.
+"""``ntm-course-instructor render``: the course website, built with Jupyter Book from the executed lessons.
 
-    ntm-course render                          # every notebook in notebooks/ -> build/html/
-    ntm-course render notebooks/05_shift.ipynb -o /tmp/site
+    ntm-course-instructor render                          # every notebook in notebooks/ -> build/html/
+    ntm-course-instructor render notebooks/05_shift.ipynb -o /tmp/site
 
 Each notebook runs in a fresh kernel from its own folder. On its page, a widget's output is the pictures it
 showed (from the widgets' saved state), links that leave the lessons' folder (``../exercises/...``) point to
@@ -22,7 +22,7 @@ import time
 import warnings
 from pathlib import Path
 
-from ..extras import needs
+from ntm_course.extras import needs
 
 
 with needs("site", __name__):
@@ -116,7 +116,7 @@ def link_to_repository(nb, config):
 
 
 def hide_hosted_cells(nb):
-    """Leave the Colab badge and install cell (``ntm_course.teaching.hosted``) off the page: the site has launch
+    """Leave the Colab badge and install cell (``ntm_course_instructor.hosted``) off the page: the site has launch
     buttons."""
     for cell in nb.cells:
         if cell.metadata.get("ntm_course", {}).get("hosted"):
@@ -166,7 +166,8 @@ def run(args):
         from jupyter_book.sphinx import build_sphinx
         importlib.resources.files("mathjax")
     except ImportError as error:
-        print(f"ntm-course render: needs the site extra (pip install -e '.[site]'): {error}", file=sys.stderr)
+        print(f"ntm-course-instructor render: needs the site extra (pip install 'ntm-course-instructor[site]'): "
+              f"{error}", file=sys.stderr)
         return 2
     site, output_dir = Path(args.site), Path(args.output)
     try:
@@ -174,7 +175,7 @@ def run(args):
         if not (site / "_config.yml").is_file():
             raise ValueError(f"--site must name a folder with _config.yml, got {str(site)!r}")
     except ValueError as error:
-        print(f"ntm-course render: {error}", file=sys.stderr)
+        print(f"ntm-course-instructor render: {error}", file=sys.stderr)
         return 2
     config = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
     failed, pages = [], []
@@ -198,7 +199,7 @@ def run(args):
                                  confoverrides={"external_toc_path": str(book / "_toc.yml"),
                                                 "latex_individualpages": False})
     if built != 0:
-        print(f"ntm-course render: Jupyter Book could not build the site: {built}", file=sys.stderr)
+        print(f"ntm-course-instructor render: Jupyter Book could not build the site: {built}", file=sys.stderr)
         return 1
     copy_mathjax(output_dir)
     print(f"{len(notebooks) - len(failed)} of {len(notebooks)} notebooks rendered to {output_dir}"

@@ -14,8 +14,8 @@ source of their text:
   its own server, which JupyterLab 4 could not be installed beside without replacing it. ``$NTM_COURSE_SOURCE`` (a pip requirement: a git URL or
   a folder) replaces the default GitHub source, which is how the tests install a local checkout.
 
-``python -m ntm_course.teaching.hosted`` rewrites the cells of ``notebooks/`` and ``solutions/`` after this module
-changed (``--check`` only lists the stale ones); ``ntm-course release`` then carries them into ``exercises/``,
+``python -m ntm_course_instructor.hosted`` rewrites the cells of ``notebooks/`` and ``solutions/`` after this module
+changed (``--check`` only lists the stale ones); ``ntm-course-instructor release`` then carries them into ``exercises/``,
 with the badge pointing at the exercise.
 """
 import argparse
@@ -31,7 +31,7 @@ SOURCE_VARIABLE = "NTM_COURSE_SOURCE"
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_BADGE_IMAGE = "https://mybinder.org/badge_logo.svg"
 FOLDERS = ("notebooks", "solutions")
-"""The folders whose notebooks ``python -m ntm_course.teaching.hosted`` rewrites (``exercises/`` comes from release)."""
+"""The folders whose notebooks ``python -m ntm_course_instructor.hosted`` rewrites (``exercises/`` comes from release)."""
 
 _INSTALL_TEMPLATE = r'''
 # @title On Google Colab, install the course first (about a minute); anywhere else this cell does nothing.
@@ -146,7 +146,7 @@ def updated_text(path, root):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m ntm_course.teaching.hosted",
+    parser = argparse.ArgumentParser(prog="python -m ntm_course_instructor.hosted",
                                      description="Put the Colab badge and install cell into the notebooks.")
     parser.add_argument("--root", default=".", help="the repository's root (default: the current folder)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a notebook is stale")
@@ -165,7 +165,7 @@ def main(argv=None):
     for path in stale:
         print(f"{'stale' if args.check else 'updated'}: {path.relative_to(root)}")
     if stale and not args.check:
-        print("now run `ntm-course release` to carry the cells into exercises/")
+        print("now run `ntm-course-instructor release` to carry the cells into exercises/")
     return 1 if stale and args.check else 0
 
 

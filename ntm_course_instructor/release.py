@@ -1,4 +1,4 @@
-"""``ntm-course release``: generate the learners' ``exercises/`` from the instructors' ``solutions/``.
+"""``ntm-course-instructor release``: generate the learners' ``exercises/`` from the instructors' ``solutions/``.
 
 ``solutions/NN_topic.ipynb`` is the single source. Its cells carry nbgrader metadata: solution cells hold the
 answer between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, graded test cells carry a ``grade_id`` and
@@ -11,16 +11,16 @@ in the order nbgrader's ``generate_assignment`` applies them:
 - ``ClearOutput``: no outputs or execution counts;
 - ``ComputeChecksums``: nbgrader can later tell when a learner edited a locked or graded cell.
 
-The solution's Colab install cell (:mod:`ntm_course.teaching.hosted`) is locked like its imports and passes through;
+The solution's Colab install cell (:mod:`ntm_course_instructor.hosted`) is locked like its imports and passes through;
 its Colab badge is pointed at the exercise (``exercises/NN_topic.ipynb`` in the course's repository).
 
-``ntm-course release --check`` writes nothing and fails when ``exercises/`` differs from what it would write.
+``ntm-course-instructor release --check`` writes nothing and fails when ``exercises/`` differs from what it would write.
 """
 import copy
 import sys
 from pathlib import Path
 
-from ..extras import needs
+from ntm_course.extras import needs
 
 
 with needs("grading", __name__):
@@ -95,7 +95,7 @@ def run(args):
             for path in differing:
                 print(f"out of date: {path}")
             if differing:
-                print("run `ntm-course release` to regenerate the exercises")
+                print("run `ntm-course-instructor release` to regenerate the exercises")
                 return 1
             print(f"exercises in {args.target} are up to date with {args.source}")
             return 0

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ....experiments.tasks import copy_batch
-from ....ntm import NTM
-from .. import references
-from .cases import Case, Exercise
+from ntm_course.experiments.tasks import copy_batch
+from ntm_course.ntm import NTM
+from ntm_course.teaching.practice.exercises.cases import Case, Exercise
+
+from . import references
 
 
 @dataclass

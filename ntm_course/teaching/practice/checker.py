@@ -18,8 +18,8 @@ The scoring is split in two so that the same code serves two callers. *Running* 
 case gives an :class:`Outcome` (its result and its arguments afterwards, or the error it raised) or a
 :class:`GradOutcome` (the gradients it lets through); *scoring* compares outcomes with the reference's, computed
 here. ``check`` (the learner's instant feedback) runs the function in-process (:func:`run_check`);
-``ntm-course grade`` runs it in an isolated worker process (:mod:`.worker`), gets back only the outcomes, and
-scores them in its own process with :func:`score_outcomes`.
+the instructor's grader (``ntm-course-instructor grade``) runs it in an isolated worker process, gets back only
+the outcomes, and scores them in its own process with :func:`score_outcomes`.
 """
 import builtins
 import contextlib
@@ -34,7 +34,6 @@ import numpy as np
 import torch
 
 
-GROUPS = ("values", "edge cases", "gradients", "inputs untouched")
 TOLERANCES = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-7, atol=1e-9)}
 
 
@@ -73,17 +72,27 @@ class GradOutcome:
 
 @dataclass
 class CheckResult:
-    """The outcome of :func:`check`: ``passed`` (bool), ``points`` and ``max_points``, and the report text."""
+    """The outcome of :func:`check`: ``passed`` (bool), ``points`` and ``max_points``, and the report text.
+
+    ``pending``: a graded exercise's answer, handed in to be scored by the instructor's grader (this install
+    holds no reference for it). ``ready``: the cells after the check may run the learner's function (it passed,
+    or it is pending).
+    """
     name: str
     points: int
     max_points: int
     groups: dict = field(default_factory=dict)   # group -> True / False / None (not scored)
     report: str = ""
     failures: dict = field(default_factory=dict)   # group -> Failure, for the groups that failed
+    pending: bool = False
 
     @property
     def passed(self):
-        return self.points == self.max_points
+        return self.points == self.max_points and not self.pending
+
+    @property
+    def ready(self):
+        return self.passed or self.pending
 
     def __repr__(self):
         return f"CheckResult({self.name!r}, points={self.points}, max_points={self.max_points})"
@@ -460,7 +469,7 @@ def session_kept():
 
 
 def run_check(exercise, fn, verbose=True):
-    """Score ``fn`` against ``exercise`` in this process; see :func:`ntm_course.teaching.grading.check`."""
+    """Score ``fn`` against ``exercise`` in this process; see :func:`ntm_course.teaching.practice.check`."""
     max_points = len(exercise.groups)
     if not callable(fn):
         report = f"{exercise.name}: 0/{max_points} points -- expected a function, got {type(fn).__name__}"
@@ -470,7 +479,7 @@ def run_check(exercise, fn, verbose=True):
 
 
 def score_outcomes(exercise, outcomes, verbose=False):
-    """Score outcomes computed elsewhere (``{group: [Outcome or GradOutcome, ...]}``, see :mod:`.worker`)
+    """Score outcomes computed elsewhere (``{group: [Outcome or GradOutcome, ...]}``, from the instructor's grading worker)
     against the reference, computed here: the same scoring and report as :func:`run_check`."""
     with session_kept():
         return _score(exercise, Runner(exercise, RemoteOutcomes(outcomes)), verbose)

@@ -1,6 +1,6 @@
 """The gradebook's worker: runs one submission's code in its own process and sends back only values.
 
-``ntm-course grade`` starts one worker per submission (``python -m ntm_course.teaching.grading.worker JOBDIR FD``,
+``ntm-course-instructor grade`` starts one worker per submission (``python -m ntm_course_instructor.grading.worker JOBDIR FD``,
 isolated by :mod:`.isolation`). The worker reads ``JOBDIR/job.pkl`` (written by the grader), hides the paths it
 is told to hide and drops to an unprivileged user where it can, then runs the submission's code cells in order
 (IPython magics and shell lines removed). Where a check cell stood, it calls the learner's function on the
@@ -118,7 +118,7 @@ def unpack(x):
     """The grader's side of :func:`pack`: markers become :class:`.checker.Foreign` or meta tensors."""
     import torch
 
-    from .checker import Foreign
+    from ntm_course.teaching.practice.checker import Foreign
     if isinstance(x, dict):
         if FOREIGN in x and len(x) == 1:
             return Foreign(x[FOREIGN])
@@ -167,7 +167,7 @@ def load_results(path, max_bytes=256 * 2 ** 20):
 
 def outcomes_from(data):
     """``{group: [Outcome or GradOutcome]}`` from a loaded result's ``"outcomes"``."""
-    from .checker import GradOutcome, Outcome, rebuild_error
+    from ntm_course.teaching.practice.checker import GradOutcome, Outcome, rebuild_error
     found = {}
     for group, items in (data.get("outcomes") or {}).items():
         if not isinstance(items, list):
@@ -330,7 +330,7 @@ def run_cases(exercise, fn, cases, progress):
     """``{"outcomes": {group: [...]}, "reference_called": bool}`` for ``fn`` on the grader's cases. Like
     ``check`` in the learner's notebook, it leaves the submission's session as found, so the cells after a check
     cell see the same random generators, grad mode and default dtype here as there."""
-    from .checker import call_learner, clone, learner_gradients, session_kept
+    from ntm_course.teaching.practice.checker import call_learner, clone, learner_gradients, session_kept
     outcomes = {}
     with session_kept(), Poisoned(exercise.reference) as poison:
         for group in ("values", "edge cases"):
@@ -384,7 +384,7 @@ def main(jobdir, fd):
 
     import torch  # noqa: F401  (imported before the submission runs)
 
-    from .checker import clone  # noqa: F401
+    from ntm_course.teaching.practice.checker import clone  # noqa: F401
     from .registry import EXERCISES
 
     save, rename, join = torch.save, os.replace, os.path.join

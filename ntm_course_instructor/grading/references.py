@@ -7,12 +7,12 @@ sharpening, a hand-programmed machine that copies in reverse).
 """
 import torch
 
-from ...addressing import cosine_similarity, sharpen
-from ...checks import check_heads, check_memory
-from ...experiments.tasks import bits_per_sequence
-from ...handcrafted import shift_distribution
-from ...heads import split_head_params
-from ...step import memory_step
+from ntm_course.addressing import cosine_similarity, sharpen
+from ntm_course.checks import check_heads, check_memory
+from ntm_course.experiments.tasks import bits_per_sequence
+from ntm_course.handcrafted import shift_distribution
+from ntm_course.heads import split_head_params
+from ntm_course.step import memory_step
 
 
 def ntm_step(memory, read_raws, write_raws, w_read_prev, w_write_prev, K=3):

@@ -1,0 +1,124 @@
+"""The course in one table: every stage's lesson, the stubs the learner writes in it, the pieces the machine then
+runs on, and its exercises with their checks and points.
+
+Everything that needs the course's structure reads it from here: the lessons' helpers (``your_turn``,
+``my_pieces``), ``ntm-course get``, the instructor's release, grader and site, the tests and the README's
+course map. Adding a lesson is one :class:`Stage` row plus its notebook; adding an exercise is one
+:class:`Assignment` in a row plus its solution notebook (CONTRIBUTING.md walks through both).
+
+Pure data and the standard library only: build scripts load this file by path, without torch.
+"""
+from dataclasses import dataclass
+
+
+PRACTICE, GRADED = "practice", "graded"
+"""An assignment's kind. *Practice* re-checks a lesson's own stub (the library holds its reference; low stakes).
+*Graded* asks for something no lesson shows: its reference lives only in the instructor's package."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One exercise notebook: ``exercises/<name>.ipynb``, released from ``solutions/<name>.ipynb``.
+
+    ``checks`` maps each graded function's name to its points; the notebook's check cell for ``fn`` has the
+    nbgrader ``grade_id`` ``<fn>_check`` and those points.
+    """
+    name: str
+    title: str
+    checks: dict
+    kind: str = PRACTICE
+
+    @property
+    def notebook(self):
+        return f"{self.name}.ipynb"
+
+    @property
+    def points(self):
+        return sum(self.checks.values())
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One lesson, ``notebooks/<lesson>.ipynb``, with what the learner writes in it and what it hands in.
+
+    ``stubs``: the functions the learner writes in the lesson, each checked by ``your_turn(name, fn)``.
+    ``pieces``: the stubs the NTM runs on once written (``my_pieces()`` loads them), in the order they are built.
+    """
+    lesson: str
+    title: str
+    stubs: tuple = ()
+    pieces: tuple = ()
+    assignments: tuple = ()
+
+    @property
+    def notebook(self):
+        return f"{self.lesson}.ipynb"
+
+
+STAGES = (
+    Stage("00_welcome", "Welcome: a neural network with a memory"),
+    Stage("01_memory", "Memory and the differentiable read", ("read",), ("read",),
+          (Assignment("01_read", "Reading memory (eq. 2)", {"read": 4}),)),
+    Stage("02_content_addressing", "Content addressing", ("cosine_similarity", "content_addressing"),
+          ("cosine_similarity", "content_addressing"),
+          (Assignment("02_content_addressing", "Content addressing (eqs. 5-6)",
+                      {"cosine_similarity": 4, "content_addressing": 4}),)),
+    Stage("03_writing", "Writing: erase, then add", ("write",), ("write",),
+          (Assignment("03_write", "Writing memory, erase then add (eqs. 3-4)", {"write": 4}),)),
+    Stage("04_interpolation", "Interpolation", ("interpolate",), ("interpolate",),
+          (Assignment("04_interpolate", "The interpolation gate (eq. 7)", {"interpolate": 4}),)),
+    Stage("05_shift", "Convolutional shift", ("shift",), ("shift",),
+          (Assignment("05_shift", "The convolutional shift (eq. 8)", {"shift": 4}),
+           Assignment("05_blog_shift", "A blog's shift rule, in this course's convention",
+                      {"blog_rule_answers": 2, "blog_rule_s": 2}, GRADED))),
+    Stage("06_sharpening", "Sharpening", ("sharpen",), ("sharpen",),
+          (Assignment("06_sharpen", "Sharpening (eq. 9)", {"sharpen": 4}),
+           Assignment("06_debug_nans", "Find and fix the NaNs",
+                      {"stable_cosine_similarity": 3, "stable_sharpen": 3}, GRADED))),
+    Stage("07_addressing_pipeline", "The addressing pipeline, and a copy machine programmed by hand", ("address",),
+          (), (Assignment("07_address", "The addressing pipeline (fig. 2)", {"address": 4}),
+               Assignment("07_reverse_copy", "Hand-program a machine that copies in reverse",
+                          {"reverse_copy_head_params": 3}, GRADED))),
+    Stage("08_controller", "The controller, and the whole NTM cell", ("split_head_params",), (),
+          (Assignment("08_head_params", "From the controller's output to head parameters", {"split_head_params": 4}),
+           Assignment("08_ntm_step", "A whole NTM memory step, several read and write heads", {"ntm_step": 4},
+                      GRADED))),
+    Stage("09_learning_to_copy", "Learning to copy", (), (),
+          (Assignment("09_train_step", "One training step, then a short training run", {"train_step": 3}, GRADED),)),
+    Stage("10_other_tasks", "The other tasks"),
+    Stage("11_where_next", "Where next"),
+)
+
+
+def lessons():
+    """Every lesson's file stem, in course order."""
+    return [stage.lesson for stage in STAGES]
+
+
+def assignments(kind=None):
+    """Every exercise, in course order; only those of ``kind`` (:data:`PRACTICE` or :data:`GRADED`) if given."""
+    return [a for stage in STAGES for a in stage.assignments if kind is None or a.kind == kind]
+
+
+def stubs():
+    """Every stub a lesson checks with ``your_turn``, in course order."""
+    return [name for stage in STAGES for name in stage.stubs]
+
+
+def pieces():
+    """The pieces the learner's machine runs on, in the order the course builds them."""
+    return tuple(name for stage in STAGES for name in stage.pieces)
+
+
+def graded_checks():
+    """The names of the checks whose reference only the instructor's package holds."""
+    return [name for a in assignments(GRADED) for name in a.checks]
+
+
+def stage_of(name):
+    """The stage whose lesson or assignment is named ``name``; ValueError naming the known ones otherwise."""
+    for stage in STAGES:
+        if name == stage.lesson or name in [a.name for a in stage.assignments]:
+            return stage
+    known = lessons() + [a.name for a in assignments()]
+    raise ValueError(f"name must be a lesson or an exercise of the syllabus ({', '.join(known)}), got {name!r}")

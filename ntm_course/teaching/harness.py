@@ -1,0 +1,53 @@
+"""The harnesses the exercises run a learner's answer in, shared by the notebook and the instructor's grader.
+
+:func:`run_machine` runs a hand-programmed NTM (exercise ``07_reverse_copy``): the learner sets both heads'
+parameters at every step, and the machine's output is what counts.
+"""
+import torch
+
+from ..handcrafted import run_steps
+
+
+HEAD_KEYS = ("key", "beta", "g", "s", "gamma")
+
+
+def _checked_params(params, step, B, M, like):
+    """The learner's ``(write_params, read_params)`` at one step, checked and cast to ``like``'s dtype."""
+    if not (isinstance(params, (tuple, list)) and len(params) == 2 and all(isinstance(p, dict) for p in params)):
+        raise ValueError(f"at step {step}: return a pair of dicts (write_params, read_params), "
+                         f"got {type(params).__name__}")
+    checked = []
+    for head, p, keys in (("write_params", params[0], HEAD_KEYS + ("erase", "add")),
+                          ("read_params", params[1], HEAD_KEYS)):
+        missing = [k for k in keys if k not in p]
+        if missing:
+            raise ValueError(f"at step {step}: {head} is missing {missing} (a head needs {list(keys)})")
+        out = {}
+        for k in keys:
+            value = p[k] if isinstance(p[k], torch.Tensor) else torch.as_tensor(p[k])
+            width = {"key": M, "erase": M, "add": M, "s": value.shape[-1] if value.dim() else 0}.get(k, 1)
+            if value.dim() != 2 or value.shape[0] != B or (k != "s" and value.shape[1] != width):
+                want = "(B, K)" if k == "s" else f"(B, {'M' if width == M else 1}) = ({B}, {width})"
+                raise ValueError(f"at step {step}: {head}[{k!r}] has shape {tuple(value.shape)}, expected {want}")
+            out[k] = value.to(like)
+        checked.append(out)
+    return checked
+
+
+def run_machine(head_params, sequence, N=None, trace=False):
+    """Run a hand-programmed NTM: ``head_params(step, T, W, inputs, batch_size)`` sets both heads at every step.
+
+    Memory ``(B, N, W + 1)`` starts at zero (``N = T + 1`` by default); both heads start on row ``N - 1``, one
+    row before row 0. At steps ``0 .. 2T - 1``, in the order of ``NTMCell``: the write head addresses the
+    memory and writes, then the read head addresses the new memory and reads. The item at step ``t < T`` is
+    ``sequence[t]``, passed as ``inputs (B, W)`` (``None`` at the read steps).
+
+    Returns:
+        ``(T, B, W)``: the item part of the reads at steps ``T .. 2T - 1``; with ``trace=True`` also a dict of
+        ``write_weights`` and ``read_weights (2T, B, N)`` and ``memory (2T, B, N, W + 1)``.
+    """
+    T, B, W = sequence.shape
+    outputs, steps = run_steps(
+        lambda step, inputs: _checked_params(head_params(step, T, W, inputs, B), step, B, W + 1, sequence),
+        sequence, N)
+    return (outputs, {k: steps[k] for k in ("write_weights", "read_weights", "memory")}) if trace else outputs
