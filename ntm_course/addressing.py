@@ -13,6 +13,7 @@ its unchecked version, which works on the heads form. :data:`UNCHECKED` maps the
 versions: the NTM checks its inputs once, at its edge, and then calls them at every step.
 """
 import functools
+from types import SimpleNamespace
 
 import torch
 
@@ -203,6 +204,28 @@ def sharpen(w, gamma, eps=None):
     return _sharpen(w, gamma, eps)
 
 
+def pipeline(stages, memory, key, beta, g, s, gamma, w_prev):
+    """The addressing pipeline (paper fig. 2) on ``stages``: content (eq. 5), interpolation (7), shift (8),
+    sharpening (9), each stage the function of that name in ``stages``.
+
+    ``stages``: anything with ``content_addressing``, ``interpolate``, ``shift`` and ``sharpen`` -- this module's
+    public functions (:func:`address`), a :class:`~ntm_course.pieces.Pieces`, or its heads form. The only place
+    the order of the stages is written down.
+
+    Returns:
+        dict of the weightings after each stage, in order: ``content``, ``gated``, ``shifted``, ``sharpened``
+        (the last is the head's new weighting).
+    """
+    content = stages.content_addressing(memory, key, beta)
+    gated = stages.interpolate(content, w_prev, g)
+    shifted = stages.shift(gated, s)
+    return {"content": content, "gated": gated, "shifted": shifted, "sharpened": stages.sharpen(shifted, gamma)}
+
+
+_CHECKED = SimpleNamespace(content_addressing=content_addressing, interpolate=interpolate, shift=shift,
+                           sharpen=sharpen)
+
+
 def address(memory, key, beta, g, s, gamma, w_prev):
     """The full addressing pipeline (paper fig. 2): content (eq. 5), interpolation (7), shift (8), sharpening (9).
 
@@ -210,9 +233,9 @@ def address(memory, key, beta, g, s, gamma, w_prev):
         memory ``(B, N, M)``, key ``(B, M)``, beta ``(B, 1)``, g ``(B, 1)``, s ``(B, K)``, gamma ``(B, 1)``,
         w_prev ``(B, N)``; or, for H heads at once, ``(B, H, M)``, ``(B, H, 1)``, ``(B, H, K)``, ``(B, H, N)``.
     Returns:
-        ``(B, N)`` (or ``(B, H, N)``), the head's new weighting.
+        ``(B, N)`` (or ``(B, H, N)``), the head's new weighting: the last of :func:`address_stages`.
     """
-    return sharpen(shift(interpolate(content_addressing(memory, key, beta), w_prev, g), s), gamma)
+    return pipeline(_CHECKED, memory, key, beta, g, s, gamma, w_prev)["sharpened"]
 
 
 def address_stages(memory, key, beta, g, s, gamma, w_prev):
@@ -221,10 +244,7 @@ def address_stages(memory, key, beta, g, s, gamma, w_prev):
     Returns:
         dict with ``(B, N)`` (or ``(B, H, N)``) tensors ``content``, ``gated``, ``shifted``, ``sharpened``.
     """
-    content = content_addressing(memory, key, beta)
-    gated = interpolate(content, w_prev, g)
-    shifted = shift(gated, s)
-    return {"content": content, "gated": gated, "shifted": shifted, "sharpened": sharpen(shifted, gamma)}
+    return pipeline(_CHECKED, memory, key, beta, g, s, gamma, w_prev)
 
 
 UNCHECKED = {

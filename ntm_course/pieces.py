@@ -19,8 +19,6 @@ import torch
 
 from . import addressing, memory
 
-PIECE_NAMES = ("read", "write", "cosine_similarity", "content_addressing", "interpolate", "shift", "sharpen")
-
 
 class PieceError(ValueError):
     """One of the learner's pieces failed inside a machine: the message names the piece."""
@@ -97,7 +95,7 @@ class Pieces:
 
         Shapes as in :func:`ntm_course.addressing.address`; returns the weighting ``(B, N)``.
         """
-        return _pipeline(self, memory, key, beta, g, s, gamma, w_prev)
+        return _address(self, memory, key, beta, g, s, gamma, w_prev)
 
     @property
     def heads(self):
@@ -113,6 +111,10 @@ class Pieces:
     def replace(self, **changes):
         """A copy with some pieces changed."""
         return replace(self, **changes)
+
+
+PIECE_NAMES = tuple(f.name for f in fields(Pieces))
+"""The pieces' names, in the order the course builds them (and :class:`Pieces` holds them)."""
 
 
 def _fold(fn, shared_memory):
@@ -165,14 +167,13 @@ def _on_heads(pieces):
         else:
             fns[f.name] = _fold(fn, shared_memory=f.name in ("read", "cosine_similarity", "content_addressing"))
     heads = SimpleNamespace(**fns)
-    heads.address = partial(_pipeline, heads)
+    heads.address = partial(_address, heads)
     return heads
 
 
-def _pipeline(stages, memory, key, beta, g, s, gamma, w_prev):
-    """Fig. 2 on ``stages`` (anything with ``content_addressing``, ``interpolate``, ``shift`` and ``sharpen``)."""
-    w_content = stages.content_addressing(memory, key, beta)
-    return stages.sharpen(stages.shift(stages.interpolate(w_content, w_prev, g), s), gamma)
+def _address(stages, memory, key, beta, g, s, gamma, w_prev):
+    """The new weighting from :func:`ntm_course.addressing.pipeline` on ``stages`` (pieces, or their heads form)."""
+    return addressing.pipeline(stages, memory, key, beta, g, s, gamma, w_prev)["sharpened"]
 
 
 LIBRARY = Pieces()

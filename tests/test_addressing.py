@@ -1,5 +1,6 @@
 """Addressing: cosine similarity (eq. 6), content weighting (5), interpolation (7), shift (8), sharpening (9)."""
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 from torch.autograd import gradcheck
 
 from ntm_course.addressing import (address, address_stages, content_addressing, cosine_similarity, interpolate,
-                                   sharpen, shift, shift_offsets)
+                                   pipeline, sharpen, shift, shift_offsets)
 
 F64 = torch.float64
 sizes = st.tuples(st.integers(1, 3), st.integers(1, 8))                       # (B, N)
@@ -105,6 +106,25 @@ def test_address_stages_match_the_pipeline():
     torch.testing.assert_close(stages["gated"], interpolate(stages["content"], w_prev, g))
     torch.testing.assert_close(stages["shifted"], shift(stages["gated"], s))
     torch.testing.assert_close(stages["sharpened"], address(memory, key, beta, g, s, gamma, w_prev))
+
+
+def test_pipeline_runs_the_stages_it_is_given_in_order():
+    calls = []
+
+    def logged(fn):
+        def stage(*args):
+            calls.append(fn.__name__)
+            return fn(*args)
+        return stage
+    stages = SimpleNamespace(**{fn.__name__: logged(fn) for fn in (content_addressing, interpolate, shift, sharpen)})
+    memory, key = torch.randn(2, 5, 3, dtype=F64), torch.randn(2, 3, dtype=F64)
+    args = (t([[2.0], [0.5]]), t([[0.3], [0.9]]), torch.softmax(torch.randn(2, 3, dtype=F64), 1), t([[1.5], [3.0]]),
+            torch.softmax(torch.randn(2, 5, dtype=F64), 1))
+    result = pipeline(stages, memory, key, *args)
+    assert calls == ["content_addressing", "interpolate", "shift", "sharpen"]
+    assert list(result) == ["content", "gated", "shifted", "sharpened"]
+    for name, w in address_stages(memory, key, *args).items():
+        torch.testing.assert_close(result[name], w)
 
 
 def test_shift_offsets():
