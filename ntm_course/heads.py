@@ -2,7 +2,9 @@
 
 The heads of one kind share a linear layer from the controller output to their raw parameters
 (:class:`HeadParams`). :func:`split_head_params` cuts a head's raw vector into named parameters and applies
-the activation that puts each in its range:
+the activation that puts each in its range. The raw vector's layout is stated once, here (:data:`HEAD_PARAMS`,
+:data:`WRITE_VECTORS`, :data:`WIDTHS`); everything else reads it from :func:`head_param_names` and
+:func:`head_param_sizes`:
 
 =========  =======  ==========================  ===============================
 parameter  size     activation                  range
@@ -32,13 +34,27 @@ from .checks import check_heads, check_lead
 from .pieces import LIBRARY
 
 
+HEAD_PARAMS = ("key", "beta", "g", "s", "gamma")
+"""The addressing parameters every head emits, in the order they start its raw vector; the same order as the
+arguments of :func:`~ntm_course.addressing.address` after the memory. The NTM's trace records them per head as
+``read_<name>`` and ``write_<name>``."""
+WRITE_VECTORS = ("erase", "add")
+"""What a write head's raw vector holds after :data:`HEAD_PARAMS`: its erase and add vectors (eqs. 3-4)."""
+WIDTHS = {"key": "M", "beta": "1", "g": "1", "s": "K", "gamma": "1", "erase": "M", "add": "M"}
+"""Each parameter's width: ``"M"`` the memory width, ``"K"`` the shift width, ``"1"`` one number."""
+
+
+def head_param_names(write=False):
+    """A head's parameter names, in raw-vector order: :data:`HEAD_PARAMS`, then :data:`WRITE_VECTORS` if ``write``."""
+    return HEAD_PARAMS + WRITE_VECTORS if write else HEAD_PARAMS
+
+
 def head_param_sizes(M, K, write=False):
-    """Name -> width of each head parameter, in the order they sit in the raw vector."""
+    """Name -> width of each head parameter, in the order they sit in the raw vector: ``M + K + 3`` values for
+    a read head, ``3M + K + 3`` for a write head. A ``ValueError`` unless K is odd and positive."""
     shift_offsets(K)  # validates K
-    sizes = {"key": M, "beta": 1, "g": 1, "s": K, "gamma": 1}
-    if write:
-        sizes.update(erase=M, add=M)
-    return sizes
+    width = {"M": M, "K": K, "1": 1}
+    return {name: width[WIDTHS[name]] for name in head_param_names(write)}
 
 
 def split_head_params(raw, M, K, write=False, clip=20.0):
@@ -64,13 +80,13 @@ def check_head_params(name, params, B, M, write=False):
     ``params`` maps ``key (B, M)``, ``beta``, ``g``, ``gamma (B, 1)`` and ``s (B, K)`` (K odd) and, if ``write``,
     ``erase`` and ``add (B, M)``: what :func:`split_head_params` returns, or parameters set by hand.
     """
-    needed = {"key": ("M", M), "beta": ("1", 1), "g": ("1", 1), "s": ("K", None), "gamma": ("1", 1),
-              **({"erase": ("M", M), "add": ("M", M)} if write else {})}
+    needed = head_param_names(write)
     if not isinstance(params, dict) or set(needed) - set(params):
         missing = sorted(set(needed) - set(params)) if isinstance(params, dict) else type(params).__name__
         raise ValueError(f"{name} must be a dict of {sorted(needed)}, missing {missing}")
-    for key, (dims, size) in needed.items():
-        check_heads(f"{name}[{key!r}]", params[key], (B,), dims, size)
+    width = {"M": M, "K": None, "1": 1}                # any K: its oddness is checked below
+    for key in needed:
+        check_heads(f"{name}[{key!r}]", params[key], (B,), WIDTHS[key], width[WIDTHS[key]])
     if params["s"].shape[1] % 2 != 1:
         raise ValueError(f"{name}['s'] must have an odd number of shift weights K, got {tuple(params['s'].shape)}")
 
@@ -121,5 +137,4 @@ def address_with_params(memory, params, w_prev, pieces=LIBRARY):
     heads form :attr:`~ntm_course.pieces.Pieces.heads`) supplies the pipeline:
     ``pieces.address(memory, key, beta, g, s, gamma, w_prev)``.
     """
-    return pieces.address(memory, params["key"], params["beta"], params["g"], params["s"], params["gamma"],
-                          w_prev)
+    return pieces.address(memory, *(params[name] for name in HEAD_PARAMS), w_prev)

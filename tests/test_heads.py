@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 from torch.autograd import gradcheck
 
 from ntm_course import address, content_addressing, interpolate, sharpen
-from ntm_course.heads import HeadParams, address_with_params, check_head_params, head_param_sizes, split_head_params
-from ntm_course.ntm import HEAD_PARAMS
+from ntm_course.heads import (HEAD_PARAMS, WIDTHS, WRITE_VECTORS, HeadParams, address_with_params, check_head_params,
+                               head_param_names, head_param_sizes, split_head_params)
 from ntm_course.pieces import LIBRARY, Pieces
 
 
@@ -21,6 +21,12 @@ def test_param_sizes_and_order():
                                                   "erase": 4, "add": 4}                      # 3M + K + 3
     with pytest.raises(ValueError, match="K must be odd and positive, got K=4"):
         head_param_sizes(4, 4)
+
+
+def test_one_layout_for_every_head():
+    assert head_param_names() == HEAD_PARAMS and head_param_names(write=True) == HEAD_PARAMS + WRITE_VECTORS
+    assert set(WIDTHS) == set(HEAD_PARAMS + WRITE_VECTORS)
+    assert list(split_head_params(torch.zeros(1, 3 * 2 + 3 + 3), 2, 3, write=True)) == list(head_param_names(True))
 
 
 def test_split_hand_computed():
