@@ -1,9 +1,9 @@
-"""Figures of whole episodes and trained models: learning curves, an episode's input, target and output with the
-heads' weightings over time (like the paper's copy figure), and generalisation to longer sequences.
+"""Figures of whole episodes: an episode's input, target and output with the heads' weightings over time (like
+the paper's copy figure), one head's parameters step by step, and the memory at the end. (The learning curves
+and generalisation plots live in :mod:`ntm_course.presentation.viz_curves`; they can be imported from here too.)
 
 Like :mod:`ntm_course.presentation.viz`, every function draws a new ``matplotlib.figure.Figure`` (or into given
-axes) and
-returns it; nothing touches pyplot's global state. Sequences are time first, ``(T, B, channels)`` or
+axes) and returns it; nothing touches pyplot's global state. Sequences are time first, ``(T, B, channels)`` or
 ``(T, channels)``; head weightings ``(T, B, H, N)``, ``(T, B, N)`` or ``(T, N)`` (one example and one head are
 drawn, ``example=0`` and ``head=0`` unless told otherwise).
 """
@@ -16,7 +16,9 @@ with needs("lessons", __name__):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
+from ..heads import WRITE_VECTORS
 from .viz import new_axes
+from .viz_curves import plot_generalisation, plot_learning_curves  # noqa: F401 -- the lessons call viz_models.*
 
 
 MAX_WIDTH = 14.0  # inches: long episodes are squeezed to fit a notebook's width
@@ -71,16 +73,7 @@ def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmi
     Returns:
         the Figure.
     """
-    values = _series(x, 2, example, head)
-    fig, ax = new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 2.5))
-    image = ax.imshow(values.T, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
-    ax.set_title(title)
-    ax.set_xlabel("time step $t$")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(ylabel)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.colorbar(image, ax=ax, pad=0.01)
-    return fig
+    return _time_heatmap(ax, _series(x, 2, example, head), 2.5, title, ylabel, cmap=cmap, vmin=vmin, vmax=vmax)
 
 
 def plot_weightings_over_time(w, ax=None, title="Head weighting over time", example=0, head=0, rows=None,
@@ -96,16 +89,30 @@ def plot_weightings_over_time(w, ax=None, title="Head weighting over time", exam
     """
     values = _series(w, 2, example, head)
     first, stop = rows if rows is not None else (0, values.shape[1])
-    fig, ax = new_axes(ax, (min(MAX_WIDTH, max(4.0, 0.25 * values.shape[0] + 1.5)), 3.0))
-    image = ax.imshow(values[:, np.arange(first, stop) % values.shape[1]].T, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto",
-                      interpolation="nearest", extent=(-0.5, values.shape[0] - 0.5, stop - 0.5, first - 0.5))
+    return _time_heatmap(ax, values[:, np.arange(first, stop) % values.shape[1]], 3.0, title,
+                         "memory row $i$" if first >= 0 else "memory row $i$ (-1 is row N-1)", "weight", cmap=cmap,
+                         vmin=0.0, vmax=1.0, extent=(-0.5, values.shape[0] - 0.5, stop - 0.5, first - 0.5))
+
+
+def _time_heatmap(ax, values, height, title, ylabel, colorbar_label="", **style):
+    """``values (T, rows)`` as a heatmap, time left to right and rows down, with a colour bar; into ``ax``, or a
+    new figure ``height`` inches tall. ``style``: ``imshow``'s arguments (``cmap``, ``vmin``, ``vmax``, ``extent``)."""
+    fig, ax = new_axes(ax, (_width(len(values)), height))
+    image = ax.imshow(values.T, aspect="auto", interpolation="nearest", **style)
     ax.set_title(title)
     ax.set_xlabel("time step $t$")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("memory row $i$" if first >= 0 else "memory row $i$ (-1 is row N-1)")
+    ax.set_ylabel(ylabel)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.colorbar(image, ax=ax, pad=0.01, label="weight")
+    fig.colorbar(image, ax=ax, pad=0.01, label=colorbar_label)
     return fig
+
+
+def _width(T, stacked=False):
+    """A figure's width in inches for T time steps, at most :data:`MAX_WIDTH`; ``stacked``: a figure of several
+    panels, which leaves more room for their labels."""
+    least, per_step, rest = (7.0, 0.22, 3.0) if stacked else (4.0, 0.25, 1.5)
+    return min(MAX_WIDTH, max(least, per_step * T + rest))
 
 
 def plot_episode(inputs, targets=None, outputs=None, read_weights=None, write_weights=None, example=0,
@@ -127,8 +134,7 @@ def plot_episode(inputs, targets=None, outputs=None, read_weights=None, write_we
     if rows == "used" and heads:
         rows = used_rows(*[_series(w, 2, example) for _, w in heads])
     T = inputs.shape[0]
-    width = min(MAX_WIDTH, max(7.0, 0.22 * T + 3.0))
-    fig = Figure(figsize=(width, 1.9 * len(panels) + 2.6 * len(heads)), layout="constrained")
+    fig = Figure(figsize=(_width(T, stacked=True), 1.9 * len(panels) + 2.6 * len(heads)), layout="constrained")
     axes = fig.subplots(len(panels) + len(heads), 1, squeeze=False,
                         gridspec_kw={"height_ratios": [1] * len(panels) + [1.5] * len(heads)})[:, 0]
     for ax, (name, x) in zip(axes, panels):
@@ -142,66 +148,14 @@ def plot_episode(inputs, targets=None, outputs=None, read_weights=None, write_we
     return fig
 
 
-def _finish_line_plot(fig, ax, title, xlabel, ylabel):
-    """Title, axis labels, a light grid and the legend of a line plot; returns ``fig``."""
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    return fig
-
-
-def plot_learning_curves(curves, ax=None, title="Learning curves", xlabel="sequences seen",
-                         ylabel="cost (bits per sequence)", log_y=True):
-    """One line per model: a metric against training progress.
-
-    Args:
-        curves: ``{label: (x, y)}``, x and y sequences of numbers of the same length.
-        log_y: a logarithmic y axis (costs fall over orders of magnitude).
-    Returns:
-        the Figure.
-    """
-    if not curves:
-        raise ValueError("curves must hold at least one {label: (x, y)} entry, got an empty dict")
-    fig, ax = new_axes(ax, (6.5, 3.8))
-    for label, (x, y) in curves.items():
-        if len(x) != len(y):
-            raise ValueError(f"curve {label!r} has {len(x)} x values but {len(y)} y values")
-        ax.plot(x, y, label=label, lw=2)
-    if log_y:
-        ax.set_yscale("log")
-    return _finish_line_plot(fig, ax, title, xlabel, ylabel)
-
-
-def plot_generalisation(lengths, results, ax=None, train_max=None, title="Generalisation to longer sequences",
-                        xlabel="sequence length", ylabel="bit errors per sequence"):
-    """A metric against test length, one line per model, the training range shaded.
-
-    Args:
-        lengths: the test lengths, a sequence of numbers.
-        results: ``{label: values}``, one value per length.
-        train_max: the longest length seen in training (shades ``[0, train_max]``).
-    Returns:
-        the Figure.
-    """
-    if not results:
-        raise ValueError("results must hold at least one {label: values} entry, got an empty dict")
-    fig, ax = new_axes(ax, (6.5, 3.8))
-    if train_max is not None:
-        ax.axvspan(0, train_max, color="0.9", label=f"training lengths (<= {train_max})")
-    for label, values in results.items():
-        if len(values) != len(lengths):
-            raise ValueError(f"results[{label!r}] has {len(values)} values for {len(lengths)} lengths")
-        ax.plot(lengths, values, "o-", label=label, lw=2)
-    return _finish_line_plot(fig, ax, title, xlabel, ylabel)
-
-
 def _param_series(trace, name, example=0, head=0):
     """``trace[name]`` ``(T, B, H, C)`` as a ``(T, C)`` numpy array; a readable error when it is missing."""
     if name not in trace:
         raise ValueError(f"the trace has no {name!r}: record it with model.trace(x) (keys: {sorted(trace)})")
     return _series(trace[name], 2, example, head)
+
+
+_VECTOR_SYMBOLS = {"erase": "$e_t$", "add": "$a_t$"}
 
 
 def plot_head_params(trace, kind="read", example=0, head=0, rows="used", axes=None, title=None):
@@ -223,57 +177,75 @@ def plot_head_params(trace, kind="read", example=0, head=0, rows="used", axes=No
     """
     if kind not in ("read", "write"):
         raise ValueError(f"kind must be 'read' or 'write', got {kind!r}")
-    w = _param_series(trace, f"{kind}_weights", example, head)
-    g, s = _param_series(trace, f"{kind}_g", example, head), _param_series(trace, f"{kind}_s", example, head)
-    beta = _param_series(trace, f"{kind}_beta", example, head)
-    gamma = _param_series(trace, f"{kind}_gamma", example, head)
-    vectors = [name for name in ("erase", "add") if _param_series(trace, name) is not None] \
-        if kind == "write" else []
-    T, K = w.shape[0], s.shape[1]
-    n = 4 + len(vectors)
-    if axes is None:
-        width = min(MAX_WIDTH, max(7.0, 0.22 * T + 3.0))
-        fig = Figure(figsize=(width, 2.6 + 1.5 * 3 + 2.0 * len(vectors)), layout="constrained")
-        axes = fig.subplots(n, 1, squeeze=False, gridspec_kw={"height_ratios": [1.6, 1, 1, 1] + [1.2] * len(vectors)})[:, 0]
-    else:
-        if len(axes) != n:
-            raise ValueError(f"a {kind} head needs {n} axes, got {len(axes)}")
-        fig = axes[0].figure
-    if rows == "used":
-        rows = used_rows(w)
+    series = {name: _param_series(trace, f"{kind}_{name}", example, head)
+              for name in ("weights", "g", "s", "beta", "gamma")}
+    vectors = WRITE_VECTORS if kind == "write" else ()
+    for name in vectors:
+        _param_series(trace, name)                 # a readable error when the trace lacks it
+    T = series["weights"].shape[0]
+    fig, axes = _head_param_axes(axes, kind, T, len(vectors))
+    rows = used_rows(series["weights"]) if rows == "used" else rows
     plot_weightings_over_time(trace[f"{kind}_weights"], ax=axes[0], title=f"{kind} head weighting $w_t$",
                               example=example, head=head, rows=rows)
-    steps = np.arange(T)
-    ax = axes[1]
-    ax.plot(steps, g[:, 0], "o-", ms=3, color="C0", label="gate $g_t$")
+    _plot_gate(axes[1], kind, series["g"])
+    _plot_shift(axes[2], kind, series["s"])
+    _plot_strengths(axes[3], kind, series["beta"], series["gamma"])
+    for ax, name in zip(axes[4:], vectors):
+        plot_sequence(trace[name], ax=ax, title=f"{name} vector {_VECTOR_SYMBOLS[name]}", example=example,
+                      head=head, ylabel="column $j$", vmin=-1.0 if name == "add" else 0.0,
+                      cmap="RdBu_r" if name == "add" else "Greys")
+    _time_axes(axes, T)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def _head_param_axes(axes, kind, T, n_vectors):
+    """The figure and the panels of :func:`plot_head_params`: the ``axes`` given (checked), or a new figure's."""
+    n = 4 + n_vectors
+    if axes is not None:
+        if len(axes) != n:
+            raise ValueError(f"a {kind} head needs {n} axes, got {len(axes)}")
+        return axes[0].figure, axes
+    fig = Figure(figsize=(_width(T, stacked=True), 2.6 + 1.5 * 3 + 2.0 * n_vectors), layout="constrained")
+    ratios = [1.6, 1, 1, 1] + [1.2] * n_vectors
+    return fig, fig.subplots(n, 1, squeeze=False, gridspec_kw={"height_ratios": ratios})[:, 0]
+
+
+def _plot_gate(ax, kind, g):
+    """The gate ``g_t`` (eq. 7) over time, from ``g (T, 1)``."""
+    ax.plot(np.arange(len(g)), g[:, 0], "o-", ms=3, color="C0", label="gate $g_t$")
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("$g_t$")
     ax.set_title(f"{kind} head: gate $g_t$ (1: content lookup, 0: keep the previous focus)")
-    image = axes[2].imshow(s.T, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest",
-                           extent=(-0.5, T - 0.5, K // 2 + 0.5, -(K // 2) - 0.5))
-    axes[2].set_ylabel("offset")
-    axes[2].set_yticks(range(-(K // 2), K // 2 + 1))
-    axes[2].set_title(f"{kind} head: shift distribution $s_t$ (+1 moves down one row)")
-    fig.colorbar(image, ax=axes[2], pad=0.01, label="weight")
-    ax = axes[3]
+
+
+def _plot_shift(ax, kind, s):
+    """The shift distribution ``s_t`` (eq. 8) over time, from ``s (T, K)``: offsets ``-K//2 .. K//2`` down."""
+    T, K = s.shape
+    _time_heatmap(ax, s, None, f"{kind} head: shift distribution $s_t$ (+1 moves down one row)", "offset", "weight",
+                  cmap="Greys", vmin=0.0, vmax=1.0, extent=(-0.5, T - 0.5, K // 2 + 0.5, -(K // 2) - 0.5))
+    ax.set_yticks(range(-(K // 2), K // 2 + 1))
+
+
+def _plot_strengths(ax, kind, beta, gamma):
+    """The key strength ``beta_t`` (eq. 5) and the sharpening ``gamma_t`` (eq. 9) over time, each ``(T, 1)``."""
+    steps = np.arange(len(beta))
     ax.plot(steps, beta[:, 0], "o-", ms=3, color="C1", label=r"key strength $\beta_t$")
     ax.plot(steps, gamma[:, 0], "s-", ms=3, color="C2", label=r"sharpening $\gamma_t$")
     ax.set_ylim(bottom=0)
     ax.set_title(rf"{kind} head: key strength $\beta_t$ and sharpening $\gamma_t$")
     ax.legend(loc="upper left", fontsize="small")
-    for ax, name in zip(axes[4:], vectors):
-        plot_sequence(trace[name], ax=ax, title=f"{name} vector $e_t$" if name == "erase" else f"{name} vector $a_t$",
-                      example=example, head=head, ylabel="column $j$",
-                      vmin=-1.0 if name == "add" else 0.0, cmap="RdBu_r" if name == "add" else "Greys")
+
+
+def _time_axes(axes, T):
+    """Every panel on one time axis ``0 .. T-1``; a light grid on the line plots."""
     for ax in axes:
         ax.set_xlim(-0.5, T - 0.5)
         ax.set_xlabel("time step $t$")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if not ax.get_images():                    # a light grid on the line plots only
+        if not ax.get_images():
             ax.grid(True, alpha=0.3)
-    if title is not None:
-        fig.suptitle(title)
-    return fig
 
 
 def plot_memory_over_rows(memory, ax=None, rows=None, title="Memory after the episode", example=0):
