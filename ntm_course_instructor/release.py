@@ -20,6 +20,7 @@ import copy
 import sys
 from pathlib import Path
 
+from ntm_course import syllabus
 from ntm_course.extras import needs
 
 
@@ -53,12 +54,21 @@ def released_text(solution_path):
 
 
 def plan(source, target):
-    """``({exercise path: text to write}, [stale exercise paths without a solution])``."""
+    """``({exercise path: text to write}, [stale exercise paths without a solution])``, in the syllabus's order.
+
+    Every solution notebook in ``source`` must be an exercise of :mod:`ntm_course.syllabus` (ValueError naming
+    those that are not); a syllabus exercise missing from ``source`` is simply not released.
+    """
     source, target = Path(source), Path(target)
-    solutions = sorted(source.glob("*.ipynb"))
-    if not solutions:
+    found = {path.name: path for path in source.glob("*.ipynb")}
+    if not found:
         raise ValueError(f"source must be a folder of solution notebooks, found none in {source}")
-    texts = {target / path.name: released_text(path) for path in solutions}
+    known = [a.notebook for a in syllabus.assignments()]
+    unknown = sorted(set(found) - set(known))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} in {source} {'is' if len(unknown) == 1 else 'are'} no exercise of "
+                         f"the syllabus: add an Assignment to its stage in ntm_course/syllabus.py")
+    texts = {target / name: released_text(found[name]) for name in known if name in found}
     stale = sorted(p for p in target.glob("*.ipynb") if p not in texts)
     return texts, stale
 

@@ -1,6 +1,6 @@
 """``ntm-course-instructor render``: the course website, built with Jupyter Book from the executed lessons.
 
-    ntm-course-instructor render                          # every notebook in notebooks/ -> build/html/
+    ntm-course-instructor render                          # every lesson of the syllabus -> build/html/
     ntm-course-instructor render notebooks/05_shift.ipynb -o /tmp/site
 
 Each notebook runs in a fresh kernel from its own folder. On its page, a widget's output is the pictures it
@@ -8,11 +8,11 @@ showed (from the widgets' saved state), links that leave the lessons' folder (``
 the repository, and the Colab badge and install cell are left out. A notebook that fails is reported (which
 cell, which error) and its page shows the cells up to and including the failing one; the others render as
 usual. Jupyter Book then builds the site from ``site/`` (``_config.yml``, ``intro.md``), a table of contents
-of the rendered notebooks in order (so no lesson is left out) and the executed notebooks (``execute_notebooks:
+of the rendered notebooks in the syllabus's order (:mod:`ntm_course.syllabus`; so no lesson is left out) and the executed notebooks (``execute_notebooks:
 off``): navigation, search, MathJax (copied into the site: the pages need no network) and launch buttons for
 Binder and Colab. Open ``build/html/index.html``.
 The exit code is 0 when every notebook ran, 1 when one failed or the site did not build, 2 for bad arguments.
-Needs the ``site`` extra (``pip install -e '.[site]'``).
+Needs the ``site`` extra (``pip install 'ntm-course-instructor[site]'``).
 """
 import importlib.resources
 import shutil
@@ -22,6 +22,7 @@ import time
 import warnings
 from pathlib import Path
 
+from ntm_course import syllabus
 from ntm_course.extras import needs
 
 
@@ -38,19 +39,25 @@ MATHJAX_PARTS = ("tex-chtml.js", "input/tex", "output/chtml", "a11y", "ui")
 
 
 def add_arguments(parser):
-    parser.add_argument("paths", nargs="*", default=["notebooks"],
-                        help="notebooks or folders of notebooks to render (default: notebooks)")
+    parser.add_argument("paths", nargs="*",
+                        help="notebooks or folders of notebooks to render (default: the syllabus's lessons, "
+                             "from notebooks/)")
     parser.add_argument("-o", "--output", default="build/html", help="folder for the website (default: build/html)")
     parser.add_argument("--site", default="site", help="folder of the Jupyter Book configuration (default: site)")
     parser.add_argument("--timeout", type=int, default=120, help="seconds each cell may run (default: 120)")
 
 
 def find_notebooks(paths):
-    """The ``.ipynb`` files named by ``paths`` (files, or folders searched non-recursively), sorted by name."""
+    """The ``.ipynb`` files named by ``paths``: files in the order given, a folder's notebooks (non-recursively)
+    in the syllabus's order (those it does not list after them, by name). No ``paths``: the syllabus's lessons
+    in ``notebooks/``."""
+    if not paths:
+        paths = [Path("notebooks") / stage.notebook for stage in syllabus.STAGES]
+    order = {stage.notebook: i for i, stage in enumerate(syllabus.STAGES)}
     found = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(path.glob("*.ipynb")))
+            found.extend(sorted(path.glob("*.ipynb"), key=lambda p: (order.get(p.name, len(order)), p.name)))
         elif path.suffix == ".ipynb" and path.is_file():
             found.append(path)
         else:

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..pieces import LIBRARY, PIECE_NAMES, Pieces
+from .. import syllabus
+from ..pieces import LIBRARY, Pieces
 from .practice import check, reference
 
 
@@ -35,12 +36,12 @@ def mine_dir():
 def your_turn(name, fn, save=True):
     """Check the learner's ``fn`` for the stage ``name``; return it if it passes, else the course's version.
 
-    Prints the check's report. A passing function of one of the NTM's pieces (:data:`PIECE_NAMES`) is saved
+    Prints the check's report. A passing function of one of the NTM's pieces (``syllabus.pieces()``) is saved
     for :func:`my_pieces` (unless ``save=False``). Never raises because of ``fn``.
     """
     result = check(name, fn)
     if result.passed:
-        note = _save(name, fn) if save and name in PIECE_NAMES else ""
+        note = _save(name, fn) if save and name in syllabus.pieces() else ""
         print(f"-> from here on, the lesson uses your {name}.{note}")
         return fn
     print(f"-> until your {name} passes, the lesson goes on with the course's {name} "
@@ -97,8 +98,9 @@ def my_pieces(verbose=True):
     library's, with the reason printed.
     """
     found, missing = {}, {}
-    namespace = {"torch": torch, "F": F, "math": math, **{name: getattr(LIBRARY, name) for name in PIECE_NAMES}}
-    for name in PIECE_NAMES:  # in the order the course builds them: later pieces may call earlier ones
+    names = syllabus.pieces()   # in the order the course builds them: later pieces may call earlier ones
+    namespace = {"torch": torch, "F": F, "math": math, **{name: getattr(LIBRARY, name) for name in names}}
+    for name in names:
         fn, reason = _load(name, namespace)
         if fn is None:
             missing[name] = reason
