@@ -29,6 +29,22 @@ def seed_everything(seed):
 
 
 @contextmanager
+def rng_isolated(seed=None):
+    """Run the ``with`` block on forked torch generators: the CPU's and every CUDA device's, seeded with ``seed``
+    (unless None); on exit the caller's states come back, whatever the block drew or seeded.
+
+    For library code that seeds its own draws (:func:`ntm_course.experiments.training.train`, checks that
+    seed a model's initialisation): a call must leave the caller's global random state as it found it. Python's
+    :mod:`random` is not touched. Yields ``seed``.
+    """
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield seed
+
+
+@contextmanager
 def threads(n):
     """Run the ``with`` block on ``n`` torch CPU threads, then restore the caller's count.
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ntm_course import NTM, address, get_device, seed_everything
-from ntm_course.device import threads
+from ntm_course.device import rng_isolated, threads
 
 
 def test_get_device_picks_cuda_only_when_present(monkeypatch):
@@ -42,6 +42,43 @@ def test_seed_everything_repeats_python_and_torch_draws():
     assert first[0] == second[0] and torch.equal(first[1], second[1])
     seed_everything(8)
     assert random.random() != first[0]
+
+
+def test_rng_isolated_seeds_inside_and_gives_the_callers_state_back():
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    with rng_isolated(3) as seed:
+        inside = torch.rand(4)
+        torch.manual_seed(99)                     # whatever the block does to the generator stays in the block
+    assert seed == 3 and torch.equal(torch.get_rng_state(), before)
+    with rng_isolated(3):
+        assert torch.equal(torch.rand(4), inside)
+    with rng_isolated():                          # no seed: the caller's state, forked
+        assert torch.equal(torch.rand(4), torch.rand(4, generator=torch.Generator().manual_seed(5)))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def fake_gpus(monkeypatch, count):
+    """Pretend ``count`` CUDA devices are present; return the ``devices`` each ``torch.random.fork_rng`` call got
+    (the fork itself runs on the CPU's generator alone)."""
+    forked, real = [], torch.random.fork_rng
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)
+
+    def fork_rng(devices=None, **kwargs):
+        forked.append(list(devices))
+        return real(devices=[], **kwargs)
+    monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
+    return forked
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_rng_isolated_forks_every_cuda_device(monkeypatch, count):
+    forked = fake_gpus(monkeypatch, count)
+    with rng_isolated(0):
+        pass
+    assert forked == [list(range(count))]
 
 
 def _ntm_run(model, x, device):
