@@ -6,7 +6,7 @@ from dataclasses import fields
 import pytest
 import torch
 
-from ntm_course.experiments import training
+from ntm_course.experiments import state as state_module, training
 from ntm_course.experiments.config import COUNT, ModelConfig, TrainConfig, build_model, make_config
 from ntm_course.experiments.training import (LearningRate, SpikeClip, TrainingDiverged, TrainResult,
                                              learning_rate, load_checkpoint, load_model, train)
@@ -45,6 +45,32 @@ def test_training_leaves_the_callers_random_state_alone(tmp_path):
     train("copy", steps=3, memory_init="random", checkpoint=tmp_path / "run.pt", **TINY)
     train("copy", steps=6, resume=tmp_path / "run.pt", progress=False)
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_training_forks_the_random_state_of_every_cuda_device(monkeypatch):
+    """With GPUs present, train's seeding must not reach the caller's CUDA generators either: it forks them all."""
+    forked, real = [], torch.random.fork_rng
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)         # a stand-in for two GPUs
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)
+
+    def fork_rng(devices=None, **kwargs):
+        forked.append(list(devices))
+        return real(devices=[], **kwargs)
+    monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
+    before = torch.get_rng_state()
+    train("copy", steps=1, **TINY)
+    assert forked == [[0, 1]] and torch.equal(torch.get_rng_state(), before)
+
+
+def test_training_leaves_the_thread_count_alone():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        train("copy", steps=2, **TINY)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_checkpoint_round_trip(tmp_path):
@@ -509,7 +535,7 @@ def test_compile_of_an_lstm_or_a_failing_compile_is_a_clear_error(monkeypatch, c
         return step
     monkeypatch.setattr(torch, "compile", cannot_compile)
     model = build_model(make_config("copy", **{k: TINY[k] for k in ("controller_size", "N", "M")}))
-    monkeypatch.setattr(training, "build_model", lambda config, pieces=None: model)
+    monkeypatch.setattr(state_module, "build_model", lambda config, pieces=None: model)
     with pytest.raises(training.CompileFailed) as error:
         train("copy", steps=1, compile=True, **TINY)
     assert str(error.value) == ("torch.compile could not compile the NTM's step (no working C++ compiler); train "
