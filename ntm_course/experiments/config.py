@@ -9,10 +9,11 @@ what a checkpoint saves and what ``ntm-course train`` builds from its options (o
 and so on). Checkpoints saved under the older names (``read_heads``, ``lstm_size``, ``clip`` for the gradient
 clip, ...) load under today's names (:data:`ntm_course.experiments.checkpoints.RENAMED`).
 """
+import inspect
 import math
 from dataclasses import asdict, dataclass, field, fields
 
-from ..ntm import NTM, LSTMBaseline
+from ..ntm import NTM, LSTMBaseline, NTMCell
 from .checkpoints import RENAMED
 from .tasks import get_task
 
@@ -44,25 +45,38 @@ def _validate(config):
             raise ValueError(f"{f.name} must be {'None or ' if f.default is None else ''}{wanted}, got {value!r}")
 
 
+def constructor_defaults(cls):
+    """``{argument: default}`` of ``cls``'s constructor: the one home of the model's defaults, which
+    :class:`ModelConfig` reads."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
+_NTM, _LSTM = constructor_defaults(NTMCell), constructor_defaults(LSTMBaseline)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The model: an NTM (its fields are :class:`~ntm_course.ntm.NTMCell`'s arguments) or, with
-    ``model="lstm"``, the paper's LSTM baseline (``hidden_size``, ``num_layers``). Defaults: the paper's copy NTM."""
+    ``model="lstm"``, the paper's LSTM baseline (``hidden_size``, ``num_layers``). The defaults are the constructors'
+    own (:func:`constructor_defaults`): the paper's copy NTM."""
     model: str = option("ntm", choices=("ntm", "lstm"), doc="the NTM or the paper's LSTM baseline")
-    controller: str = option("lstm", choices=("lstm", "feedforward"), doc="the NTM's controller")
-    controller_size: int = option(100, COUNT)
-    controller_layers: int = option(1, COUNT)
-    N: int = option(128, COUNT, doc="memory rows")
-    M: int = option(20, COUNT, doc="memory width")
-    num_read_heads: int = option(1, COUNT)
-    num_write_heads: int = option(1, (int, lambda v: v >= 0, "an integer >= 0"))
-    shift_width: int = option(3, (int, lambda v: v >= 1 and v % 2 == 1, "an odd integer >= 1"))
-    memory_init: str = option("constant", choices=("constant", "learned", "random"))
-    learn_initial_state: bool = option(True, doc="learn the initial read vectors and weightings")
-    head_clip: float = option(20.0, POSITIVE, doc="the controller's head outputs are clipped to "
-                                                  "[-head_clip, head_clip]")
-    hidden_size: int = option(256, COUNT, doc="the LSTM baseline's width (the paper's: 3 x 256 for copy)")
-    num_layers: int = option(3, COUNT, doc="the LSTM baseline's depth")
+    controller: str = option(_NTM["controller"], choices=("lstm", "feedforward"), doc="the NTM's controller")
+    controller_size: int = option(_NTM["controller_size"], COUNT)
+    controller_layers: int = option(_NTM["controller_layers"], COUNT)
+    N: int = option(_NTM["N"], COUNT, doc="memory rows")
+    M: int = option(_NTM["M"], COUNT, doc="memory width")
+    num_read_heads: int = option(_NTM["num_read_heads"], COUNT)
+    num_write_heads: int = option(_NTM["num_write_heads"], (int, lambda v: v >= 0, "an integer >= 0"))
+    shift_width: int = option(_NTM["shift_width"], (int, lambda v: v >= 1 and v % 2 == 1, "an odd integer >= 1"))
+    memory_init: str = option(_NTM["memory_init"], choices=("constant", "learned", "random"))
+    learn_initial_state: bool = option(_NTM["learn_initial_state"],
+                                       doc="learn the initial read vectors and weightings")
+    head_clip: float = option(_NTM["head_clip"], POSITIVE,
+                              doc="the controller's head outputs are clipped to [-head_clip, head_clip]")
+    hidden_size: int = option(_LSTM["hidden_size"], COUNT,
+                              doc="the LSTM baseline's width (the paper's: 3 x 256 for copy)")
+    num_layers: int = option(_LSTM["num_layers"], COUNT, doc="the LSTM baseline's depth")
 
     def __post_init__(self):
         _validate(self)
