@@ -36,16 +36,6 @@ def check_memory(memory):
     return tuple(memory.shape)
 
 
-def check_weighting(name, w, B, N):
-    """A weighting over the N memory rows, ``(B, N)``."""
-    return check_tensor(name, w, 2, "B, N", (B, N))
-
-
-def check_scalar(name, x, B):
-    """A per-example scalar such as beta, g or gamma, ``(B, 1)``."""
-    return check_tensor(name, x, 2, "B, 1", (B, 1))
-
-
 def check_same_device_dtype(**tensors):
     """All tensors share one device and dtype; the message lists what each argument has."""
     items = list(tensors.items())

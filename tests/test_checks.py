@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from ntm_course.checks import (check_memory, check_same_device_dtype, check_scalar, check_tensor,
-                               check_weighting)
+from ntm_course.checks import check_heads, check_lead, check_memory, check_same_device_dtype, check_tensor
 
 
 def test_check_tensor_returns_its_input_when_valid():
@@ -33,7 +32,7 @@ def test_wrong_ndim_names_shape():
 
 def test_wrong_size_shows_expected_and_actual():
     with pytest.raises(ValueError, match=r"w must have shape \(B, N\) = \(2, 8\), got \(2, 7\)"):
-        check_weighting("w", torch.zeros(2, 7), 2, 8)
+        check_tensor("w", torch.zeros(2, 7), 2, "B, N", (2, 8))
 
 
 def test_unconstrained_dimension_shows_question_mark():
@@ -47,12 +46,14 @@ def test_check_memory_returns_its_shape():
         check_memory(torch.zeros(5, 3))
 
 
-def test_check_scalar_wants_b_by_1():
-    check_scalar("beta", torch.ones(4, 1), 4)
+def test_check_lead_and_heads_take_one_head_or_a_heads_axis():
+    assert check_lead("w", torch.zeros(4, 5), "N") == (4,)
+    assert check_lead("w", torch.zeros(4, 2, 5), "N") == (4, 2)
+    check_heads("beta", torch.ones(4, 2, 1), (4, 2), "1", 1)
     with pytest.raises(ValueError, match=r"beta must have shape \(B, 1\), got 1 dimensions \(4\)"):
-        check_scalar("beta", torch.ones(4), 4)
-    with pytest.raises(ValueError, match=r"beta must have shape \(B, 1\) = \(4, 1\), got \(4, 2\)"):
-        check_scalar("beta", torch.ones(4, 2), 4)
+        check_heads("beta", torch.ones(4), (4,), "1", 1)
+    with pytest.raises(ValueError, match=r"beta must have shape \(B, H, 1\) = \(4, 2, 1\), got \(4, 2, 2\)"):
+        check_heads("beta", torch.ones(4, 2, 2), (4, 2), "1", 1)
 
 
 def test_mixed_dtype_lists_every_argument_with_shape():
