@@ -87,7 +87,7 @@ def test_python_m_hosted_check_exits_1_for_a_stale_notebook_and_writes_nothing(t
     assert stale.read_text() == before
 
 
-# --- ntm-course render ------------------------------------------------------------------------------------------
+# --- ntm-course-instructor render ------------------------------------------------------------------------------------------
 
 def render_args(tmp_path):
     site = tmp_path / "site"

@@ -1,4 +1,4 @@
-"""`ntm-course render`: the course website. Notebooks are executed, a broken one is reported and the rest render,
+"""`ntm-course-instructor render`: the course website. Notebooks are executed, a broken one is reported and the rest render,
 and Jupyter Book builds a site with navigation, search, local MathJax, widget pictures and launch buttons."""
 import base64
 import contextlib
@@ -30,7 +30,7 @@ def save(path, *cells):
 
 
 def render(*args):
-    """Run ``ntm-course render ARGS``; returns (exit code, stdout, stderr)."""
+    """Run ``ntm-course-instructor render ARGS``; returns (exit code, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["render", *map(str, args)])

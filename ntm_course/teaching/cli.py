@@ -9,7 +9,7 @@ The instructor's jobs (release, grade, render) are another distribution's comman
 
 Each job lives in its own module and adds its own options; this file only dispatches. A job whose extra is
 not installed (see :mod:`ntm_course.extras`) stops with one line naming it, e.g.
-``ntm-course release needs the course's 'grading' extra (...): pip install 'ntm-course[grading]'``.
+``ntm-course eval needs the course's 'lessons' extra (...): pip install 'ntm-course[lessons]'``.
 """
 import argparse
 import contextlib
