@@ -41,8 +41,7 @@ def new_axes(ax, size):
     """The figure and axes to draw on: ``(ax.figure, ax)`` when ``ax`` is given, else a fresh ``Figure`` of
     ``size`` (width, height in inches, constrained layout) and its only axes.
 
-    Every plot function that accepts ``ax=`` starts with it, here, in :mod:`~ntm_course.presentation.viz_models` and in
-    :mod:`~ntm_course.presentation.viz_curves`.
+    Every plot function that accepts ``ax=`` starts with it, here and in :mod:`ntm_course.presentation.viz_models`.
     """
     if ax is not None:
         return ax.figure, ax

@@ -1,9 +1,9 @@
-"""Figures of whole episodes: an episode's input, target and output with the heads' weightings over time (like
-the paper's copy figure), one head's parameters step by step, and the memory at the end. (The learning curves
-and generalisation plots live in :mod:`ntm_course.presentation.viz_curves`; they can be imported from here too.)
+"""Figures of whole episodes and trained models: an episode's input, target and output with the heads'
+weightings over time (like the paper's copy figure), one head's parameters step by step, the memory at the end,
+learning curves, and generalisation to longer sequences.
 
-Like :mod:`ntm_course.presentation.viz`, every function draws a new ``matplotlib.figure.Figure`` (or into given
-axes) and returns it; nothing touches pyplot's global state. Sequences are time first, ``(T, B, channels)`` or
+Like :mod:`ntm_course.presentation.viz`, every function draws a new ``matplotlib.figure.Figure`` (or into the
+given axes) and returns it; nothing touches pyplot's global state. Sequences are time first, ``(T, B, channels)`` or
 ``(T, channels)``; head weightings ``(T, B, H, N)``, ``(T, B, N)`` or ``(T, N)`` (one example and one head are
 drawn, ``example=0`` and ``head=0`` unless told otherwise).
 """
@@ -18,20 +18,19 @@ with needs("lessons", __name__):
 
 from ..heads import WRITE_VECTORS
 from .viz import new_axes
-from .viz_curves import plot_generalisation, plot_learning_curves  # noqa: F401 -- the lessons call viz_models.*
 
 
 MAX_WIDTH = 14.0  # inches: long episodes are squeezed to fit a notebook's width
 
 
-def _series(x, ndim, example=0, head=0):
+def _series(x, example=0, head=0):
     """A time series as a ``(T, channels)`` numpy array, from ``(T, C)``, ``(T, B, C)`` or ``(T, B, H, C)``."""
     x = x.detach().to("cpu").double()
-    if x.dim() == ndim + 2:                    # (T, B, H, C): pick the example, then the head
+    if x.dim() == 4:                           # (T, B, H, C): pick the example, then the head
         x = x[:, example, head]
-    elif x.dim() == ndim + 1:                  # (T, B, C)
+    elif x.dim() == 3:                         # (T, B, C)
         x = x[:, example]
-    if x.dim() != ndim:
+    if x.dim() != 2:
         raise ValueError(f"expected (T, C), (T, B, C) or (T, B, H, C), got shape {tuple(x.shape)}")
     return x.numpy()
 
@@ -70,10 +69,8 @@ def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmi
 
     Args:
         x: ``(T, C)``, ``(T, B, C)`` or ``(T, B, H, C)`` (a head's vectors: ``head`` picks one).
-    Returns:
-        the Figure.
     """
-    return _time_heatmap(ax, _series(x, 2, example, head), 2.5, title, ylabel, cmap=cmap, vmin=vmin, vmax=vmax)
+    return _time_heatmap(ax, _series(x, example, head), 2.5, title, ylabel, cmap=cmap, vmin=vmin, vmax=vmax)
 
 
 def plot_weightings_over_time(w, ax=None, title="Head weighting over time", example=0, head=0, rows=None,
@@ -84,10 +81,8 @@ def plot_weightings_over_time(w, ax=None, title="Head weighting over time", exam
         w: ``(T, N)``, ``(T, B, N)`` or ``(T, B, H, N)``.
         rows: ``(first, stop)``, the range of rows to draw (default: all); a negative ``first`` wraps round,
             as :func:`used_rows` returns it.
-    Returns:
-        the Figure.
     """
-    values = _series(w, 2, example, head)
+    values = _series(w, example, head)
     first, stop = rows if rows is not None else (0, values.shape[1])
     return _time_heatmap(ax, values[:, np.arange(first, stop) % values.shape[1]], 3.0, title,
                          "memory row $i$" if first >= 0 else "memory row $i$ (-1 is row N-1)", "weight", cmap=cmap,
@@ -109,8 +104,7 @@ def _time_heatmap(ax, values, height, title, ylabel, colorbar_label="", **style)
 
 
 def _width(T, stacked=False):
-    """A figure's width in inches for T time steps, at most :data:`MAX_WIDTH`; ``stacked``: a figure of several
-    panels, which leaves more room for their labels."""
+    """A figure's width in inches for T time steps, at most :data:`MAX_WIDTH` (``stacked``: several panels)."""
     least, per_step, rest = (7.0, 0.22, 3.0) if stacked else (4.0, 0.25, 1.5)
     return min(MAX_WIDTH, max(least, per_step * T + rest))
 
@@ -125,14 +119,12 @@ def plot_episode(inputs, targets=None, outputs=None, read_weights=None, write_we
         ``torch.sigmoid(logits)``), read and write weightings ``(T, [B, [H,]] N)``; any of the last four may
         be ``None`` and is then left out.
         rows: ``"used"`` draws only the memory rows the heads visit, ``None`` all rows, or ``(first, stop)``.
-    Returns:
-        the Figure.
     """
-    panels = [("inputs", inputs), ("targets", targets), ("outputs", outputs)]
-    panels = [(name, x) for name, x in panels if x is not None]
+    panels = [(name, x) for name, x in (("inputs", inputs), ("targets", targets), ("outputs", outputs))
+              if x is not None]
     heads = [(name, w) for name, w in (("write head", write_weights), ("read head", read_weights)) if w is not None]
     if rows == "used" and heads:
-        rows = used_rows(*[_series(w, 2, example) for _, w in heads])
+        rows = used_rows(*[_series(w, example) for _, w in heads])
     T = inputs.shape[0]
     fig = Figure(figsize=(_width(T, stacked=True), 1.9 * len(panels) + 2.6 * len(heads)), layout="constrained")
     axes = fig.subplots(len(panels) + len(heads), 1, squeeze=False,
@@ -140,22 +132,68 @@ def plot_episode(inputs, targets=None, outputs=None, read_weights=None, write_we
     for ax, (name, x) in zip(axes, panels):
         plot_sequence(x, ax=ax, title=name, example=example)
     for ax, (name, w) in zip(axes[len(panels):], heads):
-        plot_weightings_over_time(w, ax=ax, title=f"{name} weighting $w_t$", example=example,
-                                  rows=rows)
-    for ax in axes:
-        ax.set_xlim(-0.5, T - 0.5)
+        plot_weightings_over_time(w, ax=ax, title=f"{name} weighting $w_t$", example=example, rows=rows)
+    _time_axes(axes, T)
     fig.suptitle(title)
     return fig
+
+
+def _finish_line_plot(fig, ax, title, xlabel, ylabel):
+    """Title, axis labels, a light grid and the legend of a line plot; returns ``fig``."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def plot_learning_curves(curves, ax=None, title="Learning curves", xlabel="sequences seen",
+                         ylabel="cost (bits per sequence)", log_y=True):
+    """One line per model: a metric against training progress.
+
+    Args:
+        curves: ``{label: (x, y)}``, x and y sequences of numbers of the same length.
+        log_y: a logarithmic y axis (costs fall over orders of magnitude).
+    """
+    if not curves:
+        raise ValueError("curves must hold at least one {label: (x, y)} entry, got an empty dict")
+    fig, ax = new_axes(ax, (6.5, 3.8))
+    for label, (x, y) in curves.items():
+        if len(x) != len(y):
+            raise ValueError(f"curve {label!r} has {len(x)} x values but {len(y)} y values")
+        ax.plot(x, y, label=label, lw=2)
+    if log_y:
+        ax.set_yscale("log")
+    return _finish_line_plot(fig, ax, title, xlabel, ylabel)
+
+
+def plot_generalisation(lengths, results, ax=None, train_max=None, title="Generalisation to longer sequences",
+                        xlabel="sequence length", ylabel="bit errors per sequence"):
+    """A metric against test length, one line per model, the training range shaded.
+
+    Args:
+        lengths: the test lengths, a sequence of numbers.
+        results: ``{label: values}``, one value per length.
+        train_max: the longest length seen in training (shades ``[0, train_max]``).
+    """
+    if not results:
+        raise ValueError("results must hold at least one {label: values} entry, got an empty dict")
+    fig, ax = new_axes(ax, (6.5, 3.8))
+    if train_max is not None:
+        ax.axvspan(0, train_max, color="0.9", label=f"training lengths (<= {train_max})")
+    for label, values in results.items():
+        if len(values) != len(lengths):
+            raise ValueError(f"results[{label!r}] has {len(values)} values for {len(lengths)} lengths")
+        ax.plot(lengths, values, "o-", label=label, lw=2)
+    return _finish_line_plot(fig, ax, title, xlabel, ylabel)
 
 
 def _param_series(trace, name, example=0, head=0):
     """``trace[name]`` ``(T, B, H, C)`` as a ``(T, C)`` numpy array; a readable error when it is missing."""
     if name not in trace:
         raise ValueError(f"the trace has no {name!r}: record it with model.trace(x) (keys: {sorted(trace)})")
-    return _series(trace[name], 2, example, head)
-
-
-_VECTOR_SYMBOLS = {"erase": "$e_t$", "add": "$a_t$"}
+    return _series(trace[name], example, head)
 
 
 def plot_head_params(trace, kind="read", example=0, head=0, rows="used", axes=None, title=None):
@@ -172,28 +210,24 @@ def plot_head_params(trace, kind="read", example=0, head=0, rows="used", axes=No
         kind: ``"read"`` or ``"write"``.
         rows: as in :func:`plot_episode`.
         axes: a sequence of matplotlib axes to draw into, one per panel (4, or 6 for a write head).
-    Returns:
-        the Figure.
     """
     if kind not in ("read", "write"):
         raise ValueError(f"kind must be 'read' or 'write', got {kind!r}")
-    series = {name: _param_series(trace, f"{kind}_{name}", example, head)
-              for name in ("weights", "g", "s", "beta", "gamma")}
     vectors = WRITE_VECTORS if kind == "write" else ()
-    for name in vectors:
-        _param_series(trace, name)                 # a readable error when the trace lacks it
-    T = series["weights"].shape[0]
+    keys = [f"{kind}_{name}" for name in ("weights", "g", "s", "beta", "gamma")] + list(vectors)
+    w, g, s, beta, gamma, *_ = [_param_series(trace, key, example, head) for key in keys]   # each key checked
+    T = w.shape[0]
     fig, axes = _head_param_axes(axes, kind, T, len(vectors))
-    rows = used_rows(series["weights"]) if rows == "used" else rows
+    rows = used_rows(w) if rows == "used" else rows
     plot_weightings_over_time(trace[f"{kind}_weights"], ax=axes[0], title=f"{kind} head weighting $w_t$",
                               example=example, head=head, rows=rows)
-    _plot_gate(axes[1], kind, series["g"])
-    _plot_shift(axes[2], kind, series["s"])
-    _plot_strengths(axes[3], kind, series["beta"], series["gamma"])
+    _plot_gate(axes[1], kind, g)
+    _plot_shift(axes[2], kind, s)
+    _plot_strengths(axes[3], kind, beta, gamma)
     for ax, name in zip(axes[4:], vectors):
-        plot_sequence(trace[name], ax=ax, title=f"{name} vector {_VECTOR_SYMBOLS[name]}", example=example,
-                      head=head, ylabel="column $j$", vmin=-1.0 if name == "add" else 0.0,
-                      cmap="RdBu_r" if name == "add" else "Greys")
+        symbol, vmin, cmap = ("$e_t$", 0.0, "Greys") if name == "erase" else ("$a_t$", -1.0, "RdBu_r")
+        plot_sequence(trace[name], ax=ax, title=f"{name} vector {symbol}", example=example, head=head,
+                      ylabel="column $j$", vmin=vmin, cmap=cmap)
     _time_axes(axes, T)
     if title is not None:
         fig.suptitle(title)
