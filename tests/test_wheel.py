@@ -1,13 +1,20 @@
-"""The wheel carries the course: a learner who installs it, and nothing else, gets lessons that run.
+"""The two wheels: a learner who installs ``ntm-course``, and nothing else, gets lessons that run and no answer
+key; an instructor who adds ``ntm-course-instructor`` grades a class from that plain install.
 
-``python -m build`` makes the sdist, then the wheel from the sdist, out of a copy of this checkout. The wheel is
-installed into a fresh virtual environment outside the repository (torch pinned by constraints.txt, from pip's
-index and cache): first alone, the library, whose optional parts name the extra they need; ``ntm-course get``
-copies the lessons and exercises into a learner's folder; then with the ``lessons`` extra, and the welcome lesson
-and the first exercise (answered, as a learner would) run from that folder on a kernel of that environment.
-Nothing runs in the repository or with its paths: ``ntm_course`` is asserted to come from the environment's
-site-packages every time. About two minutes, most of it pip installing torch and JupyterLab.
+``python -m build`` makes the learner's sdist, then its wheel from the sdist, out of a copy of this checkout, and the
+instructor's wheel from ``instructor/``. The learner's wheel holds no grading code and no graded answer (by module,
+by name and by source). It is installed into a fresh virtual environment outside the repository (torch pinned by
+constraints.txt, from pip's index and cache): first alone, the library, whose optional parts name the extra they
+need; ``ntm-course get`` copies the lessons and exercises into a learner's folder; then with the ``lessons`` extra,
+and the welcome lesson and the first exercise (answered, as a learner would) run from that folder on a kernel of
+that environment. Last the instructor's wheel joins it and grades submissions from that folder. Nothing runs in the
+repository or with its paths: the packages are asserted to come from the environment's site-packages. About three
+minutes, most of it pip installing torch, JupyterLab and nbgrader.
 """
+import ast
+import csv
+import inspect
+import textwrap
 import filecmp
 import subprocess
 import sys
@@ -20,7 +27,9 @@ import pytest
 from envs import CONSTRAINTS, checkout_copy, clean_env, fresh_venv, pip, site_packages
 from nbclient import NotebookClient
 
+from ntm_course import syllabus
 from ntm_course.teaching.get import course_files
+from ntm_course_instructor.grading import GRADED
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,18 +56,65 @@ def execute(path, kernel, extra_cells=()):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """``(sdist, wheel)`` built from a copy of this checkout."""
+    """``(sdist, wheel, instructor's wheel)`` built from a copy of this checkout."""
     tmp = tmp_path_factory.mktemp("build")
     checkout = checkout_copy(tmp / "checkout")
-    done = run(sys.executable, "-m", "build", "--outdir", str(tmp / "dist"), str(checkout), cwd=tmp)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    (sdist,), (wheel,) = (tmp / "dist").glob("*.tar.gz"), (tmp / "dist").glob("*.whl")
-    return sdist, wheel
+    for args in ((str(checkout),), ("--wheel", str(checkout / "instructor"))):
+        done = run(sys.executable, "-m", "build", "--outdir", str(tmp / "dist"), *args, cwd=tmp)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (sdist,) = (tmp / "dist").glob("*.tar.gz")
+    (wheel,) = (tmp / "dist").glob("ntm_course-*.whl")
+    (instructors,) = (tmp / "dist").glob("ntm_course_instructor-*.whl")
+    return sdist, wheel, instructors
+
+
+def body(function):
+    """A function's body as normalised source (docstring left out): the same code under any name or layout."""
+    statements = function.body[1:] if ast.get_docstring(function) is not None else function.body
+    return "\n".join(ast.unparse(statement) for statement in statements)
+
+
+def bodies(tree):
+    """The body of every function in ``tree``."""
+    return {body(node) for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+
+
+def graded_answers():
+    """``{name: normalised body}`` of every graded exercise's reference answer."""
+    return {name: body(ast.parse(textwrap.dedent(inspect.getsource(exercise.reference))).body[0])
+            for name, exercise in GRADED.items()}
+
+
+@pytest.mark.slow
+def test_the_learners_wheel_holds_no_grader_and_no_graded_answer(built):
+    _, wheel, _ = built
+    answers = graded_answers()
+    assert set(answers) == set(syllabus.graded_checks()) and all(answers.values())
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert not [n for n in names if n.startswith("ntm_course_instructor") or "solutions" in n
+                    or Path(n).stem in ("gradebook", "worker", "isolation", "references", "understanding")]
+        for name in (n for n in names if n.endswith(".py")):
+            tree = ast.parse(archive.read(name))
+            defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+            assert not defined & set(answers), f"{name} defines a graded answer: {sorted(defined & set(answers))}"
+            same = [answer for answer, body in answers.items() if body in bodies(tree)]
+            assert not same, f"{name} holds the source of the graded answer to {same}"
+
+
+@pytest.mark.slow
+def test_the_instructors_wheel_carries_the_grader_and_the_solutions(built):
+    _, _, instructors = built
+    with zipfile.ZipFile(instructors) as archive:
+        names = set(archive.namelist())
+    assert {f"ntm_course_instructor/solutions/{a.notebook}" for a in syllabus.assignments()} <= names
+    assert {"ntm_course_instructor/grading/gradebook.py", "ntm_course_instructor/cli.py"} <= names
+    assert not [n for n in names if n.startswith("ntm_course/")]     # the learner's package is a dependency
 
 
 @pytest.mark.slow
 def test_the_wheel_carries_the_lessons_exercises_and_shipped_models(built):
-    sdist, wheel = built
+    sdist, wheel, _ = built
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         for relative in course_files(ROOT):
@@ -73,7 +129,7 @@ def test_the_wheel_carries_the_lessons_exercises_and_shipped_models(built):
 
 @pytest.mark.slow
 def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_path, monkeypatch):
-    _, wheel = built
+    _, wheel, instructors = built
     python = fresh_venv(tmp_path / "venv")
     pip(python, "-c", str(CONSTRAINTS), str(wheel))           # the library alone
     site, bin_dir = site_packages(python), python.parent
@@ -92,7 +148,11 @@ def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_pat
                                                     "extra (no "
                                                     "module named 'ipywidgets'): pip install 'ntm-course[lessons]'")
     release = run(bin_dir / "ntm-course", "release", "--check", cwd=learner)
-    assert release.returncode == 1 and "'grading' extra" in release.stderr and "Traceback" not in release.stderr
+    assert release.returncode == 2 and "pip install ntm-course-instructor" in release.stderr
+    assert "Traceback" not in release.stderr
+    refused = run(python, "-c", "from ntm_course.teaching.lesson import reveal; reveal('reverse_copy_head_params')",
+                  cwd=learner)
+    assert "is a graded exercise: its answer is with your instructor" in refused.stderr
 
     got = run(bin_dir / "ntm-course", "get", "course", cwd=learner)
     assert got.returncode == 0, got.stderr
@@ -118,3 +178,16 @@ def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_pat
         assert Path(course_file).is_relative_to(site) and Path(executable).parent == bin_dir
     (check,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "read_check"]
     assert check.outputs[-1]["data"]["text/plain"] == "4"                # the learner's read: full marks
+
+    # The instructor's wheel joins the learner's: it grades the answered exercise, and a graded one, outside the
+    # repository with no --source (the solutions come with it).
+    pip(python, "-c", str(CONSTRAINTS), str(wheel), str(instructors))
+    where = run(python, "-c", "import ntm_course_instructor as i; print(i.__file__)", cwd=learner)
+    assert Path(where.stdout.strip()).is_relative_to(site), where.stderr
+    blog = course / "exercises" / "05_blog_shift.ipynb"       # unanswered: 0 for each check
+    graded = run(bin_dir / "ntm-course-instructor", "grade", str(exercise), str(blog), "--csv", "book.csv",
+                 "--jobs", "1", "--no-isolation", cwd=learner)
+    assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-2000:]
+    with open(learner / "book.csv") as book:
+        rows = {Path(row["submission"]).stem: row for row in csv.DictReader(book)}
+    assert rows["01_read"]["read_check"] == "4" and rows["05_blog_shift"]["blog_rule_s_check"] == "0"
