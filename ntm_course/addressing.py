@@ -208,9 +208,9 @@ def pipeline(stages, memory, key, beta, g, s, gamma, w_prev):
     """The addressing pipeline (paper fig. 2) on ``stages``: content (eq. 5), interpolation (7), shift (8),
     sharpening (9), each stage the function of that name in ``stages``.
 
-    ``stages``: anything with ``content_addressing``, ``interpolate``, ``shift`` and ``sharpen`` -- this module's
-    public functions (:func:`address`), a :class:`~ntm_course.pieces.Pieces`, or its heads form. The only place
-    the order of the stages is written down.
+    ``stages``: anything with ``content_addressing``, ``interpolate``, ``shift`` and ``sharpen``: this module's
+    checked functions (for :func:`address` and :func:`address_stages`), a :class:`~ntm_course.pieces.Pieces`, or
+    its heads form. The one place the order of the stages is written down.
 
     Returns:
         dict of the weightings after each stage, in order: ``content``, ``gated``, ``shifted``, ``sharpened``
