@@ -27,14 +27,10 @@ from torch import nn
 
 from .checks import check_same_device_dtype, check_tensor
 from .controller import make_controller
-from .heads import HeadParams
+from .heads import HEAD_PARAMS, HeadParams
 from .memory import InitialMemory
 from .pieces import LIBRARY, PieceError, Pieces
 from .step import memory_step
-
-HEAD_PARAMS = ("key", "beta", "g", "s", "gamma")
-"""The addressing parameters every head emits; the trace records them per head as ``read_<name>`` and
-``write_<name>``."""
 
 
 class NTMState(NamedTuple):

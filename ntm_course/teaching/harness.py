@@ -6,9 +6,7 @@ parameters at every step, and the machine's output is what counts.
 import torch
 
 from ..handcrafted import run_steps
-
-
-HEAD_KEYS = ("key", "beta", "g", "s", "gamma")
+from ..heads import head_param_names
 
 
 def _checked_params(params, step, B, M, like):
@@ -17,8 +15,8 @@ def _checked_params(params, step, B, M, like):
         raise ValueError(f"at step {step}: return a pair of dicts (write_params, read_params), "
                          f"got {type(params).__name__}")
     checked = []
-    for head, p, keys in (("write_params", params[0], HEAD_KEYS + ("erase", "add")),
-                          ("read_params", params[1], HEAD_KEYS)):
+    for head, p, keys in (("write_params", params[0], head_param_names(write=True)),
+                          ("read_params", params[1], head_param_names())):
         missing = [k for k in keys if k not in p]
         if missing:
             raise ValueError(f"at step {step}: {head} is missing {missing} (a head needs {list(keys)})")
