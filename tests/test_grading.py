@@ -22,7 +22,8 @@ import ntm_course
 from ntm_course.experiments.tasks import bits_per_sequence
 from ntm_course.heads import split_head_params as library_split
 from ntm_course_instructor.grading import EXERCISES, check, reference
-from ntm_course.teaching.practice.checker import _first_differing_example, compare
+from ntm_course_instructor.grading.train_step import ModelRecipe
+from ntm_course.teaching.practice.values import compare, first_differing_example as _first_differing_example
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -439,6 +440,39 @@ def test_check_leaves_the_thread_count_alone():
         assert torch.get_num_threads() == 2 and set(seen) == {2}
     finally:
         torch.set_num_threads(before)
+
+
+def test_train_step_models_leave_the_callers_generator_alone():
+    """The train_step check seeds each tiny model's initialisation in a fork: building one, or running the whole
+    check, leaves torch's global generator as found, and the same recipe builds the same model."""
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    first, second = ModelRecipe(3).build(), ModelRecipe(3).build()
+    assert torch.equal(torch.get_rng_state(), before)
+    assert all(torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters()))
+    assert check("train_step", reference("train_step"), verbose=False).passed
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_train_step_models_fork_every_cuda_generator(monkeypatch, count):
+    """With ``count`` CUDA devices (a stand-in: the fork itself runs on the CPU's generator), building a train_step
+    model forks every device's generator, not only the CPU's."""
+    forked, real = [], torch.random.fork_rng
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)
+
+    def fork_rng(devices=None, **kwargs):
+        forked.append(list(devices))
+        return real(devices=[], **kwargs)
+    monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
+    ModelRecipe(0).build()
+    assert forked == [list(range(count))]
+    forked.clear()
+    assert check("train_step", reference("train_step"), verbose=False).passed
+    builds = len(EXERCISES["train_step"].cases("values")) + len(EXERCISES["train_step"].cases("edge cases"))
+    assert forked.count(list(range(count))) >= 2 * builds   # the reference's model and the learner's, every case
 
 
 @given(B=st.integers(2, 5), N=st.integers(1, 6), data=st.data(),

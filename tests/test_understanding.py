@@ -1,7 +1,7 @@
-"""The exercises that test understanding (ntm_course_instructor.grading.understanding): each reference is right (checked
-against the rule, the machine's output or NTMCell), scores full marks, correct answers written differently pass,
-typical wrong answers score less with the hint that names the mistake, and the notebooks' answers and stubs
-score full marks and zero."""
+"""The exercises that test understanding (ntm_course_instructor.grading's blog_shift, debug_nans, reverse_copy and
+ntm_step): each reference is right (checked against the rule, the machine's output or NTMCell), scores full marks,
+correct answers written differently pass, typical wrong answers score less with the hint that names the mistake,
+and the notebooks' answers and stubs score full marks and zero."""
 from pathlib import Path
 
 import nbformat
@@ -12,8 +12,9 @@ import torch.nn.functional as F
 import ntm_course
 from ntm_course.handcrafted import copy_head_params, shift_distribution
 from ntm_course.ntm import NTMCell
+from ntm_course.teaching.harness import run_machine
 from ntm_course_instructor.grading import EXERCISES, check, reference
-from ntm_course_instructor.grading import understanding as u
+from ntm_course_instructor.grading import blog_shift, debug_nans, ntm_step, reverse_copy
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +44,7 @@ def test_blog_rule_s_applies_the_rule(K, N):
                            for i in range(N)], dim=1)
     assert torch.allclose(rolled, by_hand)
     assert torch.allclose(ntm_course.shift(w, s.double().expand(3, K)), by_hand)
-    assert torch.allclose(u.blog_rule_directly(w), by_hand)
+    assert torch.allclose(blog_shift.blog_rule_directly(w), by_hand)
 
 
 def test_blog_rule_answers_agree_with_blog_rule_s():
@@ -56,10 +57,10 @@ def test_blog_rule_answers_agree_with_blog_rule_s():
 def test_stable_references_are_finite_where_the_first_attempts_are_not():
     memory, key = torch.randn(2, 4, 3), torch.randn(2, 3)
     memory[:, 1] = 0
-    assert torch.isnan(u.buggy_cosine_similarity(memory, key)).any()
+    assert torch.isnan(debug_nans.buggy_cosine_similarity(memory, key)).any()
     assert torch.isfinite(reference("stable_cosine_similarity")(memory, key)).all()
     w, gamma = torch.softmax(0.1 * torch.randn(1, 512), dim=1), torch.tensor([[20.0]])
-    assert torch.isnan(u.buggy_sharpen(w, gamma)).all()
+    assert torch.isnan(debug_nans.buggy_sharpen(w, gamma)).all()
     sharpened = reference("stable_sharpen")(w, gamma)
     assert torch.isfinite(sharpened).all() and sharpened.sum().item() == pytest.approx(1.0)
 
@@ -67,14 +68,14 @@ def test_stable_references_are_finite_where_the_first_attempts_are_not():
 @pytest.mark.parametrize("T, B, W, N", [(1, 1, 3, None), (3, 2, 4, None), (7, 3, 2, None), (4, 2, 5, 11)])
 def test_reverse_copy_reference_reverses(T, B, W, N):
     sequence = torch.randn(T, B, W, generator=torch.Generator().manual_seed(T))
-    output, trace = u.run_machine(reference("reverse_copy_head_params"), sequence, N, trace=True)
+    output, trace = run_machine(reference("reverse_copy_head_params"), sequence, N, trace=True)
     assert torch.allclose(output, sequence.flip(0), atol=1e-6)
     assert trace["read_weights"].shape == (2 * T, B, N or T + 1)
 
 
 def test_run_machine_runs_the_copy_machine_forward():
     sequence = (torch.rand(5, 2, 3, generator=torch.Generator().manual_seed(0)) < 0.5).float()
-    forward = u.run_machine(lambda step, T, W, inputs, B: copy_head_params(step, T, W, B, "location", inputs=inputs),
+    forward = run_machine(lambda step, T, W, inputs, B: copy_head_params(step, T, W, B, "location", inputs=inputs),
                             sequence)
     assert torch.equal(forward, sequence)
 
@@ -88,7 +89,7 @@ def test_run_machine_runs_the_copy_machine_forward():
 ])
 def test_run_machine_names_what_is_wrong(params, words):
     with pytest.raises(ValueError) as error:
-        u.run_machine(params, torch.zeros(2, 1, 3))
+        run_machine(params, torch.zeros(2, 1, 3))
     assert words in str(error.value) and "step 0" in str(error.value)
 
 
@@ -183,7 +184,7 @@ def test_correct_variant_passes(name, fn):
 
 # --- typical wrong answers: fewer points, and the hint that names the mistake -------------------------------
 
-blog_s = u._rule_s   # a blog_rule_s that puts the given weights on given offsets (or columns)
+blog_s = blog_shift._rule_s   # a blog_rule_s that puts the given weights on given offsets (or columns)
 
 
 def answers(**changes):
@@ -191,7 +192,7 @@ def answers(**changes):
 
 
 def cosine_nan_to_num(memory, key, eps=1e-8):
-    return torch.nan_to_num(u.buggy_cosine_similarity(memory, key))
+    return torch.nan_to_num(debug_nans.buggy_cosine_similarity(memory, key))
 
 
 def cosine_sqrt(memory, key, eps=1e-8):
@@ -214,8 +215,8 @@ def sharpen_log_softmax(w, gamma):
 
 
 def reverse_variant(**changes):
-    """The reference machine with one choice changed (see understanding._reverse_variant)."""
-    return u._reverse_variant(**changes)
+    """The reference machine with one choice changed (see reverse_copy._reverse_variant)."""
+    return reverse_copy._reverse_variant(**changes)
 
 
 def forward_copy(step, T, W, inputs=None, batch_size=1):
@@ -252,12 +253,12 @@ MISTAKES = [
     ("blog_rule_answers", answers(offsets=(-5, -4, -3)), "order of the weights"),
     ("blog_rule_answers", answers(columns=(8, 9, 10)), "offset -3 is column 2"),
     ("blog_rule_answers", lambda: {"K": 11}, "'offsets' is missing"),
-    ("stable_cosine_similarity", lambda m, k, eps=1e-8: u.buggy_cosine_similarity(m, k), "0 / 0 = NaN"),
+    ("stable_cosine_similarity", lambda m, k, eps=1e-8: debug_nans.buggy_cosine_similarity(m, k), "0 / 0 = NaN"),
     ("stable_cosine_similarity", cosine_nan_to_num, "gradient is still NaN"),
     ("stable_cosine_similarity", cosine_where, "gradient is still NaN"),
     ("stable_cosine_similarity", cosine_sqrt, "infinite slope at 0"),
     ("stable_cosine_similarity", lambda m, k, eps=1e-8: (m * k[:, None]).sum(-1), "dot product"),
-    ("stable_sharpen", u.buggy_sharpen, "underflowed"),
+    ("stable_sharpen", debug_nans.buggy_sharpen, "underflowed"),
     ("stable_sharpen", sharpen_plus_eps, "eps"),
     ("stable_sharpen", sharpen_log_softmax, "log(0)"),
     ("stable_sharpen", lambda w, gamma: w.detach() ** gamma / (w.detach() ** gamma).sum(1, keepdim=True),
@@ -267,8 +268,8 @@ MISTAKES = [
     ("reverse_copy_head_params", reverse_variant(read_then=+1), "walk back"),
     ("reverse_copy_head_params", reverse_variant(read_while_writing=0), "did not follow the write head"),
     ("ntm_step", ntm_step_head_by_head, "every head erases, then every head adds"),
-    ("ntm_step", u._step_variant(sequential=True), "address all the write heads first"),
-    ("ntm_step", u._step_variant(read_old=True), "before the writes"),
+    ("ntm_step", ntm_step._step_variant(sequential=True), "address all the write heads first"),
+    ("ntm_step", ntm_step._step_variant(read_old=True), "before the writes"),
     ("ntm_step", ntm_step_unstacked, "stacked on dim 1"),
 ]
 

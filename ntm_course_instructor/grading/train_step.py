@@ -1,5 +1,5 @@
-"""The check of one training step (paper section 4): two SGD steps on a tiny NTM, compared by their losses and the
-parameters they leave.
+"""Exercise 09_train_step: one training step with the paper's protocol (section 4), checked by two SGD steps on a
+tiny NTM, compared by their losses and the parameters they leave.
 
 A case holds recipes for the model and the optimizer rather than the objects: every call builds fresh ones (the
 learner's steps change them), and a report shows the recipe instead of a whole model.
@@ -9,12 +9,35 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ntm_course.experiments.tasks import copy_batch
+from ntm_course.device import rng_isolated
+from ntm_course.experiments.tasks import bits_per_sequence, copy_batch
 from ntm_course.ntm import NTM
 from ntm_course.teaching.practice.exercises.cases import Case, Exercise
 
-from . import references
 
+# --- the reference answer -------------------------------------------------------------------------------
+
+def train_step(model, optimizer, inputs, targets, mask, clip=10.0):
+    """One training step on a batch of episodes, with the paper's protocol (section 4).
+
+    1. forget the previous step's gradients;
+    2. run the model on ``inputs (T, B, in)``: logits ``(T, B, out)``;
+    3. the loss is the cost in bits per sequence on the scored steps
+       (``ntm_course.experiments.tasks.bits_per_sequence``);
+    4. backpropagate, clip every gradient element to ``[-clip, clip]``, take the optimizer's step.
+
+    Returns:
+        the loss before the step, a Python float (bits per sequence).
+    """
+    optimizer.zero_grad()
+    loss = bits_per_sequence(model(inputs), targets, mask)
+    loss.backward()
+    torch.nn.utils.clip_grad_value_(model.parameters(), clip)
+    optimizer.step()
+    return loss.item()
+
+
+# --- the check -----------------------------------------------------------------------------------------
 
 @dataclass
 class ModelRecipe:
@@ -24,8 +47,7 @@ class ModelRecipe:
     M: int = 4
 
     def build(self):
-        with torch.random.fork_rng(devices=[]):   # seeds its own draw: the learner's global RNG is left alone
-            torch.manual_seed(self.seed)
+        with rng_isolated(self.seed):   # its own draw: the caller's generators, on every device, are left alone
             return NTM(4, 3, controller="feedforward", controller_size=8, N=self.N, M=self.M).double()
 
     def __repr__(self):
@@ -76,9 +98,9 @@ def _train_wrong(zero_grad=True, clip="value", loss="bits"):
             optimizer.zero_grad()
         logits = model(inputs)
         if loss == "bits":
-            value = references.bits_per_sequence(logits, targets, mask)
+            value = bits_per_sequence(logits, targets, mask)
         elif loss == "unmasked":
-            value = references.bits_per_sequence(logits, targets, torch.ones_like(mask))
+            value = bits_per_sequence(logits, targets, torch.ones_like(mask))
         else:
             value = F.binary_cross_entropy_with_logits(logits, targets)
         value.backward()
@@ -93,7 +115,7 @@ def _train_wrong(zero_grad=True, clip="value", loss="bits"):
 
 TRAIN_STEP = Exercise(
     name="train_step",
-    reference=references.train_step,
+    reference=train_step,
     build=_train_build,
     call=_two_steps,
     mistakes=[

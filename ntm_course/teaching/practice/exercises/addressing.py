@@ -169,12 +169,13 @@ SHIFT = Exercise(
 
 
 def _sharpen_edge(gen):
-    uneven = torch.tensor([[0.2, 0.3, 0.1, 0.6], [0.5, 0.5, 0.5, 0.5]], dtype=torch.float64)
-    return (both("gamma = 1 leaves a distribution unchanged", (weighting(gen, 2, 5), torch.ones(2, 1, dtype=torch.float64)))
-            + both("zero weights stay zero", (torch.tensor([[0.0, 0.5, 0.5, 0.0], [0.1, 0.0, 0.9, 0.0]],
-                                                           dtype=torch.float64), torch.full((2, 1), 3.0, dtype=torch.float64)))
-            + both("gamma = 30 is nearly one-hot", (weighting(gen, 2, 5), torch.full((2, 1), 30.0, dtype=torch.float64)))
-            + both("an input that does not sum to 1", (uneven, torch.tensor([[2.0], [1.5]], dtype=torch.float64)),
+    f64 = torch.float64
+    uneven = torch.tensor([[0.2, 0.3, 0.1, 0.6], [0.5, 0.5, 0.5, 0.5]], dtype=f64)
+    zeros = torch.tensor([[0.0, 0.5, 0.5, 0.0], [0.1, 0.0, 0.9, 0.0]], dtype=f64)
+    return (both("gamma = 1 leaves a distribution unchanged", (weighting(gen, 2, 5), torch.ones(2, 1, dtype=f64)))
+            + both("zero weights stay zero", (zeros, torch.full((2, 1), 3.0, dtype=f64)))
+            + both("gamma = 30 is nearly one-hot", (weighting(gen, 2, 5), torch.full((2, 1), 30.0, dtype=f64)))
+            + both("an input that does not sum to 1", (uneven, torch.tensor([[2.0], [1.5]], dtype=f64)),
                    "divide by the sum of the powered weights, so the result sums to 1 whatever the input")
             + both("tiny weights, gamma = 50: a uniform weighting over 12 rows stays uniform",
                    (torch.full((2, 12), 1 / 12, dtype=torch.float64), torch.full((2, 1), 50.0, dtype=torch.float64)),
