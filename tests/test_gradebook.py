@@ -1,6 +1,6 @@
-"""``ntm-course grade``, end to end: one class of submissions -- right, wrong, unanswered, forged (shadowed
-names, patched torch and course, IPython display tricks, a fake check printing full marks, writing into the
-gradebook, reading the solutions), reference hand-ins, and the failures isolation must contain (an endless
+"""``ntm-course-instructor grade``, end to end: one class of submissions -- right, wrong, unanswered, forged
+(shadowed names, patched torch and course, IPython display tricks, a fake check printing full marks, writing into
+the gradebook, reading the solutions), reference hand-ins, and the failures isolation must contain (an endless
 loop, a memory bomb, a fork bomb, a worker that ends itself, a notebook that isn't JSON, one that deleted its
 cells) -- is graded in a single ``grade`` call with ``--jobs 2``, and every row is checked. Workers start a
 Python each, so the class is graded once (a module fixture) and the other tests read its results."""
@@ -15,11 +15,13 @@ from ntm_course_instructor import cli
 from ntm_course_instructor.grading import EXERCISES
 from ntm_course_instructor.grading import gradebook as gb
 from ntm_course_instructor.grading import isolation
+from ntm_course_instructor.grading.assignments import identify, load_assignments
+from ntm_course_instructor.grading.submission import Grade, grade
 
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
-ASSIGNMENTS = gb.load_assignments(ROOT / "solutions")
+ASSIGNMENTS = load_assignments(ROOT / "solutions")
 
 
 def assignment_of(check):
@@ -299,24 +301,26 @@ def test_assignments_points_match_the_checks():
 
 def test_identify_by_file_name_then_by_grade_ids():
     nb = nbformat.read(str(ROOT / "exercises" / f"{SHIFT}.ipynb"), as_version=4)
-    assert gb.identify(f"alice-{SHIFT}.ipynb", None, ASSIGNMENTS) == SHIFT
-    assert gb.identify("alice.ipynb", nb, ASSIGNMENTS) == SHIFT
-    assert gb.identify("alice.ipynb", nbformat.v4.new_notebook(), ASSIGNMENTS) is None
+    assert identify(f"alice-{SHIFT}.ipynb", None, ASSIGNMENTS) == SHIFT
+    assert identify("alice.ipynb", nb, ASSIGNMENTS) == SHIFT
+    assert identify("alice.ipynb", nbformat.v4.new_notebook(), ASSIGNMENTS) is None
 
 
 def test_unknown_assignment_is_reported_without_running(tmp_path):
     path = tmp_path / "homework.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[new_code_cell("1 / 0")]), str(path))
-    result = gb.grade(path, ASSIGNMENTS)
+    result = grade(path, ASSIGNMENTS)
     assert result.assignment is None and result.points == result.max_points == 0
     assert "unknown assignment" in result.reasons[0]
 
 
 def test_summary_and_csv_of_known_grades(tmp_path):
-    grades = [gb.Grade("a.ipynb", SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}),
-              gb.Grade("b.ipynb", "04_interpolate", {"interpolate_check": 1.5}, {"interpolate_check": 4.0},
+    grades = [Grade("a.ipynb", SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}),
+              Grade("b.ipynb", "04_interpolate", {"interpolate_check": 1.5}, {"interpolate_check": 4.0},
                        ["interpolate_check: interpolate: 1.5/4"])]
-    gb.write_csv(grades, tmp_path / "g.csv")
+    book = gb.Gradebook(tmp_path / "g.csv", gb.columns_of(ASSIGNMENTS, [SHIFT, "04_interpolate"]))
+    for g in grades:
+        book.add(g)
     assert (tmp_path / "g.csv").read_text().splitlines() == [
         "submission,assignment,points_by_grader,max_points,shift_check,interpolate_check,reasons",
         f"a.ipynb,{SHIFT},4,4,4,,",

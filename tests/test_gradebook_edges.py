@@ -1,12 +1,15 @@
-"""``ntm-course grade``'s grader side, piece by piece and without starting a real worker (tests/test_gradebook.py
-grades a whole class end to end): how the worker's verdict becomes points and reasons, how a worker process is
-run and followed (a stand-in worker written in sh), the gradebook file kept across runs, the feedback pages,
-what a worker must not see, and the command's orchestration."""
+"""``ntm-course-instructor grade``'s grader side, piece by piece and without starting a real worker
+(tests/test_gradebook.py grades a whole class end to end): the assignments the syllabus and the solution
+notebooks give, how the worker's verdict becomes points and reasons, how a worker process is run and followed
+(a stand-in worker written in sh), the gradebook file kept across runs, the feedback pages, what a worker must
+not see, and the command's orchestration."""
 import argparse
 import csv
 import itertools
 import os
 import pickle
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,14 +22,17 @@ import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import ntm_course
+from ntm_course import syllabus
 from ntm_course_instructor import cli
 from ntm_course_instructor.grading import EXERCISES
+from ntm_course_instructor.grading import feedback, isolation, runner, submission, transport, worker
 from ntm_course_instructor.grading import gradebook as gb
-from ntm_course_instructor.grading import isolation, worker
+from ntm_course_instructor.grading.assignments import Assignment, Check, identify, load_assignments
+from ntm_course_instructor.grading.handins import handins
 
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = gb.load_assignments(ROOT / "solutions")
+ASSIGNMENTS = load_assignments(ROOT / "solutions")
 SHIFT = next(name for name, checks in ASSIGNMENTS.items() if "shift_check" in [c.grade_id for c in checks])
 READ = next(name for name, checks in ASSIGNMENTS.items() if "read_check" in [c.grade_id for c in checks])
 
@@ -54,7 +60,7 @@ def shift_submission(folder, answer, name=None):
 
 
 def job(sandbox=None, timeout=5.0):
-    return gb.Job(sandbox or isolation.Sandbox(), isolation.Limits(), timeout)
+    return runner.Job(sandbox or isolation.Sandbox(), isolation.Limits(), timeout)
 
 
 def worker_verdict(fn, name="shift"):
@@ -76,7 +82,7 @@ def stub_worker(monkeypatch):
                 raise self.reply
             return self.reply
     stub = Stub()
-    monkeypatch.setattr(gb, "run_worker", stub)
+    monkeypatch.setattr(submission, "run_worker", stub)
     return stub
 
 
@@ -85,27 +91,73 @@ def stub_worker(monkeypatch):
 def test_a_source_without_solutions_is_a_value_error_naming_it(tmp_path):
     with pytest.raises(ValueError, match=f"^source must be the folder of solution notebooks, found none in "
                                          f"{tmp_path}$"):
-        gb.load_assignments(tmp_path)
+        load_assignments(tmp_path)
+
+
+def copy_solutions(folder, leave_out=()):
+    for path in (ROOT / "solutions").glob("*.ipynb"):
+        if path.stem not in leave_out:
+            shutil.copy(path, folder / path.name)
+
+
+def test_the_assignments_are_the_syllabus_exercises_with_their_checks_and_points(tmp_path):
+    assert list(ASSIGNMENTS) == [planned.name for planned in syllabus.assignments()]
+    for planned in syllabus.assignments():
+        assert {c.name: c.points for c in ASSIGNMENTS[planned.name]} == planned.checks
+    copy_solutions(tmp_path)
+    nbformat.write(new_notebook(cells=[graded_cell("1", "extra_check", grade=True, points=1)]),
+                   str(tmp_path / "99_extra.ipynb"))
+    assert list(load_assignments(tmp_path)) == list(ASSIGNMENTS)   # a notebook outside the syllabus is not graded
+
+
+def test_a_missing_solution_notebook_is_a_value_error_naming_it(tmp_path):
+    copy_solutions(tmp_path, leave_out={SHIFT})
+    message = (f"source must hold the solution notebook of every exercise of the syllabus: {SHIFT}.ipynb (for "
+               f"'{SHIFT}') is missing from {tmp_path}")
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        load_assignments(tmp_path)
+
+
+@pytest.mark.parametrize("change", ["points", "grade_id", "not graded", "an extra check", "a check twice"])
+def test_graded_cells_that_disagree_with_the_syllabus_are_a_value_error_naming_the_notebook(tmp_path, change):
+    copy_solutions(tmp_path)
+    path = tmp_path / f"{SHIFT}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    [check_cell] = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    meta = check_cell.metadata.nbgrader
+    if change == "points":
+        meta["points"] = 5
+    elif change == "grade_id":
+        meta["grade_id"] = "shifted_check"
+    elif change == "not graded":
+        meta["grade"] = False
+    else:
+        nb.cells.append(graded_cell("1", "extra_check" if change == "an extra check" else "shift_check", grade=True,
+                                    points=4))
+    nbformat.write(nb, str(path))
+    expected = re.escape(f"disagree with the syllabus's checks for '{SHIFT}' {{'shift_check': 4}} (grade_id: points)")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: its graded cells .* {expected}$"):
+        load_assignments(tmp_path)
 
 
 def test_identify_without_a_notebook_or_a_telling_name_is_none():
-    assert gb.identify("homework.ipynb", None, ASSIGNMENTS) is None
-    assert gb.identify(f"x/{SHIFT}-v2.ipynb", None, ASSIGNMENTS) == SHIFT
+    assert identify("homework.ipynb", None, ASSIGNMENTS) is None
+    assert identify(f"x/{SHIFT}-v2.ipynb", None, ASSIGNMENTS) == SHIFT
     # where the file name holds two assignments' names, the longest wins
-    assert gb.identify("09_train_step_09_train.ipynb", None, {"09_train": [], "09_train_step": []}) == "09_train_step"
+    assert identify("09_train_step_09_train.ipynb", None, {"09_train": [], "09_train_step": []}) == "09_train_step"
 
 
 def test_check_names_its_exercise():
-    assert gb.Check("shift_check", 4, "").name == "shift"
-    assert gb.Check("shift", 4, "").name == "shift"
+    assert Check("shift_check", 4, "").name == "shift"
+    assert Check("shift", 4, "").name == "shift"
 
 
 def test_reasons_are_shortened_to_one_line():
-    assert gb._short("a  b\n\n c") == "a b c"
-    long = gb._short("word " * 100, limit=20)
+    assert submission._short("a  b\n\n c") == "a b c"
+    long = submission._short("word " * 100, limit=20)
     assert long == "word word word wo..." and len(long) == 20
-    assert gb._first_line("\n  shift: 0/4 points -- well done\nmore") == "shift: 0/4 points"
-    assert gb._first_line("   ") == ""
+    assert submission._first_line("\n  shift: 0/4 points -- well done\nmore") == "shift: 0/4 points"
+    assert submission._first_line("   ") == ""
 
 
 @pytest.mark.parametrize("code, expected", [
@@ -118,7 +170,7 @@ def test_reasons_are_shortened_to_one_line():
     (-100, "the worker was ended by signal 100"),
 ])
 def test_why_a_worker_ended(code, expected):
-    assert gb._ended(code) == expected
+    assert runner._ended(code) == expected
 
 
 # --- hand-ins the syntax tree shows ------------------------------------------------------------------------
@@ -142,13 +194,13 @@ def test_why_a_worker_ended(code, expected):
     ("import torch\nshift = torch.roll", {}),
 ])
 def test_hand_ins_and_what_they_are_called(source, expected):
-    assert gb.handins(source, {"shift"}) == expected
+    assert handins(source, {"shift"}) == expected
 
 
 def test_program_restores_locked_cells_and_turns_checks_into_check_points(tmp_path):
     nb = nbformat.read(str(shift_submission(tmp_path, "def shift(w, s):\n    return w\n")), as_version=4)
     nb.cells.append(new_code_cell("extra = 1"))
-    cells, learner = gb.program(nb, ASSIGNMENTS[SHIFT], ASSIGNMENTS[SHIFT].locked)
+    cells, learner = submission.program(nb, ASSIGNMENTS[SHIFT], ASSIGNMENTS[SHIFT].locked)
     assert cells == [("code", ASSIGNMENTS[SHIFT].locked["imports"]), ("code", "def shift(w, s):\n    return w\n"),
                      ("check", "shift"), ("code", "extra = 1")]
     assert learner == [(1, "def shift(w, s):\n    return w\n"), (3, "extra = 1")]
@@ -160,7 +212,7 @@ def test_a_right_answer_scores_full_marks_and_the_worker_runs_the_restored_progr
     answer = "def shift(w, s):\n    return w\n"
     stub_worker.reply = ({"shift": worker_verdict(own_shift)}, None)
     the_job = job()
-    result = gb.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, timeout=7, job=the_job)
+    result = submission.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, timeout=7, job=the_job)
     assert (result.assignment, result.scores, result.max_scores, result.reasons) == (
         SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}, [])
     assert result.reports["shift_check"].startswith("shift: 4/4 points -- well done!")
@@ -177,7 +229,7 @@ def test_partial_credit_names_the_first_failing_group(tmp_path, stub_worker):
             w.mul_(1.0 + 1e-3)    # right values and gradients, but the caller's w is changed
         return out
     stub_worker.reply = ({"shift": worker_verdict(in_place)}, None)
-    result = gb.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
     assert result.scores == {"shift_check": 3.0}
     assert result.reasons == ["shift_check: shift: 3/4 points (inputs untouched: your function changed its "
                               "input w in place)"]
@@ -185,7 +237,7 @@ def test_partial_credit_names_the_first_failing_group(tmp_path, stub_worker):
 
 def test_a_wrong_answer_scores_zero_with_the_values_problem(tmp_path, stub_worker):
     stub_worker.reply = ({"shift": worker_verdict(lambda w, s: w.clone())}, None)
-    result = gb.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
     assert result.scores == {"shift_check": 0.0}
     assert result.reasons[0].startswith("shift_check: shift: 0/4 points (values: result differs from the expected")
     assert len(result.reasons[0]) <= len("shift_check: ") + 200
@@ -203,7 +255,7 @@ def test_a_wrong_answer_scores_zero_with_the_values_problem(tmp_path, stub_worke
 def test_what_the_worker_reports_instead_of_values_costs_the_points_with_a_reason(tmp_path, stub_worker,
                                                                                    verdict, reason):
     stub_worker.reply = ({"shift": verdict}, None)
-    result = gb.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
     assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
     if verdict["status"] == "missing":      # the feedback page shows the 0-point report
         assert result.reports["shift_check"] == f"shift: 0/4 points -- {reason}"
@@ -216,7 +268,7 @@ def test_what_the_worker_reports_instead_of_values_costs_the_points_with_a_reaso
 ])
 def test_no_result_from_the_worker_costs_the_points_with_its_fate(tmp_path, stub_worker, reply, reason):
     stub_worker.reply = reply
-    result = gb.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
     assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
 
 
@@ -228,16 +280,16 @@ def test_no_result_from_the_worker_costs_the_points_with_its_fate(tmp_path, stub
      "code cell 2: import importlib, which the grader does not accept in an answer: 0 points"),
 ])
 def test_a_hand_in_scores_zero_without_running_a_worker(tmp_path, stub_worker, answer, reason):
-    result = gb.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, job=job())
     assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
     assert stub_worker.calls == []
 
 
 def test_a_check_without_an_exercise_or_without_its_cell_scores_zero(tmp_path, stub_worker):
-    assignments = {"99_mystery": gb.Assignment([gb.Check("mystery_check", 2, ""), gb.Check("shift_check", 4, "")])}
+    assignments = {"99_mystery": Assignment([Check("mystery_check", 2, ""), Check("shift_check", 4, "")])}
     path = tmp_path / "99_mystery.ipynb"
     nbformat.write(new_notebook(cells=[graded_cell("1", "mystery_check", grade=True)]), str(path))
-    result = gb.grade(path, assignments, job=job())
+    result = submission.grade(path, assignments, job=job())
     assert result.max_points == 6 and result.points == 0
     assert result.reasons == ["mystery_check: no exercise for this check", "shift_check: the check cell was deleted"]
     assert stub_worker.calls == []
@@ -246,7 +298,7 @@ def test_a_check_without_an_exercise_or_without_its_cell_scores_zero(tmp_path, s
 def test_an_unreadable_submission_of_a_known_assignment_scores_zero(tmp_path, stub_worker):
     path = tmp_path / f"{SHIFT}.ipynb"
     path.write_text("{not json")
-    result = gb.grade(path, ASSIGNMENTS, job=job())
+    result = submission.grade(path, ASSIGNMENTS, job=job())
     assert (result.assignment, result.scores, result.max_points) == (SHIFT, {"shift_check": 0.0}, 4.0)
     assert len(result.reasons) == 1 and result.reasons[0].startswith("not a readable notebook (NotJSONError")
     assert stub_worker.calls == []
@@ -261,14 +313,14 @@ def fake_worker(script):
 
 
 def test_run_worker_hands_over_the_job_and_loads_what_comes_back(tmp_path):
-    verdict = {"status": "ok", "outcomes": {"values": [worker.pack_outcome(worker_outcome())]}}
+    verdict = {"status": "ok", "outcomes": {"values": [transport.pack_outcome(worker_outcome())]}}
     torch.save(verdict, tmp_path / "shift.pt")
     (tmp_path / "read.pt").write_bytes(b"not a torch file")
     script = (f'cp "$5/job.pkl" {tmp_path}/job.pkl; echo "$5" > {tmp_path}/jobdir; '
               f'cp {tmp_path}/shift.pt "$5/results/shift.pt"; cp {tmp_path}/read.pt "$5/results/read.pt"; '
               'echo "cell 0" >&$6; echo done >&$6')
     cells = [("code", "x = 1"), ("check", "shift"), ("check", "read"), ("check", "write")]
-    results, fate = gb.run_worker(cells, {"shift": {"values": []}}, job(fake_worker(script)))
+    results, fate = runner.run_worker(cells, {"shift": {"values": []}}, job(fake_worker(script)))
     assert fate is None
     assert set(results) == {"shift", "read"}                                   # write: no file came back
     assert results["shift"]["status"] == "ok"
@@ -292,7 +344,7 @@ def worker_outcome():
     ("echo done >&$6; kill -KILL $$", "the worker was killed (out of memory, or the submission killed it)"),
 ])
 def test_run_worker_says_why_a_worker_stopped_early(script, fate):
-    assert gb.run_worker([("check", "shift")], {}, job(fake_worker(script))) == ({}, fate)
+    assert runner.run_worker([("check", "shift")], {}, job(fake_worker(script))) == ({}, fate)
 
 
 @pytest.fixture
@@ -318,18 +370,18 @@ def pipe_process():
 
 def test_watch_a_worker_that_finishes(pipe_process):
     proc, fd = pipe_process('echo started >&$FD; echo "cell 0" >&$FD; echo done >&$FD')
-    assert gb._watch(proc, fd, timeout=5, n_cells=1) is None
+    assert runner._watch(proc, fd, timeout=5, n_cells=1) is None
 
 
 def test_watch_a_worker_that_exits_while_a_child_keeps_the_pipe_open(pipe_process):
     proc, fd = pipe_process("sleep 30 & exit 3")       # the child holds the pipe: no end of file
-    assert gb._watch(proc, fd, timeout=5, n_cells=1) == "the submission's code ended the worker (exit code 3)"
+    assert runner._watch(proc, fd, timeout=5, n_cells=1) == "the submission's code ended the worker (exit code 3)"
 
 
 @pytest.mark.parametrize("done, fate", [(True, None), (False, "stopped at the time limit (an endless loop?)")])
 def test_watch_a_worker_that_closes_the_pipe_and_does_not_end(pipe_process, done, fate):
     proc, fd = pipe_process(("echo done >&$FD; " if done else "") + 'eval "exec $FD>&-"; sleep 30')
-    assert gb._watch(proc, fd, timeout=0.3, n_cells=1) == fate
+    assert runner._watch(proc, fd, timeout=0.3, n_cells=1) == fate
 
 
 def test_watch_waits_for_a_quiet_worker_then_stops_it_at_the_time_limit(pipe_process, monkeypatch):
@@ -337,8 +389,8 @@ def test_watch_waits_for_a_quiet_worker_then_stops_it_at_the_time_limit(pipe_pro
     # the clock: the start, a first look (a second of waiting, nothing came, the worker runs: go on), then
     # every later look 1000 s further
     clock = itertools.chain([0, 0], itertools.count(1000, 1000))
-    monkeypatch.setattr(gb.time, "monotonic", lambda: next(clock))
-    assert gb._watch(proc, fd, timeout=5, n_cells=1) == "stopped at the time limit (an endless loop?)"
+    monkeypatch.setattr(runner.time, "monotonic", lambda: next(clock))
+    assert runner._watch(proc, fd, timeout=5, n_cells=1) == "stopped at the time limit (an endless loop?)"
 
 
 # --- the gradebook file -------------------------------------------------------------------------------------
@@ -352,7 +404,7 @@ def test_a_new_gradebook_has_its_header_and_grows_row_by_row(tmp_path):
     path = tmp_path / "book.csv"
     book = gb.Gradebook(path, ["shift_check"])
     assert rows_of(path) == [["submission", "assignment", "points_by_grader", "max_points", "shift_check", "reasons"]]
-    book.add(gb.Grade("a.ipynb", SHIFT, {"shift_check": 2.5}, {"shift_check": 4.0}, ["shift_check: why"]))
+    book.add(submission.Grade("a.ipynb", SHIFT, {"shift_check": 2.5}, {"shift_check": 4.0}, ["shift_check: why"]))
     assert rows_of(path)[1:] == [["a.ipynb", SHIFT, "2.5", "4", "2.5", "shift_check: why"]]
     assert not (tmp_path / "book.csv.part").exists()
 
@@ -366,7 +418,7 @@ def test_an_existing_gradebook_keeps_its_rows_and_columns_except_those_to_regrad
     assert list(book.rows) == ["a.ipynb"]                       # b is to be graded again; the empty row is dropped
     assert rows_of(path) == [["submission", "assignment", "points_by_grader", "max_points", "read_check",
                               "shift_check", "reasons"], ["a.ipynb", READ, "4", "4", "4", "", ""]]
-    book.add(gb.Grade("c.ipynb", SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}))
+    book.add(submission.Grade("c.ipynb", SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}))
     book.rewrite(["c.ipynb", "missing.ipynb", "a.ipynb"])
     assert [r[0] for r in rows_of(path)[1:]] == ["c.ipynb", "a.ipynb"]
     assert rows_of(path)[1] == ["c.ipynb", SHIFT, "4", "4", "", "4", ""]
@@ -394,10 +446,10 @@ def test_columns_of_follow_the_assignments_order_once_each():
 # --- feedback pages ---------------------------------------------------------------------------------------
 
 def test_feedback_page_shows_each_check_its_reason_and_the_general_reasons_escaped():
-    grade = gb.Grade("class/alice_05.ipynb", SHIFT, {"a_check": 4.0, "b_check": 1.0},
+    grade = submission.Grade("class/alice_05.ipynb", SHIFT, {"a_check": 4.0, "b_check": 1.0},
                      {"a_check": 4.0, "b_check": 4.0}, ["b_check: <b> differs", "worker note & more"],
                      {"a_check": "a: 4/4 points", "b_check": "b: 1/4 <report>"})
-    page = gb.feedback_page(grade)
+    page = feedback.feedback_page(grade)
     assert "<title>Feedback: alice_05.ipynb</title>" in page
     assert f"Assignment <b>{SHIFT}</b>: <b>5 / 8</b> points." in page
     assert '<td>a_check</td><td class="full">4 / 4</td><td>full marks</td>' in page
@@ -407,7 +459,7 @@ def test_feedback_page_shows_each_check_its_reason_and_the_general_reasons_escap
 
 
 def test_feedback_page_without_a_reason_says_points_lost_and_has_no_list():
-    page = gb.feedback_page(gb.Grade("x.ipynb", None, {"a_check": 0.0}, {"a_check": 4.0}))
+    page = feedback.feedback_page(submission.Grade("x.ipynb", None, {"a_check": 0.0}, {"a_check": 4.0}))
     assert '<td class="lost">0 / 4</td><td>points lost</td>' in page and "<ul>" not in page
     assert "Assignment <b>?</b>" in page and "<h2>" not in page
 
@@ -415,7 +467,8 @@ def test_feedback_page_without_a_reason_says_points_lost_and_has_no_list():
 def test_feedback_pages_of_submissions_with_one_name_do_not_overwrite_each_other(tmp_path):
     used = set()
     folder = tmp_path / "feedback" / "deep"
-    paths = [gb.write_feedback(gb.Grade(f"{d}/hw.ipynb", SHIFT, {}, {}), folder, used) for d in ("a", "b", "c")]
+    paths = [feedback.write_feedback(submission.Grade(f"{d}/hw.ipynb", SHIFT, {}, {}), folder, used)
+             for d in ("a", "b", "c")]
     assert [p.name for p in paths] == ["hw.html", "hw-2.html", "hw-3.html"]
     assert all(p.read_text(encoding="utf-8").startswith("<!DOCTYPE html>") for p in paths)
     assert used == {"hw.html", "hw-2.html", "hw-3.html"}
@@ -459,9 +512,9 @@ def test_the_grade_command_grades_each_submission_once_into_a_stable_gradebook(t
 
     def fake_grade(path, assignments, timeout, job):
         seen.append((path, timeout, job))
-        name = gb.identify(path, None, assignments)
+        name = identify(path, None, assignments)
         scores = {c.grade_id: 4.0 for c in assignments.get(name, [])}
-        return gb.Grade(str(path), name, scores, dict(scores))
+        return submission.Grade(str(path), name, scores, dict(scores))
     monkeypatch.setattr(gb, "grade", fake_grade)
     unnamed = tmp_path / "homework.ipynb"
     unnamed.write_text("{not json")                       # neither its name nor its cells tell its assignment

@@ -1,4 +1,4 @@
-"""The pieces under ``ntm-course grade``'s guarantees, unit by unit: the checker's fixes (no raise on another
+"""The pieces under ``ntm-course-instructor grade``'s guarantees, unit by unit: the checker's fixes (no raise on another
 device, the learner's session left as found, a short train_step report), the syntax-tree detection of
 reference hand-ins, IPython magics stripped, and the worker's answers loaded as data only."""
 import os
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from ntm_course_instructor.grading import EXERCISES, check
-from ntm_course_instructor.grading import gradebook as gb
-from ntm_course_instructor.grading import worker
+from ntm_course_instructor.grading import transport, worker
+from ntm_course_instructor.grading.handins import handins
 from ntm_course.teaching.practice.checker import Foreign, Outcome, score_outcomes
 
 
@@ -72,32 +72,32 @@ class Evil:
 
 def test_result_files_are_data_only(tmp_path):
     good = tmp_path / "good.pt"
-    torch.save({"status": "ok", "outcomes": {"values": [worker.pack_outcome(Outcome(got=(torch.ones(2), 3.0)))]}},
+    torch.save({"status": "ok", "outcomes": {"values": [transport.pack_outcome(Outcome(got=(torch.ones(2), 3.0)))]}},
                good)
-    assert worker.load_results(str(good))["status"] == "ok"
+    assert transport.load_results(str(good))["status"] == "ok"
     bad = tmp_path / "bad.pt"
     torch.save({"status": "ok", "x": Evil()}, bad)
-    with pytest.raises(worker.Rejected):
-        worker.load_results(str(bad))
+    with pytest.raises(transport.Rejected):
+        transport.load_results(str(bad))
     assert not os.path.exists("/tmp/ntm-course-pwned")
     raw = tmp_path / "raw.pt"
     raw.write_bytes(pickle.dumps(Evil()))
-    with pytest.raises(worker.Rejected):
-        worker.load_results(str(raw))
+    with pytest.raises(transport.Rejected):
+        transport.load_results(str(raw))
     link = tmp_path / "link.pt"
     link.symlink_to(good)
-    with pytest.raises(worker.Rejected):
-        worker.load_results(str(link))
+    with pytest.raises(transport.Rejected):
+        transport.load_results(str(link))
     sub = tmp_path / "sub.pt"
     torch.save({"status": "ok", "t": torch.nn.Parameter(torch.ones(1))}, sub)
-    with pytest.raises(worker.Rejected):
-        worker.load_results(str(sub))
+    with pytest.raises(transport.Rejected):
+        transport.load_results(str(sub))
 
 
 def test_pack_keeps_plain_values_and_names_the_rest():
     import numpy as np
-    packed = worker.pack({"a": (torch.ones(2), 1, 2.5, True), "b": np.zeros(2), "c": "text", "d": object()})
-    back = worker.unpack(packed)
+    packed = transport.pack({"a": (torch.ones(2), 1, 2.5, True), "b": np.zeros(2), "c": "text", "d": object()})
+    back = transport.unpack(packed)
     assert torch.equal(back["a"][0], torch.ones(2)) and back["a"][1:] == (1, 2.5, True)
     assert isinstance(back["b"], Foreign) and back["b"].type_name == "ndarray"
     assert back["c"] == "text" and back["d"].type_name == "object"
@@ -126,7 +126,7 @@ def test_pack_keeps_plain_values_and_names_the_rest():
     ("import torch.nn.functional as F\n%matplotlib inline\ndef shift(w, s):\n    return F.relu(w)", set()),
 ])
 def test_hand_ins_are_found_in_the_syntax_tree(source, expected):
-    assert set(gb.handins(source, {"shift"})) == expected
+    assert set(handins(source, {"shift"})) == expected
 
 
 def test_magics_are_stripped_keeping_lines():

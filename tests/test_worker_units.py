@@ -1,8 +1,8 @@
-"""The gradebook's worker (:mod:`ntm_course_instructor.grading.worker`), unit by unit and in this process: packing a
-learner's values and loading them back as data only, IPython magics, the isolation steps it takes itself, the
-poisoned reference, the cases, and ``main`` run on a real job folder (with ``os._exit``, the mounts and the uid
-switch replaced, so this process survives it). tests/test_gradebook.py runs the same worker for real, in a
-subprocess."""
+"""The gradebook's worker (:mod:`ntm_course_instructor.grading.worker`), unit by unit and in this process: packing
+a learner's values and loading them back as data only (:mod:`.transport`), IPython magics, the isolation steps it
+takes itself (:mod:`.isolation`), the poisoned reference, the cases, and ``main`` run on a real job folder (with
+``os._exit``, the mounts and the uid switch replaced, so this process survives it). tests/test_gradebook.py runs
+the same worker for real, in a subprocess."""
 import builtins
 import errno
 import functools
@@ -18,11 +18,11 @@ import pytest
 import torch
 
 import ntm_course
-from ntm_course_instructor.grading import EXERCISES, check, worker
+from ntm_course_instructor.grading import EXERCISES, check, isolation, transport, worker
 from ntm_course.teaching.practice.checker import Foreign, GradOutcome, Outcome, score_outcomes
 
 
-FOREIGN, DEVICE = worker.FOREIGN, worker.DEVICE
+FOREIGN, DEVICE = transport.FOREIGN, transport.DEVICE
 REFUSED = "the library's own version of this function cannot be handed in: write your own"
 RIGHT_INTERPOLATE = "def interpolate(w_content, w_prev, g):\n    return g * w_content + (1 - g) * w_prev\n"
 
@@ -43,7 +43,7 @@ def learner(source, name):
 
 def test_pack_copies_tensors_as_plain_detached_cpu_tensors():
     param = torch.nn.Parameter(torch.ones(3))
-    packed = worker.pack(param)
+    packed = transport.pack(param)
     assert type(packed) is torch.Tensor and not packed.requires_grad
     with torch.no_grad():
         param.add_(1)
@@ -51,13 +51,13 @@ def test_pack_copies_tensors_as_plain_detached_cpu_tensors():
 
 
 def test_pack_marks_huge_tensors_and_tensors_on_other_devices(monkeypatch):
-    meta = worker.pack(torch.empty(2, 3, dtype=torch.float64, device="meta"))
+    meta = transport.pack(torch.empty(2, 3, dtype=torch.float64, device="meta"))
     assert meta == {DEVICE: "meta", "shape": [2, 3], "dtype": "float64"}
-    back = worker.unpack(meta)
+    back = transport.unpack(meta)
     assert back.device.type == "meta" and back.shape == (2, 3) and back.dtype == torch.float64
-    monkeypatch.setattr(worker, "MAX_ELEMENTS", 3)
-    assert worker.pack(torch.zeros(4)) == {FOREIGN: "too large a tensor"}
-    assert torch.equal(worker.pack(torch.zeros(3)), torch.zeros(3))
+    monkeypatch.setattr(transport, "MAX_ELEMENTS", 3)
+    assert transport.pack(torch.zeros(4)) == {FOREIGN: "too large a tensor"}
+    assert torch.equal(transport.pack(torch.zeros(3)), torch.zeros(3))
 
 
 def test_pack_turns_subclasses_of_plain_types_into_the_plain_types():
@@ -70,11 +70,11 @@ def test_pack_turns_subclasses_of_plain_types_into_the_plain_types():
 
     class Ratio(float):
         pass
-    assert worker.pack(True) is True and worker.pack(0) == 0
-    packed = worker.pack((Sneaky("real"), Count(3), Ratio(0.5), None))
+    assert transport.pack(True) is True and transport.pack(0) == 0
+    packed = transport.pack((Sneaky("real"), Count(3), Ratio(0.5), None))
     assert packed == ("real", 3, 0.5, None)
     assert [type(v) for v in packed] == [str, int, float, type(None)]
-    assert worker.pack("x" * 20000) == "x" * 10000
+    assert transport.pack("x" * 20000) == "x" * 10000
 
 
 def test_pack_names_what_it_does_not_send_back():
@@ -86,7 +86,7 @@ def test_pack_names_what_it_does_not_send_back():
     class Odd(metaclass=Nameless):
         pass
     long_name = type("N" * 100, (), {})
-    packed = worker.pack({"set": {1}, "keys": {1: 2}, "odd": Odd(), "long": long_name(), "list": [object()]})
+    packed = transport.pack({"set": {1}, "keys": {1: 2}, "odd": Odd(), "long": long_name(), "list": [object()]})
     assert packed == {"set": {FOREIGN: "set"}, "keys": {FOREIGN: "dict"}, "odd": {FOREIGN: "object"},
                       "long": {FOREIGN: "N" * 60}, "list": [{FOREIGN: "object"}]}
 
@@ -95,19 +95,19 @@ def test_pack_caps_the_depth_and_the_number_of_values():
     deep = 1
     for _ in range(10):
         deep = [deep]
-    packed = worker.pack(deep)
+    packed = transport.pack(deep)
     for _ in range(9):   # the lists at depths 0..8 are kept, what lies deeper is a marker
         assert isinstance(packed, list) and len(packed) == 1
         packed = packed[0]
     assert packed == {FOREIGN: "too large a result"}
-    many = worker.pack(list(range(worker.MAX_LEAVES + 10)))
+    many = transport.pack(list(range(transport.MAX_LEAVES + 10)))
     kept = [v for v in many if not isinstance(v, dict)]
-    assert kept == list(range(worker.MAX_LEAVES - 1))   # the list itself counts as one value
-    assert many[-1] == {FOREIGN: "too large a result"} and len(many) == worker.MAX_LEAVES + 10
+    assert kept == list(range(transport.MAX_LEAVES - 1))   # the list itself counts as one value
+    assert many[-1] == {FOREIGN: "too large a result"} and len(many) == transport.MAX_LEAVES + 10
 
 
 def test_unpack_turns_markers_back_into_foreign_values_and_meta_tensors():
-    got = worker.unpack({"a": [{FOREIGN: "ndarray"}, ({DEVICE: "cuda:0", "shape": [2], "dtype": "float32"},)],
+    got = transport.unpack({"a": [{FOREIGN: "ndarray"}, ({DEVICE: "cuda:0", "shape": [2], "dtype": "float32"},)],
                          "b": {DEVICE: "cuda:1", "shape": [1], "dtype": "no_such_dtype"},
                          "c": {FOREIGN: "two keys", "x": 1}, "d": 3})
     foreign, (cuda,) = got["a"]
@@ -121,22 +121,22 @@ def test_errors_travel_as_their_type_name_and_message():
     class Unprintable(Exception):
         def __str__(self):
             raise ValueError("no")
-    assert worker._error(KeyError("k")) == ["KeyError", "'k'"]
-    assert worker._error(ValueError("m" * 5000)) == ["ValueError", "m" * 1000]
-    assert worker._error(Unprintable()) == ["Unprintable", "(its message could not be read)"]
+    assert transport._error(KeyError("k")) == ["KeyError", "'k'"]
+    assert transport._error(ValueError("m" * 5000)) == ["ValueError", "m" * 1000]
+    assert transport._error(Unprintable()) == ["Unprintable", "(its message could not be read)"]
 
 
 def test_pack_outcome_and_pack_gradient():
     t = torch.arange(3.0)
-    packed = worker.pack_outcome(Outcome(got=(t, 1.5), args=(t, 2, "s"), error=ValueError("bad")))
+    packed = transport.pack_outcome(Outcome(got=(t, 1.5), args=(t, 2, "s"), error=ValueError("bad")))
     assert torch.equal(packed["got"][0], t) and packed["got"][1] == 1.5
     assert torch.equal(packed["args"][0], t) and packed["args"][1:] == [None, None]   # only tensors come back
     assert (packed["error"], packed["notimpl"]) == (["ValueError", "bad"], False)
-    assert worker.pack_outcome(Outcome(not_implemented=True)) == {"got": None, "args": [], "error": None,
+    assert transport.pack_outcome(Outcome(not_implemented=True)) == {"got": None, "args": [], "error": None,
                                                                    "notimpl": True}
-    grads = worker.pack_gradient(GradOutcome(grads=[t, t * 2]))
+    grads = transport.pack_gradient(GradOutcome(grads=[t, t * 2]))
     assert grads["error"] is None and torch.equal(grads["grads"][1], t * 2)
-    assert worker.pack_gradient(GradOutcome(error=ZeroDivisionError("z"))) == {
+    assert transport.pack_gradient(GradOutcome(error=ZeroDivisionError("z"))) == {
         "grads": None, "error": ["ZeroDivisionError", "z"]}
 
 
@@ -149,9 +149,9 @@ def saved(tmp_path, data, name="r.pt"):
 
 
 def test_load_results_returns_a_dict_of_plain_values(tmp_path):
-    data = {"status": "ok", "outcomes": {"values": [worker.pack_outcome(Outcome(got=[torch.ones(2), {"k": 1}]))]},
+    data = {"status": "ok", "outcomes": {"values": [transport.pack_outcome(Outcome(got=[torch.ones(2), {"k": 1}]))]},
             "reference_called": False}
-    back = worker.load_results(saved(tmp_path, data))
+    back = transport.load_results(saved(tmp_path, data))
     assert back["status"] == "ok" and back["reference_called"] is False
     assert torch.equal(back["outcomes"]["values"][0]["got"][0], torch.ones(2))
 
@@ -164,8 +164,8 @@ def test_load_results_returns_a_dict_of_plain_values(tmp_path):
     (torch.nn.Parameter(torch.ones(1)), "a value of type Parameter"),
 ])
 def test_load_results_rejects_values_that_are_not_plain(tmp_path, value, reason):
-    with pytest.raises(worker.Rejected, match=f"^{re.escape(reason)}$"):
-        worker.load_results(saved(tmp_path, {"status": "ok", "x": [value]}))
+    with pytest.raises(transport.Rejected, match=f"^{re.escape(reason)}$"):
+        transport.load_results(saved(tmp_path, {"status": "ok", "x": [value]}))
 
 
 def test_load_results_rejects_fifos_and_folders_without_blocking(tmp_path):
@@ -174,8 +174,8 @@ def test_load_results_rejects_fifos_and_folders_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "fifo.pt")
     (tmp_path / "dir.pt").mkdir()
     for name in ("fifo.pt", "dir.pt"):
-        with pytest.raises(worker.Rejected, match="^not a file$"):
-            worker.load_results(str(tmp_path / name))
+        with pytest.raises(transport.Rejected, match="^not a file$"):
+            transport.load_results(str(tmp_path / name))
 
 
 def test_a_result_packed_to_the_depth_limit_arrives_with_its_marker(tmp_path):
@@ -183,15 +183,15 @@ def test_a_result_packed_to_the_depth_limit_arrives_with_its_marker(tmp_path):
     deep = 1
     for _ in range(12):
         deep = [deep]
-    result = {"status": "ok", "outcomes": {"values": [{"got": worker.pack(deep)}]}}
-    got = worker.load_results(saved(tmp_path, result))["outcomes"]["values"][0]["got"]
+    result = {"status": "ok", "outcomes": {"values": [{"got": transport.pack(deep)}]}}
+    got = transport.load_results(saved(tmp_path, result))["outcomes"]["values"][0]["got"]
     for _ in range(9):
         got = got[0]
     assert got == {FOREIGN: "too large a result"}
 
 
 def test_pack_names_sparse_tensors_instead_of_failing():
-    assert worker.pack(torch.eye(3).to_sparse()) == {FOREIGN: "torch.sparse_coo tensor"}
+    assert transport.pack(torch.eye(3).to_sparse()) == {FOREIGN: "torch.sparse_coo tensor"}
 
 
 def test_load_results_rejects_what_is_no_result_file(tmp_path):
@@ -206,14 +206,14 @@ def test_load_results_rejects_what_is_no_result_file(tmp_path):
     link = tmp_path / "link.pt"
     link.symlink_to(saved(tmp_path, {"status": "ok"}, "target.pt"))
     for path, reason in cases.values():
-        with pytest.raises(worker.Rejected, match=f"^{re.escape(reason)}$"):
-            worker.load_results(path)
-    with pytest.raises(worker.Rejected, match=r"^not a valid result file \(\w+\)$"):
-        worker.load_results(str(garbage))
-    with pytest.raises(worker.Rejected, match=r"^unreadable \(Too many levels of symbolic links\)$"):
-        worker.load_results(str(link))
-    with pytest.raises(worker.Rejected, match="^too large$"):
-        worker.load_results(str(tmp_path / "target.pt"), max_bytes=10)
+        with pytest.raises(transport.Rejected, match=f"^{re.escape(reason)}$"):
+            transport.load_results(path)
+    with pytest.raises(transport.Rejected, match=r"^not a valid result file \(\w+\)$"):
+        transport.load_results(str(garbage))
+    with pytest.raises(transport.Rejected, match=r"^unreadable \(Too many levels of symbolic links\)$"):
+        transport.load_results(str(link))
+    with pytest.raises(transport.Rejected, match="^too large$"):
+        transport.load_results(str(tmp_path / "target.pt"), max_bytes=10)
 
 
 def test_outcomes_from_rebuilds_outcomes_and_gradients():
@@ -225,7 +225,7 @@ def test_outcomes_from_rebuilds_outcomes_and_gradients():
         "edge cases": "not a list",
         "gradients": [{"grads": [t], "error": None}, {"grads": None, "error": ["ZeroDivisionError", "z"]},
                       {"grads": None, "error": ["TooShort"]}]}}
-    found = worker.outcomes_from(data)
+    found = transport.outcomes_from(data)
     assert set(found) == {"values", "gradients"}
     first, second, third = found["values"]
     assert torch.equal(first.got[0], t) and isinstance(first.got[1], Foreign) and first.args == [t, None]
@@ -237,7 +237,7 @@ def test_outcomes_from_rebuilds_outcomes_and_gradients():
     assert isinstance(grad, GradOutcome) and torch.equal(grad.grads[0], t) and grad.error is None
     assert failed.grads is None and isinstance(failed.error, ZeroDivisionError) and str(failed.error) == "z"
     assert short.error is None   # an error without a message is no error record
-    assert worker.outcomes_from({"status": "missing"}) == {}
+    assert transport.outcomes_from({"status": "missing"}) == {}
 
 
 # --- strip_magics -------------------------------------------------------------------------------------------
@@ -264,13 +264,13 @@ def test_strip_magics(source, expected):
     compile(out, "cell", "exec")
 
 
-# --- the isolation steps the worker takes itself ---------------------------------------------------------
+# --- the isolation steps the worker takes itself (in isolation.py) --------------------------------------
 
 @pytest.fixture
 def mounts(monkeypatch):
     """The mounts the worker asks for, recorded instead of made (they would change this machine)."""
     made = []
-    monkeypatch.setattr(worker, "_mount", lambda *args: made.append(args))
+    monkeypatch.setattr(isolation, "_mount", lambda *args: made.append(args))
     return made
 
 
@@ -278,7 +278,7 @@ def test_hide_covers_folders_with_tmpfs_and_files_with_dev_null(tmp_path, mounts
     folder, file = tmp_path / "solutions", tmp_path / "gradebook.csv"
     folder.mkdir()
     file.write_text("x")
-    worker.hide([str(folder), str(file), str(tmp_path / "absent")])
+    isolation.hide([str(folder), str(file), str(tmp_path / "absent")])
     assert mounts == [("none", str(folder), "tmpfs", 2 | 4 | 8, "size=16k,mode=000"),   # nosuid, nodev, noexec
                       ("/dev/null", str(file), None, 4096, None)]                      # a bind mount
 
@@ -286,7 +286,7 @@ def test_hide_covers_folders_with_tmpfs_and_files_with_dev_null(tmp_path, mounts
 def test_mount_raises_oserror_naming_the_target(tmp_path):
     target = str(tmp_path / "absent")   # fails before mounting anything: no such folder, or not permitted
     with pytest.raises(OSError) as raised:
-        worker._mount("none", target, "tmpfs", 0, "size=16k")
+        isolation._mount("none", target, "tmpfs", 0, "size=16k")
     assert raised.value.errno in (errno.ENOENT, errno.EPERM) and raised.value.filename == target
     assert raised.value.strerror == os.strerror(raised.value.errno)
 
@@ -296,7 +296,7 @@ def tree():
     """An open folder (o+x) in the temp folder; ``make(relative, mode)`` makes a folder in it."""
     base = os.path.realpath(tempfile.mkdtemp())
     os.chmod(base, 0o755)
-    assert worker._blocked(base) is None, f"the temp folder {base} is closed to others: these tests need it open"
+    assert isolation._blocked(base) is None, f"the temp folder {base} is closed to others: these tests need it open"
 
     def make(relative, mode=0o755):
         path = os.path.join(base, relative)
@@ -316,16 +316,16 @@ def test_blocked_finds_the_highest_folder_closed_to_others(tree, monkeypatch):
     closed = make("a/b", 0o700)
     make("a/b/c")
     inner = make("a/b/c/d", 0o700)
-    assert worker._blocked(os.path.join(base, "a")) is None
-    assert worker._blocked(closed) == closed and worker._blocked(inner) == closed
+    assert isolation._blocked(os.path.join(base, "a")) is None
+    assert isolation._blocked(closed) == closed and isolation._blocked(inner) == closed
     os.symlink(inner, os.path.join(base, "link"))
-    assert worker._blocked(os.path.join(base, "link")) == closed   # the real path counts
+    assert isolation._blocked(os.path.join(base, "link")) == closed   # the real path counts
     with open(os.path.join(inner, "f"), "w"):
         pass
-    assert worker._blocked(os.path.join(inner, "f")) == closed
+    assert isolation._blocked(os.path.join(inner, "f")) == closed
     # a folder that vanishes between isdir and stat blocks nothing
     monkeypatch.setattr(os.path, "isdir", lambda path: True)
-    assert worker._blocked(os.path.join(base, "gone", "x")) is None
+    assert isolation._blocked(os.path.join(base, "gone", "x")) is None
 
 
 def test_expose_binds_needed_paths_back_into_closed_folders(tree, mounts):
@@ -336,7 +336,7 @@ def test_expose_binds_needed_paths_back_into_closed_folders(tree, mounts):
     file = os.path.join(open_dir, "f")
     with open(file, "w"):
         pass
-    worker.expose([python, site, python, open_dir, lib, "", None, file, os.path.join(base, "absent")], stage)
+    isolation.expose([python, site, python, open_dir, lib, "", None, file, os.path.join(base, "absent")], stage)
     staged = [os.path.join(stage, str(i)) for i in range(3)]
     bind = 4096 | 16384   # MS_BIND | MS_REC
     assert mounts == [(python, staged[0], None, bind, None), (site, staged[1], None, bind, None),
@@ -362,12 +362,12 @@ def test_drop_privileges_drops_groups_then_gid_then_uid_and_verifies(monkeypatch
     monkeypatch.setattr(os, "setuid", lambda uid: (calls.append(("setuid", uid)), now.update(uid=uid)))
     monkeypatch.setattr(os, "getuid", lambda: now["uid"])
     monkeypatch.setattr(os, "geteuid", lambda: now["uid"])
-    worker.drop_privileges(1234)
+    isolation.drop_privileges(1234)
     assert calls == [("setgroups", []), ("setgid", 1234), ("setuid", 1234)]
     monkeypatch.setattr(os, "setuid", lambda uid: None)   # a system that ignores the switch
     now["uid"] = 0
     with pytest.raises(OSError, match="^could not drop privileges$"):
-        worker.drop_privileges(1234)
+        isolation.drop_privileges(1234)
 
 
 # --- the poisoned reference and reference hand-ins -----------------------------------------------------
@@ -430,8 +430,8 @@ def test_run_cases_sends_back_outcomes_that_score_like_check(tmp_path):
     assert steps == ["case"] * sum(len(v) for v in cases.values())
     assert result["reference_called"] is False
     assert [len(result["outcomes"][g]) for g in cases] == [len(v) for v in cases.values()]
-    data = worker.load_results(saved(tmp_path, {"status": "ok", **result}))
-    scored = score_outcomes(ex, worker.outcomes_from(data))
+    data = transport.load_results(saved(tmp_path, {"status": "ok", **result}))
+    scored = score_outcomes(ex, transport.outcomes_from(data))
     assert scored.passed and scored.points == check("interpolate", fn, verbose=False).points
 
 
@@ -497,7 +497,7 @@ def run_main(tmp_path, monkeypatch):
 
 
 def result_of(jobdir, name):
-    return worker.load_results(os.path.join(jobdir, "results", f"{name}.pt"))
+    return transport.load_results(os.path.join(jobdir, "results", f"{name}.pt"))
 
 
 def test_main_runs_the_cells_and_saves_each_checks_values(run_main):
@@ -511,7 +511,7 @@ def test_main_runs_the_cells_and_saves_each_checks_values(run_main):
     assert sorted(os.listdir(os.path.join(jobdir, "results"))) == ["interpolate.pt", "shift.pt"]   # no .part left
     data = result_of(jobdir, "interpolate")
     assert data["status"] == "ok" and data["reference_called"] is False
-    assert score_outcomes(EXERCISES["interpolate"], worker.outcomes_from(data)).passed
+    assert score_outcomes(EXERCISES["interpolate"], transport.outcomes_from(data)).passed
     # SystemExit in a cell is recorded, and the worker goes on
     assert result_of(jobdir, "shift") == {"status": "missing",
                                           "detail": "`shift` is not defined (code cell 3 raised SystemExit: 3)"}

@@ -4,10 +4,11 @@
   --fork --kill-child``; ``--map-root-user`` added when the grader is not root). Where the system refuses a
   namespace, a warning says which is missing.
 - **Hidden files**: inside its mount namespace the worker covers the solutions, the folders of the
-  submissions, the gradebook and the feedback folder with empty mounts before any submitted code runs.
+  submissions, the gradebook and the feedback folder with empty mounts before any submitted code runs
+  (:func:`hide`; :func:`expose` keeps the Python installation reachable for the unprivileged user).
 - **An unprivileged user**: when the grader runs as root, each worker drops to its own uid
-  (``uid_base + slot``, no home, no groups) before running submitted code, so it cannot write the grader's
-  files, and a fork bomb only exhausts its own process limit.
+  (``uid_base + slot``, no home, no groups; :func:`drop_privileges`) before running submitted code, so it
+  cannot write the grader's files, and a fork bomb only exhausts its own process limit.
 - **Limits** (set before ``exec``): CPU seconds, address space, processes, file size, no core dumps; a
   throwaway working directory under the system's temp folder, deleted afterwards.
 - **Clean-up**: the worker is its own session (and PID namespace): killing it kills everything it started.
@@ -136,3 +137,69 @@ def kill_all(proc, uid=None):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         pass
+
+
+# --- the steps the worker takes itself, before any submitted code runs ---------------------------------
+
+def _mount(source, target, fstype, flags, data):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
+    if libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                  data.encode() if data else None) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), target)
+
+
+def hide(paths):
+    """Cover each folder with an empty tmpfs and each file with /dev/null (in this mount namespace only)."""
+    MS_BIND, MS_NOSUID, MS_NODEV, MS_NOEXEC = 4096, 2, 4, 8
+    for path in paths:
+        if os.path.isdir(path):
+            _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=000")
+        elif os.path.exists(path):
+            _mount("/dev/null", path, None, MS_BIND, None)
+
+
+def _blocked(path):
+    """The highest folder on the way to ``path`` that others cannot enter (mode without o+x), else None."""
+    current = "/"
+    for part in [p for p in os.path.realpath(path).split("/") if p]:
+        current = os.path.join(current, part)
+        try:
+            if os.path.isdir(current) and not os.stat(current).st_mode & 0o001:
+                return current
+        except OSError:
+            return None
+    return None
+
+
+def expose(paths, stage):
+    """Keep ``paths`` (the Python installation, the course) reachable once the worker drops to another user:
+    where a folder on the way is closed to others (a Python under /root), cover that folder with an empty,
+    enterable tmpfs and bind the needed paths back into it. The rest of the closed folder stays out of sight."""
+    MS_BIND, MS_REC = 4096, 16384
+    needed = {}
+    for path in dict.fromkeys(os.path.realpath(p) for p in paths if p and os.path.isdir(p)):
+        blocked = _blocked(path)
+        if blocked:
+            needed.setdefault(blocked, []).append(path)
+    for blocked, inside in needed.items():
+        staged = []
+        for path in inside:
+            target = os.path.join(stage, str(len(os.listdir(stage))))
+            os.mkdir(target, 0o755)
+            _mount(path, target, None, MS_BIND | MS_REC, None)
+            staged.append((target, path))
+        _mount("none", blocked, "tmpfs", 0, "size=64k,mode=755")
+        for target, path in staged:
+            os.makedirs(path, 0o755, exist_ok=True)
+            _mount(target, path, None, MS_BIND | MS_REC, None)
+
+
+def drop_privileges(uid):
+    """Become ``uid`` (its own group, no others); OSError when the system ignores the switch."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise OSError("could not drop privileges")

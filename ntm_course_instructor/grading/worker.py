@@ -1,193 +1,28 @@
 """The gradebook's worker: runs one submission's code in its own process and sends back only values.
 
-``ntm-course-instructor grade`` starts one worker per submission (``python -m ntm_course_instructor.grading.worker JOBDIR FD``,
-isolated by :mod:`.isolation`). The worker reads ``JOBDIR/job.pkl`` (written by the grader), hides the paths it
-is told to hide and drops to an unprivileged user where it can, then runs the submission's code cells in order
-(IPython magics and shell lines removed). Where a check cell stood, it calls the learner's function on the
-cases the grader sent, with the library's own version of that function *poisoned* (calling it raises and is
-recorded), and saves what came out to ``JOBDIR/results/<name>.pt``: plain tensors, numbers, strings, tuples,
-lists and dicts (anything else is replaced by a marker naming its type). It writes one line to the pipe ``FD``
-at each step, so the grader can tell an endless loop from progress.
+``ntm-course-instructor grade`` starts one worker per submission (:mod:`.runner`: ``python -m
+ntm_course_instructor.grading.worker JOBDIR FD``, isolated by :mod:`.isolation`). The worker reads
+``JOBDIR/job.pkl`` (written by the grader), hides the paths it is told to hide and drops to an unprivileged
+user where it can (:func:`confine`), then runs the submission's code cells in order (IPython magics and shell
+lines removed). Where a check cell stood, it calls the learner's function on the cases the grader sent, with
+the library's own version of that function *poisoned* (calling it raises and is recorded), and saves what came
+out to ``JOBDIR/results/<name>.pt`` (:func:`.transport.pack`: plain tensors, numbers, strings, tuples, lists
+and dicts; anything else is replaced by a marker naming its type). It writes one line to the pipe ``FD`` at
+each step, so the grader can tell an endless loop from progress.
 
-The grader loads these files with ``torch.load(..., weights_only=True)`` and :func:`load_results` rejects
-anything but those plain values: the worker's answers are data, never code. It scores them in its own process
+The grader loads these files with :func:`.transport.load_results`, which rejects anything but those plain
+values: the worker's answers are data, never code. It scores them in its own process
 (:func:`.checker.score_outcomes`); nothing the submission does to the worker's interpreter reaches the grader.
 """
 import os
 import re
-import stat
 import sys
 
+from .isolation import drop_privileges, expose, hide
+from .transport import pack_gradient, pack_outcome
 
-MAX_LEAVES = 2000
-MAX_ELEMENTS = 4_000_000
-FOREIGN, DEVICE = "__foreign__", "__device__"
+
 POISON_FLAG = "__ntm_course_reference_called__"
-
-
-# --- values across the process boundary ----------------------------------------------------------------
-
-def pack(x, depth=0, count=None):
-    """A plain copy of a learner's value: CPU tensors, numbers, strings, tuples, lists and str-keyed dicts;
-    anything else becomes ``{FOREIGN: type name}``."""
-    import torch
-    count = [0] if count is None else count
-    count[0] += 1
-    if count[0] > MAX_LEAVES or depth > 8:
-        return {FOREIGN: "too large a result"}
-    if isinstance(x, torch.Tensor):
-        if x.layout != torch.strided:
-            return {FOREIGN: f"{x.layout} tensor"}
-        if x.numel() > MAX_ELEMENTS:
-            return {FOREIGN: "too large a tensor"}
-        if x.device.type != "cpu":
-            return {DEVICE: str(x.device), "shape": list(x.shape), "dtype": str(x.dtype).replace("torch.", "")}
-        return x.detach().clone().as_subclass(torch.Tensor)
-    if isinstance(x, bool):
-        return bool(x)
-    if isinstance(x, int):
-        return int(x)
-    if isinstance(x, float):
-        return float(x)
-    if isinstance(x, str):
-        return str.__str__(x)[:10000]
-    if x is None:
-        return None
-    if isinstance(x, tuple):
-        return tuple(pack(v, depth + 1, count) for v in x)
-    if isinstance(x, list):
-        return [pack(v, depth + 1, count) for v in x]
-    if isinstance(x, dict) and all(isinstance(k, str) for k in x):
-        return {str(k): pack(v, depth + 1, count) for k, v in x.items()}
-    try:
-        name = type(x).__name__
-    except Exception:
-        name = "object"
-    return {FOREIGN: str(name)[:60]}
-
-
-def _error(error):
-    try:
-        message = str(error)
-    except Exception:
-        message = "(its message could not be read)"
-    return [type(error).__name__[:60], message[:1000]]
-
-
-def pack_outcome(outcome):
-    import torch
-    return {"got": pack(outcome.got),
-            "args": [pack(a) if isinstance(a, torch.Tensor) else None for a in (outcome.args or ())],
-            "error": None if outcome.error is None else _error(outcome.error),
-            "notimpl": bool(outcome.not_implemented)}
-
-
-def pack_gradient(outcome):
-    return {"grads": None if outcome.grads is None else [pack(g) for g in outcome.grads],
-            "error": None if outcome.error is None else _error(outcome.error)}
-
-
-class Rejected(Exception):
-    """A worker sent back something other than plain values."""
-
-
-def _check_plain(x, depth=0):
-    import torch
-    if depth > 16:   # pack stops at depth 8, and its marker can sit at depth 13 of a result
-        raise Rejected("nested too deeply")
-    if type(x) is torch.Tensor:
-        if x.layout != torch.strided or x.device.type != "cpu":
-            raise Rejected("a tensor of an unusual kind")
-        return
-    if x is None or type(x) in (bool, int, float, str):
-        return
-    if type(x) in (tuple, list):
-        for v in x:
-            _check_plain(v, depth + 1)
-        return
-    if type(x) is dict:
-        for k, v in x.items():
-            if type(k) is not str:
-                raise Rejected("a dict key that is not a string")
-            _check_plain(v, depth + 1)
-        return
-    raise Rejected(f"a value of type {type(x).__name__}")
-
-
-def unpack(x):
-    """The grader's side of :func:`pack`: markers become :class:`.checker.Foreign` or meta tensors."""
-    import torch
-
-    from ntm_course.teaching.practice.checker import Foreign
-    if isinstance(x, dict):
-        if FOREIGN in x and len(x) == 1:
-            return Foreign(x[FOREIGN])
-        if DEVICE in x:
-            try:   # stands for a tensor left on another device: same shape and dtype, on "meta"
-                return torch.empty(x["shape"], dtype=getattr(torch, x["dtype"]), device="meta")
-            except Exception:
-                return Foreign(f"tensor on {x[DEVICE]}")
-        return {k: unpack(v) for k, v in x.items()}
-    if isinstance(x, tuple):
-        return tuple(unpack(v) for v in x)
-    if isinstance(x, list):
-        return [unpack(v) for v in x]
-    return x
-
-
-def load_results(path, max_bytes=256 * 2 ** 20):
-    """Load and check one result file written by a worker: a dict of plain values. Raises :class:`Rejected`
-    for anything else (never runs code from the file: ``weights_only=True``, no symlinks, size-capped, and a FIFO
-    or a folder that a submission put in its place is rejected without blocking)."""
-    import torch
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError as error:
-        raise Rejected(f"unreadable ({error.strerror})")
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise Rejected("not a file")
-        if info.st_size > max_bytes:
-            raise Rejected("too large")
-        f = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    with f:
-        try:
-            data = torch.load(f, weights_only=True, map_location="cpu")
-        except Exception as error:
-            raise Rejected(f"not a valid result file ({type(error).__name__})")
-    _check_plain(data)
-    if not isinstance(data, dict):
-        raise Rejected("not a dict")
-    return data
-
-
-def outcomes_from(data):
-    """``{group: [Outcome or GradOutcome]}`` from a loaded result's ``"outcomes"``."""
-    from ntm_course.teaching.practice.checker import GradOutcome, Outcome, rebuild_error
-    found = {}
-    for group, items in (data.get("outcomes") or {}).items():
-        if not isinstance(items, list):
-            continue
-        outs = []
-        for item in items:
-            if not isinstance(item, dict):
-                outs.append(None)
-                continue
-            err = item.get("error")
-            error = rebuild_error(*err[:2]) if isinstance(err, list) and len(err) >= 2 else None
-            if group == "gradients":
-                grads = item.get("grads")
-                outs.append(GradOutcome(grads=None if grads is None else unpack(grads), error=error))
-            else:
-                args = item.get("args")
-                outs.append(Outcome(got=unpack(item.get("got")), args=unpack(args) if isinstance(args, list) else None,
-                                    error=error, not_implemented=bool(item.get("notimpl"))))
-        found[group] = outs
-    return found
 
 
 # --- the submission's code -----------------------------------------------------------------------------
@@ -219,71 +54,6 @@ def strip_magics(source):
             out.append(line)
         continued = line.endswith("\\") and bool(continued or assigned or magic)
     return "\n".join(out) + "\n"
-
-
-# --- isolation steps the worker takes itself, before any submitted code runs ---------------------------
-
-def _mount(source, target, fstype, flags, data):
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
-    if libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
-                  data.encode() if data else None) != 0:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), target)
-
-
-def hide(paths):
-    """Cover each folder with an empty tmpfs and each file with /dev/null (in this mount namespace only)."""
-    MS_BIND, MS_NOSUID, MS_NODEV, MS_NOEXEC = 4096, 2, 4, 8
-    for path in paths:
-        if os.path.isdir(path):
-            _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=000")
-        elif os.path.exists(path):
-            _mount("/dev/null", path, None, MS_BIND, None)
-
-
-def _blocked(path):
-    """The highest folder on the way to ``path`` that others cannot enter (mode without o+x), else None."""
-    current = "/"
-    for part in [p for p in os.path.realpath(path).split("/") if p]:
-        current = os.path.join(current, part)
-        try:
-            if os.path.isdir(current) and not os.stat(current).st_mode & 0o001:
-                return current
-        except OSError:
-            return None
-    return None
-
-
-def expose(paths, stage):
-    """Keep ``paths`` (the Python installation, the course) reachable once the worker drops to another user:
-    where a folder on the way is closed to others (a Python under /root), cover that folder with an empty,
-    enterable tmpfs and bind the needed paths back into it. The rest of the closed folder stays out of sight."""
-    MS_BIND, MS_REC = 4096, 16384
-    needed = {}
-    for path in dict.fromkeys(os.path.realpath(p) for p in paths if p and os.path.isdir(p)):
-        blocked = _blocked(path)
-        if blocked:
-            needed.setdefault(blocked, []).append(path)
-    for blocked, inside in needed.items():
-        staged = []
-        for path in inside:
-            target = os.path.join(stage, str(len(os.listdir(stage))))
-            os.mkdir(target, 0o755)
-            _mount(path, target, None, MS_BIND | MS_REC, None)
-            staged.append((target, path))
-        _mount("none", blocked, "tmpfs", 0, "size=64k,mode=755")
-        for target, path in staged:
-            os.makedirs(path, 0o755, exist_ok=True)
-            _mount(target, path, None, MS_BIND | MS_REC, None)
-
-
-def drop_privileges(uid):
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
-    if os.getuid() != uid or os.geteuid() != uid:
-        raise OSError("could not drop privileges")
 
 
 # --- running the cases -----------------------------------------------------------------------------------
@@ -348,18 +118,28 @@ def run_cases(exercise, fn, cases, progress):
     return {"outcomes": outcomes, "reference_called": bool(poison.calls)}
 
 
-def main(jobdir, fd):
-    import pickle
-    out = os.fdopen(fd, "w", buffering=1)
+class Progress:
+    """One line to the grader's pipe at each step, so it can tell an endless loop from progress."""
 
-    def progress(message):
+    def __init__(self, fd):
+        self.out = os.fdopen(fd, "w", buffering=1)
+
+    def __call__(self, message):
         try:
-            out.write(message + "\n")
+            self.out.write(message + "\n")
         except Exception:
             pass
 
-    with open(os.path.join(jobdir, "job.pkl"), "rb") as f:
-        job = pickle.load(f)   # written by the grader, read before any submitted code runs
+    def close(self):
+        try:
+            self.out.close()
+        except OSError:   # the grader stopped reading (it gave up on this worker): nothing more to say
+            pass
+
+
+def confine(job, jobdir):
+    """The isolation steps the worker takes itself, before any submitted code runs: hide the paths it is told
+    to hide and, as root, keep the Python installation reachable and drop to the job's uid. Returns warnings."""
     warnings = []
     if job.get("hide"):
         try:
@@ -376,56 +156,82 @@ def main(jobdir, fd):
             except OSError as error:
                 warnings.append(f"could not expose {error.filename}: {error.strerror}")
         drop_privileges(job["uid"])
+    return warnings
+
+
+def run_cell(source, index, namespace):
+    """Run one code cell in the submission's namespace; None, or what it raised, in one line."""
+    try:
+        exec(compile(strip_magics(source), f"<code cell {index + 1}>", "exec"), namespace)
+    except BaseException as error:   # noqa: B902 (a submission may raise SystemExit or worse)
+        return f"code cell {index + 1} raised {type(error).__name__}: {str(error)[:200]}"
+    return None
+
+
+def check_result(exercise, fn, cases, errors, progress):
+    """What the worker sends back for one check point: the learner's ``fn`` run on the grader's ``cases``
+    (a ``KeyError`` when none came), or why there is nothing to run (``errors``: the code cells' so far)."""
+    name = exercise.name
+    if fn is None:
+        return {"status": "missing", "detail": f"`{name}` is not defined" + (f" ({errors[-1]})" if errors else "")}
+    if not callable(fn):
+        return {"status": "missing", "detail": f"`{name}` is not a function"}
+    if is_reference(fn, exercise.reference):
+        return {"status": "ok", "outcomes": {}, "reference_called": True}
+    try:
+        return {"status": "ok", **run_cases(exercise, fn, cases[name], progress)}
+    except BaseException as error:   # noqa: B902
+        return {"status": "missing", "detail": f"the cases stopped: {type(error).__name__}: {error}"}
+
+
+class Results:
+    """The job's results folder; its writers are taken before any submitted code runs (``torch.save``,
+    ``os.replace``, ``os.path.join``), so what a submission patches cannot redirect them."""
+
+    def __init__(self, folder, save, rename, join):
+        self.folder, self.save, self.rename, self.join = folder, save, rename, join
+
+    def write(self, name, result):
+        path = self.join(self.folder, f"{name}.pt")
+        part = f"{path}.{os.getpid()}.part"   # a forked copy of the worker writes its own
+        self.save(result, part)
+        self.rename(part, path)
+
+
+def main(jobdir, fd):
+    """Run the job in ``jobdir`` and report each step on the pipe ``fd``; ends the process when done."""
+    import pickle
+    progress = Progress(fd)
+    with open(os.path.join(jobdir, "job.pkl"), "rb") as f:
+        job = pickle.load(f)   # written by the grader, read before any submitted code runs
+    warnings = confine(job, jobdir)
     work = os.path.join(jobdir, "work")
     os.chdir(work)
     os.environ.update({"HOME": work, "TMPDIR": work, "MPLBACKEND": "Agg", "MPLCONFIGDIR": work})
 
     import builtins
 
-    import torch  # noqa: F401  (imported before the submission runs)
+    import torch   # torch and the checker are loaded before the submission runs
 
     from ntm_course.teaching.practice.checker import clone  # noqa: F401
     from .registry import EXERCISES
 
-    save, rename, join = torch.save, os.replace, os.path.join
-    results = join(jobdir, "results")
-    cases = job["cases"]
+    results = Results(os.path.join(jobdir, "results"), torch.save, os.replace, os.path.join)
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     errors = []
     progress("started" + ("; " + "; ".join(warnings) if warnings else ""))
     for index, (kind, payload) in enumerate(job["cells"]):
         progress(f"cell {index}")
         if kind == "code":
-            try:
-                exec(compile(strip_magics(payload), f"<code cell {index + 1}>", "exec"), namespace)
-            except BaseException as error:   # noqa: B902 (a submission may raise SystemExit or worse)
-                errors.append(f"code cell {index + 1} raised {type(error).__name__}: {str(error)[:200]}")
+            error = run_cell(payload, index, namespace)
+            if error:
+                errors.append(error)
             continue
-        name = payload
-        exercise = EXERCISES[name]
-        fn = namespace.get(name)
-        if fn is None:
-            result = {"status": "missing", "detail": f"`{name}` is not defined"
-                      + (f" ({errors[-1]})" if errors else "")}
-        elif not callable(fn):
-            result = {"status": "missing", "detail": f"`{name}` is not a function"}
-        elif is_reference(fn, exercise.reference):
-            result = {"status": "ok", "outcomes": {}, "reference_called": True}
-        else:
-            try:
-                result = {"status": "ok", **run_cases(exercise, fn, cases[name], progress)}
-            except BaseException as error:   # noqa: B902
-                result = {"status": "missing", "detail": f"the cases stopped: {type(error).__name__}: {error}"}
-        path = join(results, f"{name}.pt")
-        part = f"{path}.{os.getpid()}.part"   # a forked copy of the worker writes its own
-        save(result, part)
-        rename(part, path)
-        progress(f"check {name}")
+        results.write(payload, check_result(EXERCISES[payload], namespace.get(payload), job["cases"], errors,
+                                            progress))
+        progress(f"check {payload}")
     progress("done")
-    try:
-        out.close()
-    except OSError:   # the grader stopped reading (it gave up on this worker): nothing more to say
-        pass
+    progress.close()
     os._exit(0)   # skip interpreter shutdown: whatever the submission left behind cannot delay or fail it
 
 
