@@ -3,11 +3,14 @@ runs on, and its exercises with their checks and points.
 
 Everything that needs the course's structure reads it from here: the lessons' helpers (``your_turn``,
 ``my_pieces``), ``ntm-course get``, the instructor's release, grader and site, the tests and the README's
-course map. Adding a lesson is one :class:`Stage` row plus its notebook; adding an exercise is one
-:class:`Assignment` in a row plus its solution notebook (CONTRIBUTING.md walks through both).
+course map. Adding a lesson is one :class:`Stage` row plus its notebook and the checks of its stubs; adding an
+exercise is one :class:`Assignment` in a row plus its solution notebook (and, for a graded one, its checks in the
+instructor's package). CONTRIBUTING.md walks through both. A row names the module of its checks, as a string:
+each such module has a tuple ``CHECKS`` of checks, whose names are the stubs or the graded functions.
 
 Pure data and the standard library only: build scripts load this file by path, without torch.
 """
+import importlib
 from dataclasses import dataclass
 
 
@@ -21,12 +24,14 @@ class Assignment:
     """One exercise notebook: ``exercises/<name>.ipynb``, released from ``solutions/<name>.ipynb``.
 
     ``checks`` maps each graded function's name to its points; the notebook's check cell for ``fn`` has the
-    nbgrader ``grade_id`` ``<fn>_check`` and those points.
+    nbgrader ``grade_id`` ``<fn>_check`` and those points. A practice assignment re-checks its stage's stubs;
+    a graded one names ``module``, the instructor's module that holds its checks and answers.
     """
     name: str
     title: str
     checks: dict
     kind: str = PRACTICE
+    module: str = ""
 
     @property
     def notebook(self):
@@ -41,50 +46,62 @@ class Assignment:
 class Stage:
     """One lesson, ``notebooks/<lesson>.ipynb``, with what the learner writes in it and what it hands in.
 
-    ``stubs``: the functions the learner writes in the lesson, each checked by ``your_turn(name, fn)``.
-    ``pieces``: the stubs the NTM runs on once written (``my_pieces()`` loads them), in the order they are built.
+    ``stubs``: the functions the learner writes in the lesson, each checked by ``your_turn(name, fn)`` with the
+    check of that name in the module ``checks``. ``pieces``: the stubs the NTM runs on once written
+    (``my_pieces()`` loads them), in the order they are built.
     """
     lesson: str
     title: str
     stubs: tuple = ()
     pieces: tuple = ()
     assignments: tuple = ()
+    checks: str = ""
 
     @property
     def notebook(self):
         return f"{self.lesson}.ipynb"
 
 
+PRACTICE_CHECKS = "ntm_course.teaching.practice.exercises."
+GRADED_CHECKS = "ntm_course_instructor.grading."   # a name only: the learner's package never imports it
+
 STAGES = (
     Stage("00_welcome", "Welcome: a neural network with a memory"),
     Stage("01_memory", "Memory and the differentiable read", ("read",), ("read",),
-          (Assignment("01_read", "Reading memory (eq. 2)", {"read": 4}),)),
+          (Assignment("01_read", "Reading memory (eq. 2)", {"read": 4}),), PRACTICE_CHECKS + "memory"),
     Stage("02_content_addressing", "Content addressing", ("cosine_similarity", "content_addressing"),
           ("cosine_similarity", "content_addressing"),
           (Assignment("02_content_addressing", "Content addressing (eqs. 5-6)",
-                      {"cosine_similarity": 4, "content_addressing": 4}),)),
+                      {"cosine_similarity": 4, "content_addressing": 4}),), PRACTICE_CHECKS + "addressing"),
     Stage("03_writing", "Writing: erase, then add", ("write",), ("write",),
-          (Assignment("03_write", "Writing memory, erase then add (eqs. 3-4)", {"write": 4}),)),
+          (Assignment("03_write", "Writing memory, erase then add (eqs. 3-4)", {"write": 4}),),
+          PRACTICE_CHECKS + "memory"),
     Stage("04_interpolation", "Interpolation", ("interpolate",), ("interpolate",),
-          (Assignment("04_interpolate", "The interpolation gate (eq. 7)", {"interpolate": 4}),)),
+          (Assignment("04_interpolate", "The interpolation gate (eq. 7)", {"interpolate": 4}),),
+          PRACTICE_CHECKS + "addressing"),
     Stage("05_shift", "Convolutional shift", ("shift",), ("shift",),
           (Assignment("05_shift", "The convolutional shift (eq. 8)", {"shift": 4}),
            Assignment("05_blog_shift", "A blog's shift rule, in this course's convention",
-                      {"blog_rule_answers": 2, "blog_rule_s": 2}, GRADED))),
+                      {"blog_rule_answers": 2, "blog_rule_s": 2}, GRADED, GRADED_CHECKS + "blog_shift")),
+          PRACTICE_CHECKS + "addressing"),
     Stage("06_sharpening", "Sharpening", ("sharpen",), ("sharpen",),
           (Assignment("06_sharpen", "Sharpening (eq. 9)", {"sharpen": 4}),
            Assignment("06_debug_nans", "Find and fix the NaNs",
-                      {"stable_cosine_similarity": 3, "stable_sharpen": 3}, GRADED))),
+                      {"stable_cosine_similarity": 3, "stable_sharpen": 3}, GRADED, GRADED_CHECKS + "debug_nans")),
+          PRACTICE_CHECKS + "addressing"),
     Stage("07_addressing_pipeline", "The addressing pipeline, and a copy machine programmed by hand", ("address",),
           (), (Assignment("07_address", "The addressing pipeline (fig. 2)", {"address": 4}),
                Assignment("07_reverse_copy", "Hand-program a machine that copies in reverse",
-                          {"reverse_copy_head_params": 3}, GRADED))),
+                          {"reverse_copy_head_params": 3}, GRADED, GRADED_CHECKS + "reverse_copy")),
+          PRACTICE_CHECKS + "addressing"),
     Stage("08_controller", "The controller, and the whole NTM cell", ("split_head_params",), (),
           (Assignment("08_head_params", "From the controller's output to head parameters", {"split_head_params": 4}),
            Assignment("08_ntm_step", "A whole NTM memory step, several read and write heads", {"ntm_step": 4},
-                      GRADED))),
+                      GRADED, GRADED_CHECKS + "ntm_step")),
+          PRACTICE_CHECKS + "heads"),
     Stage("09_learning_to_copy", "Learning to copy", (), (),
-          (Assignment("09_train_step", "One training step, then a short training run", {"train_step": 3}, GRADED),)),
+          (Assignment("09_train_step", "One training step, then a short training run", {"train_step": 3}, GRADED,
+                      GRADED_CHECKS + "train_step"),)),
     Stage("10_other_tasks", "The other tasks"),
     Stage("11_where_next", "Where next"),
 )
@@ -122,3 +139,18 @@ def stage_of(name):
             return stage
     known = lessons() + [a.name for a in assignments()]
     raise ValueError(f"name must be a lesson or an exercise of the syllabus ({', '.join(known)}), got {name!r}")
+
+
+def load_checks(rows):
+    """``{name: check}`` for ``rows`` of ``(module, names)``: each module's ``CHECKS`` of those names.
+
+    Imports the modules. RuntimeError naming the module when it has no check of one of the names.
+    """
+    found = {}
+    for module, names in rows:
+        checks = {check.name: check for check in importlib.import_module(module).CHECKS}
+        missing = [name for name in names if name not in checks]
+        if missing:
+            raise RuntimeError(f"the syllabus names {module} for the checks {missing}, which its CHECKS lacks")
+        found.update({name: checks[name] for name in names})
+    return found

@@ -150,3 +150,6 @@ BLOG_ANSWERS = Understanding(
          "k - K//2",
     shape_hint="return {'K': an int, 'offsets': three ints, 'columns': three ints}",
 )
+
+CHECKS = (BLOG_ANSWERS, BLOG_SHIFT)
+"""This module's checks, found through the syllabus row that names the module."""

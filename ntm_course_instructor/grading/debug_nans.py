@@ -186,3 +186,6 @@ STABLE_SHARPEN = Understanding(
     hint="w(i) = w~(i)^gamma / sum_j w~(j)^gamma, computed on w / max(w) so no power underflows",
     shape_hint="the result is (B, N) like w; gamma is (B, 1)",
 )
+
+CHECKS = (STABLE_COSINE, STABLE_SHARPEN)
+"""This module's checks, found through the syllabus row that names the module."""

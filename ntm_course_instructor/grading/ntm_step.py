@@ -137,3 +137,6 @@ NTM_STEP = Exercise(
     edge_note="two write heads on one row, K = 1 and 5, one-hot previous weightings",
     grad_args=(0, 1, 2, 3, 4),
 )
+
+CHECKS = (NTM_STEP,)
+"""This module's checks, found through the syllabus row that names the module."""

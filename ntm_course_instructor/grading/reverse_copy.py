@@ -111,3 +111,6 @@ REVERSE_COPY = Understanding(
     shape_hint="return (write_params, read_params): dicts of key (B, W + 1), beta, g, gamma (B, 1), s (B, 3), "
                "and for the write head erase and add (B, W + 1)",
 )
+
+CHECKS = (REVERSE_COPY,)
+"""This module's checks, found through the syllabus row that names the module."""

@@ -135,3 +135,6 @@ TRAIN_STEP = Exercise(
     edge_note="strong clipping, padded episodes",
     values_note="two steps of SGD on a tiny NTM, float64: the losses and the parameters afterwards",
 )
+
+CHECKS = (TRAIN_STEP,)
+"""This module's checks, found through the syllabus row that names the module."""

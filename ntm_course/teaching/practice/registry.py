@@ -1,5 +1,6 @@
-"""``EXERCISES``: the checks of the lessons' stubs by name, each graded against the library's own function."""
-from .exercises import PRACTICE
+"""``EXERCISES``: the checks of the lessons' stubs by name, each graded against the library's own function; the
+syllabus says which module holds each stage's checks."""
+from ... import syllabus
 
 
-EXERCISES = {ex.name: ex for ex in PRACTICE}
+EXERCISES = syllabus.load_checks((stage.checks, stage.stubs) for stage in syllabus.STAGES if stage.stubs)

@@ -2,22 +2,13 @@
 runs and the mistakes it recognises.
 
 A *mistake* is a known wrong implementation: when a learner's result on a failing case equals a mistake's
-result, the check shows that mistake's hint. One module per library layer it checks:
+result, the check shows that mistake's hint. One module per library layer it checks, each with a tuple
+``CHECKS`` that the syllabus's rows point to:
 
 - :mod:`.cases`: what an exercise is (:class:`Exercise`, :class:`Case`) and the helpers that build its cases;
 - :mod:`.memory`: ``READ``, ``WRITE`` (eqs. 2-4);
 - :mod:`.addressing`: ``COSINE``, ``CONTENT``, ``INTERPOLATE``, ``SHIFT``, ``SHARPEN``, ``ADDRESS`` (eqs. 5-9);
 - :mod:`.heads`: ``SPLIT_HEAD_PARAMS``.
 
-:data:`PRACTICE` lists them in course order. The graded exercises' checks are the instructor's
-(``ntm_course_instructor.grading``).
+The graded exercises' checks are the instructor's (``ntm_course_instructor.grading``).
 """
-from .addressing import ADDRESS, CONTENT, COSINE, INTERPOLATE, SHARPEN, SHIFT
-from .heads import SPLIT_HEAD_PARAMS
-from .memory import READ, WRITE
-
-
-PRACTICE = (COSINE, CONTENT, READ, WRITE, INTERPOLATE, SHIFT, SHARPEN, ADDRESS, SPLIT_HEAD_PARAMS)
-
-__all__ = ["PRACTICE", "COSINE", "CONTENT", "READ", "WRITE", "INTERPOLATE", "SHIFT", "SHARPEN", "ADDRESS",
-           "SPLIT_HEAD_PARAMS"]

@@ -251,3 +251,6 @@ ADDRESS = Exercise(
     edge_note="pure location addressing, pure content addressing, zero key",
     grad_args=(0, 1, 2, 3, 4, 5, 6),
 )
+
+CHECKS = (COSINE, CONTENT, INTERPOLATE, SHIFT, SHARPEN, ADDRESS)
+"""This module's checks, found through the syllabus row that names the module."""

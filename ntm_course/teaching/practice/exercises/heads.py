@@ -62,3 +62,6 @@ SPLIT_HEAD_PARAMS = Exercise(
     values_note="read and write heads, several batch sizes, M and K, float32 and float64",
     grad_args=(0,),
 )
+
+CHECKS = (SPLIT_HEAD_PARAMS,)
+"""This module's checks, found through the syllabus row that names the module."""

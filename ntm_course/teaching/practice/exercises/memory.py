@@ -66,3 +66,6 @@ WRITE = Exercise(
     edge_note="full erase of one row, erase = 0, zero weighting",
     grad_args=(0, 1, 2, 3),
 )
+
+CHECKS = (READ, WRITE)
+"""This module's checks, found through the syllabus row that names the module."""
