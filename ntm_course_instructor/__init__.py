@@ -1,7 +1,9 @@
 """ntm-course-instructor: the course's tools for instructors, a distribution of its own beside the learner's library.
 
-- :mod:`.grading`: the graded exercises' checks and reference answers, and the gradebook that grades a class
-  outside the submissions (:mod:`.grading.gradebook`, :mod:`.grading.worker`, :mod:`.grading.isolation`);
+- :mod:`.grading`: the graded exercises' checks and reference answers (one module each, named by the syllabus),
+  and the gradebook that grades a class outside the submissions (:mod:`.grading.gradebook`; one submission in
+  :mod:`.grading.submission`, its worker process in :mod:`.grading.runner` and :mod:`.grading.worker`, sandboxed
+  by :mod:`.grading.isolation`);
 - :mod:`.release`: the learners' ``exercises/`` from ``solutions/``;
 - :mod:`.render`: the course website; :mod:`.hosted`: the Colab and Binder cells of every notebook;
 - :mod:`.cli`: the ``ntm-course-instructor`` command.

@@ -542,3 +542,12 @@ def test_the_grade_command_grades_each_submission_once_into_a_stable_gradebook(t
     assert cli.main(["grade", subs[0], *options, "--regrade"]) == 0
     assert len(seen) == 4 and seen[-1][0] == subs[0]
     assert rows_of(book) == [rows[0], rows[2], rows[3], rows[1]]
+
+
+def test_an_install_without_solutions_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    """No --source, and neither the wheel's solutions nor a checkout's beside the package: exit 2, no traceback."""
+    from ntm_course_instructor import solutions
+    monkeypatch.setattr(solutions, "PACKAGE", tmp_path / "ntm_course_instructor")
+    monkeypatch.setattr(solutions.solutions_dir, "__defaults__", (tmp_path / "ntm_course_instructor",))
+    assert cli.main(["grade", str(tmp_path / "x.ipynb"), "--csv", str(tmp_path / "book.csv")]) == 2
+    assert capsys.readouterr().err.startswith("error: this install of ntm_course_instructor")

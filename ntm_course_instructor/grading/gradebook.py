@@ -166,7 +166,7 @@ def _hidden_paths(args, submissions):
 def run(args):
     try:
         assignments = load_assignments(args.source)
-    except ValueError as error:
+    except (ValueError, FileNotFoundError) as error:   # FileNotFoundError: an install with no solutions
         print(f"error: {error}", file=sys.stderr)
         return 2
     with threads(1):   # the grader's own comparisons: tiny tensors, many jobs side by side
