@@ -11,12 +11,13 @@ source of their text:
   ``--no-deps`` (Colab's own torch, ipywidgets and ipykernel stay as they are), then only the requirements
   of the ``lessons`` extra that are missing, with every installed distribution held at its version; a second
   run finds everything there and installs nothing. JupyterLab is left out: Colab serves the notebooks with
-  its own server, which JupyterLab 4 could not be installed beside without replacing it. ``$NTM_COURSE_SOURCE`` (a pip requirement: a git URL or
-  a folder) replaces the default GitHub source, which is how the tests install a local checkout.
+  its own server, which JupyterLab 4 could not be installed beside without replacing it.
+  ``$NTM_COURSE_SOURCE`` (a pip requirement: a git URL or a folder) replaces the default GitHub source, which
+  is how the tests install a local checkout.
 
 ``python -m ntm_course_instructor.hosted`` rewrites the cells of ``notebooks/`` and ``solutions/`` after this module
-changed (``--check`` only lists the stale ones); ``ntm-course-instructor release`` then carries them into ``exercises/``,
-with the badge pointing at the exercise.
+changed (``--check`` only lists the stale ones); ``ntm-course-instructor release`` then carries them into
+``exercises/``, with the badge pointing at the exercise.
 """
 import argparse
 import sys
@@ -31,7 +32,8 @@ SOURCE_VARIABLE = "NTM_COURSE_SOURCE"
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_BADGE_IMAGE = "https://mybinder.org/badge_logo.svg"
 FOLDERS = ("notebooks", "solutions")
-"""The folders whose notebooks ``python -m ntm_course_instructor.hosted`` rewrites (``exercises/`` comes from release)."""
+"""The folders whose notebooks ``python -m ntm_course_instructor.hosted`` rewrites (``exercises/`` comes from
+release)."""
 
 _INSTALL_TEMPLATE = r'''
 # @title On Google Colab, install the course first (about a minute); anywhere else this cell does nothing.

@@ -8,7 +8,8 @@ showed (from the widgets' saved state), links that leave the lessons' folder (``
 the repository, and the Colab badge and install cell are left out. A notebook that fails is reported (which
 cell, which error) and its page shows the cells up to and including the failing one; the others render as
 usual. Jupyter Book then builds the site from ``site/`` (``_config.yml``, ``intro.md``), a table of contents
-of the rendered notebooks in the syllabus's order (:mod:`ntm_course.syllabus`; so no lesson is left out) and the executed notebooks (``execute_notebooks:
+of the rendered notebooks in the syllabus's order (:mod:`ntm_course.syllabus`; so no lesson is left out) and
+the executed notebooks (``execute_notebooks:
 off``): navigation, search, MathJax (copied into the site: the pages need no network) and launch buttons for
 Binder and Colab. Open ``build/html/index.html``.
 The exit code is 0 when every notebook ran, 1 when one failed or the site did not build, 2 for bad arguments.

@@ -5,7 +5,8 @@ Starts ``python course.py lab`` on 127.0.0.1 (a free port, no token), follows th
 opens, then opens the welcome lesson and every lesson with widgets, runs all cells, checks for error output and
 unrendered widgets, moves sliders and dropdowns and checks that the figures and numbers respond. (Where Chromium is
 installed, nbval does not run those lessons as well: ``conftest.py`` leaves them to this test.) Then builds the
-website for two lessons (``ntm-course-instructor render``), serves it on 127.0.0.1 and checks its math, figures, navigation
+website for two lessons (``ntm-course-instructor render``), serves it on 127.0.0.1 and checks its math, figures,
+navigation
 and search. Screenshots land in ``test-artifacts/browser/``. Needs Debian's ``chromium`` (``.ci/run`` installs
 it; without it these tests fail in CI and are skipped elsewhere, saying why) and Python ``playwright`` (no browser
 download: it drives ``/usr/bin/chromium``).
@@ -251,7 +252,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site(browser, tmp_path_factory):
-    """The website of two lessons, built by ``ntm-course-instructor render`` and served on 127.0.0.1: (base url, folder).
+    """The website of two lessons, built by ``ntm-course-instructor render`` and served on 127.0.0.1:
+    (base url, folder).
 
     Built only when there is a browser to open it (``browser`` fails or skips first, without the build)."""
     out = tmp_path_factory.mktemp("site") / "html"

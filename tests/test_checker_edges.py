@@ -6,12 +6,21 @@ import builtins
 import pytest
 import torch
 
-from ntm_course_instructor.grading import EXERCISES, check
-from ntm_course.teaching.practice.checker import (CheckResult, GradOutcome, Outcome, clone, compare, format_value,
-                                                 not_callable, projected_gradients, rebuild_error, same,
-                                                 score_outcomes)
+from ntm_course.teaching.practice.checker import (
+    CheckResult,
+    GradOutcome,
+    Outcome,
+    clone,
+    compare,
+    format_value,
+    not_callable,
+    projected_gradients,
+    rebuild_error,
+    same,
+    score_outcomes,
+)
 from ntm_course.teaching.practice.exercises.cases import Case, Exercise
-
+from ntm_course_instructor.grading import EXERCISES, check
 
 SHIFT = EXERCISES["shift"]   # arguments (w, s); gradients reach both
 
@@ -215,3 +224,8 @@ def test_a_builtin_error_that_needs_more_arguments_keeps_its_name_and_message():
 def test_rebuilt_names_and_messages_are_cut_to_size():
     error = rebuild_error("E" * 100, "m" * 5000)
     assert type(error).__name__ == "E" * 60 and str(error) == "m" * 2000
+
+
+def test_a_dtype_mismatch_error_gets_the_dtype_hint():
+    hint = EXERCISES["shift"].error_hint(RuntimeError("expected scalar type Double but found Float"))
+    assert hint.startswith("create new tensors with the inputs' dtype")

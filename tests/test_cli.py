@@ -1,8 +1,10 @@
 """The ``ntm-course`` and ``ntm-course-instructor`` commands' dispatch (the subcommands are tested with their own
 modules)."""
+import runpy
 import subprocess
 import sys
 import types
+import warnings
 
 import pytest
 
@@ -114,3 +116,28 @@ def test_the_extra_is_named_for_what_the_command_runs_too(fake_command, monkeypa
     monkeypatch.setitem(cli.COMMANDS, "fake", ("fake_job", "lessons", "a fake job"))
     assert cli.main(["fake", "copy"]) == 1
     assert "ntm-course fake needs the course's 'lessons' extra" in capsys.readouterr().err
+
+
+def run_as_main(module, argv, monkeypatch):
+    """``python -m module argv...`` in this process: the exit code it would give."""
+    monkeypatch.setattr(sys, "argv", [module, *argv])
+    with warnings.catch_warnings(), pytest.raises(SystemExit) as stop:
+        warnings.simplefilter("ignore", RuntimeWarning)     # runpy: the module is already imported (by the tests)
+        runpy.run_module(module, run_name="__main__")
+    return stop.value.code
+
+
+def test_python_m_cli_exits_with_the_commands_code(tmp_path, monkeypatch, capsys):
+    assert run_as_main("ntm_course_instructor.cli", ["grade", "x.ipynb", "--source", str(tmp_path)], monkeypatch) == 2
+    assert capsys.readouterr().err == f"error: source must be the folder of solution notebooks, found none in " \
+                                      f"{tmp_path}\n"
+
+
+def test_python_m_hosted_check_exits_1_for_a_stale_notebook_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    stale = tmp_path / "notebooks" / "01_x.ipynb"
+    stale.parent.mkdir()
+    stale.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    before = stale.read_text()
+    assert run_as_main("ntm_course_instructor.hosted", ["--root", str(tmp_path), "--check"], monkeypatch) == 1
+    assert capsys.readouterr().out == "stale: notebooks/01_x.ipynb\n"
+    assert stale.read_text() == before

@@ -12,7 +12,6 @@ the path: no install, and the grader's worker processes see the copy too.
 import csv
 import site
 import subprocess
-import sys
 import textwrap
 import venv
 from pathlib import Path
@@ -52,7 +51,8 @@ CHECKS = (DOUBLE,)
 ROW = ('    Stage("12_toy", "A toy stage", ("double",), (), (Assignment("12_toy", "Double it", {"double": 4}),),\n'
        '          PRACTICE_CHECKS + "toy"),\n')
 STUB = 'def double(x):\n    """Twice x: (B, N) -> (B, N)."""\n    raise NotImplementedError\n'
-SOLVED = 'def double(x):\n    """Twice x: (B, N) -> (B, N)."""\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n'
+SOLVED = ('def double(x):\n    """Twice x: (B, N) -> (B, N)."""\n'
+          '    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n')
 
 
 def nbgrader(grade_id, **flags):

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 import ntm_course
 from ntm_course.experiments.tasks import bits_per_sequence
 from ntm_course.heads import split_head_params as library_split
+from ntm_course.teaching.practice.values import compare
+from ntm_course.teaching.practice.values import first_differing_example as _first_differing_example
 from ntm_course_instructor.grading import EXERCISES, check, reference
 from ntm_course_instructor.grading.train_step import ModelRecipe
-from ntm_course.teaching.practice.values import compare, first_differing_example as _first_differing_example
-
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -543,3 +543,37 @@ def test_every_exercise_is_graded_somewhere():
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
 def test_nbgrader_validator_gives_solutions_full_marks(validated, path):
     assert validated(path, invert=False).results == {}
+
+
+def test_reference_of_an_unknown_exercise_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match=r"^name must be one of \[.*'shift'.*\], got 'shfit'$"):
+        reference("shfit")
+    assert reference("shift") is EXERCISES["shift"].reference
+
+
+def learners_train_step(clip_norm=False, mean_loss=False):
+    def train_step(model, optimizer, inputs, targets, mask, clip=10.0):
+        optimizer.zero_grad()
+        logits = model(inputs)
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, targets) if mean_loss
+                else bits_per_sequence(logits, targets, mask))
+        loss.backward()
+        if clip_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        else:
+            torch.nn.utils.clip_grad_value_(model.parameters(), clip)
+        optimizer.step()
+        return loss.item()
+    return train_step
+
+
+@pytest.mark.parametrize("options, group, hint", [
+    # clipping the norm instead of each element only shows where clipping bites: the strong-clipping edge case
+    (dict(clip_norm=True), "edge cases", "the paper clips each gradient element to [-clip, clip] "
+                                         "(clip_grad_value_), not the gradient's norm"),
+    (dict(mean_loss=True), "values", "the loss is a mean over every bit: the cost is in bits per sequence"),
+])
+def test_train_step_mistakes_are_recognised(options, group, hint):
+    result = check("train_step", learners_train_step(**options), verbose=False)
+    assert result.groups[group] is False and list(result.failures)[0] == group
+    assert result.failures[group].hint.startswith(hint)

@@ -10,8 +10,17 @@ from hypothesis.extra.numpy import arrays
 from torch.autograd import gradcheck
 
 from ntm_course import address, content_addressing, interpolate, sharpen
-from ntm_course.heads import (HEAD_PARAMS, WIDTHS, WRITE_VECTORS, HeadParams, address_with_params, check_head_params,
-                               head_param_names, head_param_sizes, split_head_params)
+from ntm_course.heads import (
+    HEAD_PARAMS,
+    WIDTHS,
+    WRITE_VECTORS,
+    HeadParams,
+    address_with_params,
+    check_head_params,
+    head_param_names,
+    head_param_sizes,
+    split_head_params,
+)
 from ntm_course.pieces import LIBRARY, Pieces
 
 
@@ -172,3 +181,7 @@ def test_check_head_params_names_the_entry():
         check_head_params("write_params", good, 2, 3, write=True)
     with pytest.raises(ValueError, match=r"read_params\['s'\] must have an odd number of shift weights K"):
         check_head_params("read_params", {**good, "s": torch.ones(2, 2) / 2}, 2, 3)
+
+
+def test_head_params_repr_shows_heads_params_and_clip():
+    assert "heads=2, params={'key': 4, 'beta': 1, 'g': 1, 's': 3, 'gamma': 1}, clip=20.0" in repr(HeadParams(8, 2, 4))

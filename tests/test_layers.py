@@ -1,7 +1,8 @@
 """The package's layers hold: import-linter checks the contract in pyproject.toml ([tool.importlinter]).
 
 The learner's package never imports the instructor's. In the learner's, teaching tools sit over presentation,
-presentation over the experiments, the experiments over the paper's mechanism; each module imports only from the layers below it, so there are no import cycles between layers.
+presentation over the experiments, the experiments over the paper's mechanism; each module imports only from the
+layers below it, so there are no import cycles between layers.
 """
 import subprocess
 import sys

@@ -6,7 +6,6 @@ from ntm_course import addressing
 from ntm_course.pieces import LIBRARY
 from ntm_course.teaching.lesson import my_pieces, reveal, your_turn
 
-
 # Written at module level (not in a test function) so that inspect.getsource finds them as a learner's cell.
 
 
@@ -98,3 +97,16 @@ def test_reveal_prints_the_library_version(capsys):
     reveal("sharpen")
     out = capsys.readouterr().out
     assert out.startswith("# ntm_course.addressing.sharpen\ndef sharpen(")
+
+
+def test_a_passing_stage_without_source_is_used_but_not_saved(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NTM_COURSE_MINE", str(tmp_path / "mine"))
+    namespace = {"torch": torch}
+    exec("def shift(w, s):\n    K = s.shape[1]\n"              # defined by exec: inspect finds no source file
+         "    return sum(s[:, k:k + 1] * torch.roll(w, k - K // 2, dims=1) for k in range(K))\n", namespace)
+    fn = namespace["shift"]
+    assert your_turn("shift", fn) is fn
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "-> from here on, the lesson uses your shift. (its source could not be found, so later lessons will not "
+        "use it: define it with `def`)")
+    assert not (tmp_path / "mine").exists()

@@ -13,7 +13,6 @@ from ntm_course.handcrafted import hand_programmed_copy, sort_by_placement
 from ntm_course.ntm import NTMState
 from ntm_course.pieces import LIBRARY, PIECE_NAMES
 
-
 SMALL = dict(controller_size=8, N=6, M=4)
 LIBRARY_FUNCTIONS = {"read": memory.read, "write": memory.write, "cosine_similarity": addressing.cosine_similarity,
                      "content_addressing": addressing.content_addressing, "interpolate": addressing.interpolate,
@@ -270,3 +269,16 @@ def test_train_with_pieces_names_a_wrong_piece_and_refuses_the_lstm():
         train("copy", steps=2, pieces=Pieces(sharpen=crashing_sharpen), **TINY)
     with pytest.raises(ValueError, match="LSTM baseline"):
         train("copy", steps=2, model="lstm", pieces=MINE, **TINY)
+
+
+def test_a_piece_that_is_not_a_function_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match=r"^shift must be a function, got int$"):
+        Pieces(shift=3)
+
+
+def test_pieces_replace_gives_a_copy_with_the_learners_piece():
+    def shift(w, s):
+        return w
+    mine = Pieces().replace(shift=shift)
+    assert mine.mine() == ["shift"] and Pieces().mine() == []
+    assert torch.equal(mine.shift(torch.eye(3)[:2], torch.tensor([[0.0, 0.0, 1.0]] * 2)), torch.eye(3)[:2])

@@ -177,7 +177,8 @@ def test_coverage_is_measured_in_ci_and_when_asked():
              "({'CI': '1'}, ['-x']), ({'CI': 'false'}, []), ({'CI': ''}, []), ({}, ['--cov']), "
              "({'CI': 'true'}, ['--cov']), ({'CI': 'true'}, ['--cov=ntm_course', 'tests'])]])")
     run = subprocess.run([str(LEARNER_PYTHON), "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "[[], ['--cov=ntm_course'], ['--cov=ntm_course'], [], [], [], [], []]"
+    both = "['--cov=ntm_course', '--cov=ntm_course_instructor']"       # the learner's and the instructor's package
+    assert run.stdout.strip() == f"[[], {both}, {both}, [], [], [], [], []]"
 
 
 def test_a_half_made_or_orphaned_venv_is_not_trusted(tmp_path):

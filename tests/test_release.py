@@ -1,4 +1,5 @@
-"""``ntm-course-instructor release``: exercises/ is exactly what nbgrader's preprocessors make of solutions/, and no answer
+"""``ntm-course-instructor release``: exercises/ is exactly what nbgrader's preprocessors make of solutions/, and no
+answer
 leaks into an exercise: every exercise runs without an error and nbgrader's Validator passes none of its checks
 (one run of each exercise, ``conftest.validated``, serves both)."""
 import ast

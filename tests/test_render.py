@@ -1,17 +1,20 @@
-"""`ntm-course-instructor render`: the course website. Notebooks are executed, a broken one is reported and the rest render,
+"""`ntm-course-instructor render`: the course website. Notebooks are executed, a broken one is reported and the rest
+render,
 and Jupyter Book builds a site with navigation, search, local MathJax, widget pictures and launch buttons."""
 import base64
 import contextlib
 import io
+import sys
+import types
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from ntm_course_instructor import render as render_module
 from ntm_course_instructor.cli import main
 from ntm_course_instructor.render import WIDGET_STATE, WIDGET_VIEW, find_notebooks, freeze_widgets
-
 
 SITE = Path(__file__).resolve().parents[1] / "site"
 # A 1 x 1 PNG: what the widget in 00_good shows.
@@ -165,3 +168,38 @@ def test_freeze_widgets_keeps_each_widgets_pictures_in_order_and_other_outputs()
     assert nb.cells[0].outputs[0] == text
     assert [o.data for o in nb.cells[0].outputs[1:]] == [{"image/png": "YQ=="}, {"image/png": "Yg=="}]  # a, b
     nbformat.validate(nb)
+
+
+def render_args(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "_config.yml").write_text("title: test\n")
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    return types.SimpleNamespace(paths=[str(broken)], site=str(site), output=str(tmp_path / "html"), timeout=5)
+
+
+def test_render_without_jupyter_book_says_which_extra_to_install(tmp_path, monkeypatch, capsys):
+    for name in ("jupyter_book", "jupyter_book.sphinx"):        # as if never installed, imported before or not
+        monkeypatch.setitem(sys.modules, name, None)
+    assert render_module.run(render_args(tmp_path)) == 2
+    assert capsys.readouterr().err.startswith(
+        "ntm-course-instructor render: needs the site extra (pip install 'ntm-course-instructor[site]'): ")
+
+
+def test_render_reports_a_site_that_does_not_build(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def build_sphinx(book, output_dir, **options):
+        calls.append(((Path(book) / "_toc.yml").read_text(), Path(output_dir), options))
+        return "sphinx failed"
+    monkeypatch.setitem(sys.modules, "jupyter_book.sphinx", types.SimpleNamespace(build_sphinx=build_sphinx))
+    args = render_args(tmp_path)
+    assert render_module.run(args) == 1
+    [(toc, output_dir, options)] = calls
+    assert toc == "format: jb-book\nroot: intro\n"          # the only notebook could not be read: no chapters
+    assert output_dir == Path(args.output) and options["noconfig"] is True
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"FAILED   {args.paths[0]}: cannot read it: ")
+    assert err[-1] == "ntm-course-instructor render: Jupyter Book could not build the site: sphinx failed"
+    assert not Path(args.output).exists()                     # no MathJax copied into a site that was not built

@@ -2,6 +2,7 @@
 ntm_step): each reference is right (checked against the rule, the machine's output or NTMCell), scores full marks,
 correct answers written differently pass, typical wrong answers score less with the hint that names the mistake,
 and the notebooks' answers and stubs score full marks and zero."""
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,9 +14,7 @@ import ntm_course
 from ntm_course.handcrafted import copy_head_params, shift_distribution
 from ntm_course.ntm import NTMCell
 from ntm_course.teaching.harness import run_machine
-from ntm_course_instructor.grading import EXERCISES, check, reference
-from ntm_course_instructor.grading import blog_shift, debug_nans, ntm_step, reverse_copy
-
+from ntm_course_instructor.grading import EXERCISES, blog_shift, check, debug_nans, ntm_step, reference, reverse_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW = ("blog_rule_s", "blog_rule_answers", "stable_cosine_similarity", "stable_sharpen", "reverse_copy_head_params",
@@ -320,3 +319,18 @@ def test_released_exercise_scores_zero(stem):
 def test_at_least_twelve_graded_checks_and_thirteen_exercise_notebooks():
     assert len(EXERCISES) >= 12
     assert len(list((ROOT / "exercises").glob("*.ipynb"))) >= 13
+
+
+@pytest.mark.parametrize("name, fn, message", [
+    ("blog_rule_s", lambda K: [0.0] * K,
+     r"blog_rule_s\(\d+\) must return a torch\.Tensor s of shape \(1, \d+\), got list"),
+    ("blog_rule_answers", lambda: [3, (3, 4, 5)],
+     r"blog_rule_answers\(\) must return a dict with keys 'K', 'offsets' and 'columns', got list"),
+    ("stable_cosine_similarity", lambda memory, key: 0.5, r"the result must be a torch\.Tensor, got float"),
+    ("stable_cosine_similarity", lambda memory, key: torch.zeros(memory.shape[:2], dtype=memory.dtype),
+     r"no gradient reaches the inputs: the result is cut off from the graph"),
+])
+def test_an_answer_of_the_wrong_kind_fails_with_what_it_must_be(name, fn, message):
+    result = check(name, fn, verbose=False)
+    assert result.points == 0
+    assert re.match(f"your function raised ValueError: {message}", result.failures["values"].problem)

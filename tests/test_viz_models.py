@@ -4,7 +4,9 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from matplotlib.figure import Figure
 
+from ntm_course.experiments.config import build_model, make_config
 from ntm_course.presentation import viz_models
 
 
@@ -175,3 +177,22 @@ def test_plot_memory_over_rows_crops_the_used_rows():
     np.testing.assert_allclose(image_data(fig.axes[0]), memory[1, 3:7].double().numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="memory must be"):
         viz_models.plot_memory_over_rows(torch.zeros(3))
+
+
+@pytest.fixture(scope="module")
+def trace():
+    model = build_model(make_config("copy", controller_size=8, N=8, M=4))
+    _, recorded = model.trace(torch.rand(5, 1, 9, generator=torch.Generator().manual_seed(0)))
+    return recorded
+
+
+@pytest.mark.parametrize("kind, panels", [("read", 4), ("write", 6)])
+def test_plot_head_params_draws_into_the_axes_it_is_given(trace, kind, panels):
+    fig = Figure()
+    axes = fig.subplots(panels, 1)
+    assert viz_models.plot_head_params(trace, kind=kind, axes=axes) is fig
+    assert all(ax.has_data() for ax in axes) and axes[0].get_title() == f"{kind} head weighting $w_t$"
+    gate = trace[f"{kind}_g"][:, 0, 0, 0].detach().double().numpy()
+    np.testing.assert_allclose(axes[1].get_lines()[0].get_ydata(), gate, rtol=1e-6)
+    with pytest.raises(ValueError, match=rf"^a {kind} head needs {panels} axes, got {panels - 1}$"):
+        viz_models.plot_head_params(trace, kind=kind, axes=axes[:-1])
