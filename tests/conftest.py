@@ -64,6 +64,24 @@ def validated():
     return run
 
 
+@pytest.fixture
+def fake_gpus(monkeypatch):
+    """``fake_gpus(count)``: pretend ``count`` CUDA devices are present; returns the list of the ``devices`` each
+    ``torch.random.fork_rng`` call then gets (the fork itself runs on the CPU's generator alone)."""
+    def pretend(count):
+        forked, real = [], torch.random.fork_rng
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+        monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)
+
+        def fork_rng(devices=None, **kwargs):
+            forked.append(list(devices))
+            return real(devices=[], **kwargs)
+        monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
+        return forked
+    return pretend
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     """Every test starts from the same torch seed, so a failure reproduces."""

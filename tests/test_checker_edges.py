@@ -229,3 +229,15 @@ def test_rebuilt_names_and_messages_are_cut_to_size():
 def test_a_dtype_mismatch_error_gets_the_dtype_hint():
     hint = EXERCISES["shift"].error_hint(RuntimeError("expected scalar type Double but found Float"))
     assert hint.startswith("create new tensors with the inputs' dtype")
+
+
+def test_a_check_forks_every_cuda_generator_around_the_learners_code(fake_gpus):
+    """Whatever the learner's function draws, on any device, the learner's generators come back as they were."""
+    forked = fake_gpus(2)
+    before = torch.get_rng_state()
+
+    def read(memory, w):
+        torch.manual_seed(123)                                    # a learner's function that reseeds
+        return (memory * w.unsqueeze(-1)).sum(dim=1)
+    assert check("read", read, verbose=False).passed
+    assert [0, 1] in forked and torch.equal(torch.get_rng_state(), before)

@@ -58,24 +58,9 @@ def test_rng_isolated_seeds_inside_and_gives_the_callers_state_back():
     assert torch.equal(torch.get_rng_state(), before)
 
 
-def fake_gpus(monkeypatch, count):
-    """Pretend ``count`` CUDA devices are present; return the ``devices`` each ``torch.random.fork_rng`` call got
-    (the fork itself runs on the CPU's generator alone)."""
-    forked, real = [], torch.random.fork_rng
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
-    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)
-
-    def fork_rng(devices=None, **kwargs):
-        forked.append(list(devices))
-        return real(devices=[], **kwargs)
-    monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
-    return forked
-
-
 @pytest.mark.parametrize("count", [0, 1, 3])
-def test_rng_isolated_forks_every_cuda_device(monkeypatch, count):
-    forked = fake_gpus(monkeypatch, count)
+def test_rng_isolated_forks_every_cuda_device(fake_gpus, count):
+    forked = fake_gpus(count)
     with rng_isolated(0):
         pass
     assert forked == [list(range(count))]

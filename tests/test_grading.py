@@ -455,18 +455,10 @@ def test_train_step_models_leave_the_callers_generator_alone():
 
 
 @pytest.mark.parametrize("count", [1, 3])
-def test_train_step_models_fork_every_cuda_generator(monkeypatch, count):
+def test_train_step_models_fork_every_cuda_generator(fake_gpus, count):
     """With ``count`` CUDA devices (a stand-in: the fork itself runs on the CPU's generator), building a train_step
-    model forks every device's generator, not only the CPU's."""
-    forked, real = [], torch.random.fork_rng
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
-    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)
-
-    def fork_rng(devices=None, **kwargs):
-        forked.append(list(devices))
-        return real(devices=[], **kwargs)
-    monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
+    model forks every device's generator, not only the CPU's; so does every check, around the learner's code."""
+    forked = fake_gpus(count)
     ModelRecipe(0).build()
     assert forked == [list(range(count))]
     forked.clear()

@@ -47,17 +47,9 @@ def test_training_leaves_the_callers_random_state_alone(tmp_path):
     assert torch.equal(torch.get_rng_state(), before)
 
 
-def test_training_forks_the_random_state_of_every_cuda_device(monkeypatch):
+def test_training_forks_the_random_state_of_every_cuda_device(fake_gpus):
     """With GPUs present, train's seeding must not reach the caller's CUDA generators either: it forks them all."""
-    forked, real = [], torch.random.fork_rng
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)         # a stand-in for two GPUs
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
-    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)
-
-    def fork_rng(devices=None, **kwargs):
-        forked.append(list(devices))
-        return real(devices=[], **kwargs)
-    monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
+    forked = fake_gpus(2)                                                  # a stand-in for two GPUs
     before = torch.get_rng_state()
     train("copy", steps=1, **TINY)
     assert forked == [[0, 1]] and torch.equal(torch.get_rng_state(), before)

@@ -4,7 +4,7 @@ graded against the library's own step, which ``NTMCell`` runs.
 import torch
 
 from ntm_course.checks import check_heads, check_memory
-from ntm_course.heads import address_with_params, split_head_params
+from ntm_course.heads import address_with_params, head_param_sizes, split_head_params
 from ntm_course.memory import read, write
 from ntm_course.step import memory_step
 from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Exercise, both, cast, one_hot, randn
@@ -49,7 +49,8 @@ def _heads_weighting(gen, B, H, N):
 
 
 def _step_args(gen, B, N, M, K, R, W):
-    return (randn(gen, B, N, M), 2 * randn(gen, B, R, M + K + 3), 2 * randn(gen, B, W, 3 * M + K + 3),
+    read_size, write_size = (sum(head_param_sizes(M, K, write).values()) for write in (False, True))
+    return (randn(gen, B, N, M), 2 * randn(gen, B, R, read_size), 2 * randn(gen, B, W, write_size),
             _heads_weighting(gen, B, R, N), _heads_weighting(gen, B, W, N), K)
 
 

@@ -32,6 +32,7 @@ import warnings
 import numpy as np
 import torch
 
+from ...device import rng_isolated
 from .results import (CheckResult, Failure, Foreign, GradOutcome, NotImplementedYet, Outcome, rebuild_error,
                       type_name)
 from .runner import (LocalOutcomes, RemoteOutcomes, Runner, brief, call_learner, learner_gradients,
@@ -48,11 +49,11 @@ MARKS = {True: "✓", False: "✗", None: "·"}   # a group passed, failed, or w
 
 @contextlib.contextmanager
 def session_kept():
-    """Leave the learner's session as found: the global random generators (torch's on the CPU, Python's and
-    NumPy's), grad mode and default dtype, whatever the learner's function draws or sets (a check never touches
-    the thread count)."""
+    """Leave the learner's session as found: the global random generators (torch's on the CPU and every CUDA
+    device, Python's and NumPy's), grad mode and default dtype, whatever the learner's function draws or sets (a
+    check never touches the thread count)."""
     dtype, python_rng, numpy_rng = torch.get_default_dtype(), random.getstate(), np.random.get_state()
-    with torch.random.fork_rng(devices=[]), torch.enable_grad():
+    with rng_isolated(), torch.enable_grad():
         try:
             yield
         finally:

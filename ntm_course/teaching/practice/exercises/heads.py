@@ -3,7 +3,7 @@ each through its activation."""
 import torch
 import torch.nn.functional as F
 
-from ....heads import split_head_params
+from ....heads import head_param_sizes, split_head_params
 from .cases import Case, Exercise, both, randn, random_cases
 
 
@@ -12,13 +12,13 @@ def _params_wrong(change):
     def wrong(raw, M, K, write=False, clip=20.0):
         params = split_head_params(raw, M, K, write, clip)
         raw = raw if clip is None else raw.clamp(-clip, clip)
-        cut = torch.split(raw, [M, 1, 1, K, 1] + ([M, M] if write else []), dim=1)
-        return {**params, **change(dict(zip(["key", "beta", "g", "s", "gamma", "erase", "add"], cut)))}
+        sizes = head_param_sizes(M, K, write)
+        return {**params, **change(dict(zip(sizes, torch.split(raw, list(sizes.values()), dim=1))))}
     return wrong
 
 
 def _raw_args(g, B, N, M, K, write):
-    return (3 * randn(g, B, (3 if write else 1) * M + K + 3), M, K, write, 20.0)
+    return (3 * randn(g, B, sum(head_param_sizes(M, K, write).values())), M, K, write, 20.0)
 
 
 def _params_build(gen):
