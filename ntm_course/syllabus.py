@@ -14,9 +14,13 @@ import importlib
 from dataclasses import dataclass
 
 
-PRACTICE, GRADED = "practice", "graded"
-"""An assignment's kind. *Practice* re-checks a lesson's own stub (the library holds its reference; low stakes).
-*Graded* asks for something no lesson shows: its reference lives only in the instructor's package."""
+PRACTICE, GRADED, TRANSFER = "practice", "graded", "transfer"
+"""An assignment's kind. *Practice* re-checks a lesson's own stub (the library holds its reference; low stakes, one
+point a check). *Graded* and *transfer* exercises hold answers that live only in the instructor's package; a
+*transfer* exercise asks the learner to use an idea of the course on something no lesson shows (a new shift rule,
+another machine, a trace to read), and carries most of the points."""
+HIDDEN = (GRADED, TRANSFER)
+"""The kinds whose checks and answers are only the instructor's."""
 
 
 @dataclass(frozen=True)
@@ -68,42 +72,58 @@ GRADED_CHECKS = "ntm_course_instructor.grading."   # a name only: the learner's 
 STAGES = (
     Stage("00_welcome", "Welcome: a neural network with a memory"),
     Stage("01_memory", "Memory and the differentiable read", ("read",), ("read",),
-          (Assignment("01_read", "Reading memory (eq. 2)", {"read": 4}),), PRACTICE_CHECKS + "memory"),
+          (Assignment("01_read", "Reading memory (eq. 2)", {"read": 1}),), PRACTICE_CHECKS + "memory"),
     Stage("02_content_addressing", "Content addressing", ("cosine_similarity", "content_addressing"),
           ("cosine_similarity", "content_addressing"),
           (Assignment("02_content_addressing", "Content addressing (eqs. 5-6)",
-                      {"cosine_similarity": 4, "content_addressing": 4}),), PRACTICE_CHECKS + "addressing"),
+                      {"cosine_similarity": 1, "content_addressing": 1}),), PRACTICE_CHECKS + "addressing"),
     Stage("03_writing", "Writing: erase, then add", ("write",), ("write",),
-          (Assignment("03_write", "Writing memory, erase then add (eqs. 3-4)", {"write": 4}),),
+          (Assignment("03_write", "Writing memory, erase then add (eqs. 3-4)", {"write": 1}),),
           PRACTICE_CHECKS + "memory"),
     Stage("04_interpolation", "Interpolation", ("interpolate",), ("interpolate",),
-          (Assignment("04_interpolate", "The interpolation gate (eq. 7)", {"interpolate": 4}),),
+          (Assignment("04_interpolate", "The interpolation gate (eq. 7)", {"interpolate": 1}),),
           PRACTICE_CHECKS + "addressing"),
     Stage("05_shift", "Convolutional shift", ("shift",), ("shift",),
-          (Assignment("05_shift", "The convolutional shift (eq. 8)", {"shift": 4}),
+          (Assignment("05_shift", "The convolutional shift (eq. 8)", {"shift": 1}),
            Assignment("05_blog_shift", "A blog's shift rule, in this course's convention",
-                      {"blog_rule_answers": 2, "blog_rule_s": 2}, GRADED, GRADED_CHECKS + "blog_shift")),
+                      {"blog_rule_answers": 2, "blog_rule_s": 2}, TRANSFER, GRADED_CHECKS + "blog_shift"),
+           Assignment("05_scalar_shift", "The paper's other shift: one scalar, a width-one uniform distribution",
+                      {"scalar_shift": 4}, TRANSFER, GRADED_CHECKS + "scalar_shift")),
           PRACTICE_CHECKS + "addressing"),
     Stage("06_sharpening", "Sharpening", ("sharpen",), ("sharpen",),
-          (Assignment("06_sharpen", "Sharpening (eq. 9)", {"sharpen": 4}),
+          (Assignment("06_sharpen", "Sharpening (eq. 9)", {"sharpen": 1}),
            Assignment("06_debug_nans", "Find and fix the NaNs",
-                      {"stable_cosine_similarity": 3, "stable_sharpen": 3}, GRADED, GRADED_CHECKS + "debug_nans")),
+                      {"stable_cosine_similarity": 3, "stable_sharpen": 3}, GRADED, GRADED_CHECKS + "debug_nans"),
+           Assignment("06_find_the_nan", "Find the first NaN of any program: the operation and the step",
+                      {"first_nan": 4}, TRANSFER, GRADED_CHECKS + "find_the_nan")),
           PRACTICE_CHECKS + "addressing"),
     Stage("07_addressing_pipeline", "The addressing pipeline, and a copy machine programmed by hand", ("address",),
-          (), (Assignment("07_address", "The addressing pipeline (fig. 2)", {"address": 4}),
+          (), (Assignment("07_address", "The addressing pipeline (fig. 2)", {"address": 1}),
                Assignment("07_reverse_copy", "Hand-program a machine that copies in reverse",
-                          {"reverse_copy_head_params": 3}, GRADED, GRADED_CHECKS + "reverse_copy")),
+                          {"reverse_copy_head_params": 3}, TRANSFER, GRADED_CHECKS + "reverse_copy"),
+               Assignment("07_associative_recall", "Hand-program associative recall: a content jump, then a shift",
+                          {"recall_head_params": 4}, TRANSFER, GRADED_CHECKS + "associative_recall")),
           PRACTICE_CHECKS + "addressing"),
     Stage("08_controller", "The controller, and the whole NTM cell", ("split_head_params",), (),
-          (Assignment("08_head_params", "From the controller's output to head parameters", {"split_head_params": 4}),
+          (Assignment("08_head_params", "From the controller's output to head parameters", {"split_head_params": 1}),
            Assignment("08_ntm_step", "A whole NTM memory step, several read and write heads", {"ntm_step": 4},
-                      GRADED, GRADED_CHECKS + "ntm_step")),
+                      GRADED, GRADED_CHECKS + "ntm_step"),
+           Assignment("08_param_count", "An NTM's parameter count as a formula of its sizes",
+                      {"ntm_parameter_count": 4}, TRANSFER, GRADED_CHECKS + "param_count"),
+           Assignment("08_multi_write", "Several write heads: all erase then all add, or head by head?",
+                      {"write_in_turn": 4, "order_matters": 4}, TRANSFER, GRADED_CHECKS + "multi_write")),
           PRACTICE_CHECKS + "heads"),
     Stage("09_learning_to_copy", "Learning to copy", (), (),
           (Assignment("09_train_step", "One training step, then a short training run", {"train_step": 3}, GRADED,
-                      GRADED_CHECKS + "train_step"),)),
+                      GRADED_CHECKS + "train_step"),
+           Assignment("09_read_a_trace", "Read a trained machine's trace: which steps jump, which shift",
+                      {"trace_answers": 4}, TRANSFER, GRADED_CHECKS + "read_a_trace"),
+           Assignment("09_credit_assignment", "Credit assignment through memory: which write moves which loss",
+                      {"write_influence": 4}, TRANSFER, GRADED_CHECKS + "credit_assignment"))),
     Stage("10_other_tasks", "The other tasks"),
-    Stage("11_where_next", "Where next"),
+    Stage("11_where_next", "Where next", (), (),
+          (Assignment("11_allocation", "DNC-style allocation: usage, then the allocation weighting",
+                      {"usage_update": 4, "allocation": 4}, TRANSFER, GRADED_CHECKS + "allocation"),)),
 )
 
 
@@ -113,7 +133,8 @@ def lessons():
 
 
 def assignments(kind=None):
-    """Every exercise, in course order; only those of ``kind`` (:data:`PRACTICE` or :data:`GRADED`) if given."""
+    """Every exercise, in course order; only those of ``kind`` (:data:`PRACTICE`, :data:`GRADED` or
+    :data:`TRANSFER`) if given."""
     return [a for stage in STAGES for a in stage.assignments if kind is None or a.kind == kind]
 
 
@@ -127,9 +148,19 @@ def pieces():
     return tuple(name for stage in STAGES for name in stage.pieces)
 
 
+def hidden_assignments():
+    """The exercises whose checks and answers only the instructor's package holds, in course order."""
+    return [a for a in assignments() if a.kind in HIDDEN]
+
+
 def graded_checks():
     """The names of the checks whose reference only the instructor's package holds."""
-    return [name for a in assignments(GRADED) for name in a.checks]
+    return [name for a in hidden_assignments() for name in a.checks]
+
+
+def points_of(name):
+    """The points the check ``name`` is worth in its exercise; None for a stub no exercise grades."""
+    return next((a.checks[name] for a in assignments() if name in a.checks), None)
 
 
 def stage_of(name):

@@ -6,5 +6,5 @@ from ntm_course import syllabus
 from ntm_course.teaching.practice import EXERCISES as PRACTICE
 
 
-GRADED = syllabus.load_checks((a.module, a.checks) for a in syllabus.assignments(syllabus.GRADED))
+GRADED = syllabus.load_checks((a.module, a.checks) for a in syllabus.hidden_assignments())
 EXERCISES = {**PRACTICE, **GRADED}

@@ -42,28 +42,35 @@ def check(name, fn, verbose=True):
     Never raises because of ``fn``; an unimplemented ``fn`` scores 0.
 
     Returns:
-        :class:`CheckResult` with ``passed``, ``points``, ``max_points``, ``pending`` and ``ready``.
+        :class:`CheckResult` with ``passed``, ``points``, ``max_points``, ``pending``, ``ready`` and ``grade``
+        (the points on the scale of the exercise's check cell, from :mod:`ntm_course.syllabus`).
     """
     if name in EXERCISES:
-        return run_check(EXERCISES[name], fn, verbose)
+        return worth(run_check(EXERCISES[name], fn, verbose))
     if name not in syllabus.graded_checks():
         raise ValueError(f"name must be one of {sorted(EXERCISES) + syllabus.graded_checks()}, got {name!r}")
     exercise = _instructors_check(name)
     if exercise is not None:
-        return run_check(exercise, fn, verbose)
+        return worth(run_check(exercise, fn, verbose))
     return _handed_in(name, fn, verbose)
+
+
+def worth(result):
+    """``result`` with the points its check is worth in the syllabus (:attr:`CheckResult.grade` scales to them)."""
+    result.worth = syllabus.points_of(result.name)
+    return result
 
 
 def _handed_in(name, fn, verbose):
     """A graded exercise checked where no reference is installed: only whether there is an answer."""
-    points = next(a.checks[name] for a in syllabus.assignments(syllabus.GRADED) if name in a.checks)
+    points = syllabus.points_of(name)
     if not callable(fn):
         report = f"{name}: 0/{points} points -- expected a function, got {type(fn).__name__}"
-        result = CheckResult(name, 0, points, report=report)
+        result = CheckResult(name, 0, points, report=report, worth=points)
     else:
         report = (f"{name}: handed in. This exercise is graded by your instructor's grader, which holds its "
                   f"answer; nothing on this machine does. The next cells run your {name}.")
-        result = CheckResult(name, 0, points, report=report, pending=True)
+        result = CheckResult(name, 0, points, report=report, pending=True, worth=points)
     if verbose:
         print(result.report)
     return result
@@ -82,4 +89,4 @@ def reference(name):
     return EXERCISES[name].reference
 
 
-__all__ = ["check", "reference", "CheckResult", "EXERCISES", "GRADED_CHECKS"]
+__all__ = ["check", "reference", "worth", "CheckResult", "EXERCISES", "GRADED_CHECKS"]

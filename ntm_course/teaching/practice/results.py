@@ -45,7 +45,8 @@ class CheckResult:
 
     ``pending``: a graded exercise's answer, handed in to be scored by the instructor's grader (this install
     holds no reference for it). ``ready``: the cells after the check may run the learner's function (it passed,
-    or it is pending).
+    or it is pending). ``worth``: the points the check is worth in its exercise (the syllabus's); ``grade`` is
+    the score on that scale, what an exercise's check cell shows and nbgrader reads.
     """
     name: str
     points: int
@@ -54,6 +55,14 @@ class CheckResult:
     report: str = ""
     failures: dict = field(default_factory=dict)   # group -> Failure, for the groups that failed
     pending: bool = False
+    worth: float = None
+
+    @property
+    def grade(self):
+        """``points`` scaled to :attr:`worth` (``points`` itself when the check is worth no set amount)."""
+        if self.worth is None or not self.max_points:
+            return self.points
+        return round(self.worth * self.points / self.max_points, 2)
 
     @property
     def passed(self):
