@@ -30,12 +30,28 @@ INSTRUCTORS = ("release", "grade", "render")
 """The instructor's commands, which live in the ``ntm-course-instructor`` distribution."""
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="ntm-course", description="Neural Turing Machine course tools.")
+def build_parser(prog="ntm-course", commands=COMMANDS, description="Neural Turing Machine course tools."):
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (module, _, help_text) in COMMANDS.items():
+    for name, (module, _, help_text) in commands.items():
         sub.add_parser(name, help=help_text).set_defaults(module=module)
     return parser
+
+
+def dispatch(argv, prog, commands, description):
+    """Run the command ``argv[0]`` of ``commands`` with the rest of ``argv``; its exit code. A command's module is
+    imported only when asked for; one whose extra is missing stops with one line naming it (exit code 1)."""
+    known, _ = build_parser(prog, commands, description).parse_known_args(argv[:1] or ["--help"])
+    module_name, extra, help_text = commands[known.command]
+    sub_parser = argparse.ArgumentParser(prog=f"{prog} {known.command}", description=help_text)
+    try:
+        with needs(extra, f"{prog} {known.command}") if extra else contextlib.nullcontext():
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub_parser)
+            return module.run(sub_parser.parse_args(argv[1:])) or 0
+    except MissingExtra as error:
+        print(error, file=sys.stderr)
+        return 1
 
 
 def main(argv=None):
@@ -44,18 +60,7 @@ def main(argv=None):
         print(f"ntm-course {argv[0]} is one of the instructor's tools: pip install ntm-course-instructor, then run "
               f"ntm-course-instructor {' '.join(argv)}", file=sys.stderr)
         return 2
-    parser = build_parser()
-    known, _ = parser.parse_known_args(argv[:1] or ["--help"])
-    module_name, extra, help_text = COMMANDS[known.command]
-    sub_parser = argparse.ArgumentParser(prog=f"ntm-course {known.command}", description=help_text)
-    try:
-        with needs(extra, f"ntm-course {known.command}") if extra else contextlib.nullcontext():
-            module = importlib.import_module(module_name)
-            module.add_arguments(sub_parser)
-            return module.run(sub_parser.parse_args(argv[1:])) or 0
-    except MissingExtra as error:
-        print(error, file=sys.stderr)
-        return 1
+    return dispatch(argv, "ntm-course", COMMANDS, "Neural Turing Machine course tools.")
 
 
 if __name__ == "__main__":
