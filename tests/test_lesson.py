@@ -1,10 +1,12 @@
 """ntm_course.teaching.lesson: a learner's stage is checked, used when right, saved, and loaded back into a machine."""
+import re
+
 import pytest
 import torch
 
-from ntm_course import addressing
+from ntm_course import addressing, syllabus
 from ntm_course.pieces import LIBRARY
-from ntm_course.teaching.lesson import my_pieces, reveal, your_turn
+from ntm_course.teaching.lesson import HINTS, RUNGS, HintLadder, my_pieces, reveal, your_turn
 
 # Written at module level (not in a test function) so that inspect.getsource finds them as a learner's cell.
 
@@ -93,10 +95,100 @@ def test_my_pieces_replaces_a_broken_or_no_longer_passing_file_with_the_course_p
     assert pieces.mine() == []
 
 
-def test_reveal_prints_the_library_version(capsys):
-    reveal("sharpen")
+# --- reveal: the hint ladder ----------------------------------------------------------------------------
+
+@pytest.fixture
+def ladder():
+    """A fresh ladder, so that no test depends on where another left the lessons' shared one."""
+    return HintLadder()
+
+
+@pytest.mark.parametrize("name", syllabus.stubs())
+def test_reveal_climbs_the_four_rungs_in_order_then_repeats_the_last(name, ladder, capsys):
+    texts = []
+    for rung in range(1, 6):
+        ladder.reveal(name)
+        texts.append(capsys.readouterr().out)
+        assert ladder.shown[name] == min(rung, 4)
+    for rung, (text, title) in enumerate(zip(texts, RUNGS), start=1):
+        assert text.startswith(f"{name} -- hint {rung} of 4: {title}\n"), text
+    assert "(the last one again" in texts[4] and texts[4].split("\n", 1)[1] == texts[3].split("\n", 1)[1]
+    nudge, shapes, steps = (t.split("\n", 1)[1] for t in texts[:3])
+    assert "(B, " in shapes and re.search(r"\bdim\s\d", shapes)   # every shape, and the axis it runs over
+    assert "def " not in nudge + shapes + steps and "torch." not in steps   # words and pseudo-code, not Python
+    assert "\ndef _" in texts[3] or "\ndef pipeline(" in texts[3]
+
+
+@pytest.mark.parametrize("name, arithmetic", [
+    ("read", ("sum(", "bmm(")), ("write", ("memory - w", "addcmul")), ("cosine_similarity", ("rsqrt", "clamp_min")),
+    ("content_addressing", ("softmax(beta",)), ("interpolate", ("lerp",)), ("shift", ("roll(", "% N")),
+    ("sharpen", ("softmax(gamma",)), ("address", ("stages.shift(gated, s)",)),
+    ("split_head_params", ("F.softplus", "torch.sigmoid", "torch.tanh")),
+])
+def test_the_last_rung_is_the_courses_arithmetic_not_the_public_wrapper(name, arithmetic, ladder, capsys):
+    ladder.reveal(name, rung=4)
     out = capsys.readouterr().out
-    assert out.startswith("# ntm_course.addressing.sharpen\ndef sharpen(")
+    assert all(piece in out for piece in arithmetic), out
+    assert f"return _{name}(" not in out and "check_" not in out          # not the wrapper that checks and calls
+    assert f"def {name}(" not in out
+
+
+def test_the_shift_ladder_states_the_papers_direction(ladder, capsys):
+    for _ in range(3):
+        ladder.reveal("shift")
+    out = capsys.readouterr().out
+    assert "Offset +1 moves the focus from row i to row i+1" in out and "k - K//2" in out
+    assert "(i - offset) mod N" in out
+
+
+def test_a_rung_can_be_asked_for_and_the_ladder_goes_on_from_there(ladder, capsys):
+    ladder.reveal("shift", rung=3)
+    assert capsys.readouterr().out.startswith("shift -- hint 3 of 4: pseudo-code")
+    ladder.reveal("shift")
+    assert capsys.readouterr().out.startswith("shift -- hint 4 of 4")
+    ladder.reveal("shift", rung=1)                      # starts over
+    ladder.reveal("shift")
+    heads = [line for line in capsys.readouterr().out.splitlines() if line.startswith("shift -- hint")]
+    assert heads == ["shift -- hint 1 of 4: a nudge", "shift -- hint 2 of 4: the shapes"]
+    assert ladder.shown == {"shift": 2}
+    ladder.reveal("sharpen")                            # each stub has its own place
+    assert capsys.readouterr().out.startswith("sharpen -- hint 1 of 4")
+    assert ladder.shown == {"shift": 2, "sharpen": 1}
+    assert repr(ladder) == "HintLadder(shift: 2 of 4, sharpen: 1 of 4)"
+    ladder.reset()
+    assert ladder.shown == {} and repr(ladder) == "HintLadder(no hint shown yet)"
+
+
+@pytest.mark.parametrize("rung", [0, 5, 2.0, True, "2"])
+def test_a_rung_out_of_range_is_a_value_error(rung, ladder):
+    with pytest.raises(ValueError, match="rung must be a whole number from 1 to 4"):
+        ladder.reveal("shift", rung=rung)
+    assert ladder.shown == {}
+
+
+def test_reveal_climbs_the_lessons_shared_ladder(monkeypatch, capsys):
+    monkeypatch.setattr(HINTS, "shown", {})
+    reveal("sharpen")
+    reveal("sharpen")
+    assert HINTS.shown == {"sharpen": 2}
+    assert capsys.readouterr().out.count("sharpen -- hint") == 2
+    reveal("sharpen", rung=1)
+    assert HINTS.shown == {"sharpen": 1}
+
+
+@pytest.mark.parametrize("name", syllabus.graded_checks())
+def test_reveal_refuses_a_graded_exercise(name, ladder):
+    with pytest.raises(ValueError, match="is a graded exercise: its answer is with your instructor"):
+        reveal(name)
+    with pytest.raises(ValueError, match="is a graded exercise"):
+        ladder.reveal(name, rung=4)
+    assert ladder.shown == {}
+
+
+def test_reveal_of_an_unknown_name_lists_the_stubs():
+    with pytest.raises(ValueError) as error:
+        reveal("shfit")
+    assert str(error.value) == f"name must be one of the lessons' stubs ({', '.join(syllabus.stubs())}), got 'shfit'"
 
 
 def test_a_passing_stage_without_source_is_used_but_not_saved(tmp_path, monkeypatch, capsys):

@@ -9,8 +9,12 @@ it is then saved (its source, as a small ``.py`` file) so that later lessons can
 with :func:`my_pieces`. While the stub is unanswered or still wrong, ``your_turn`` says so once and returns
 the course's version, so the lesson still runs from top to bottom.
 
-:func:`reveal` prints the library's version of a stage, for a learner who is stuck; a graded exercise has no
-answer to reveal (its reference is only in the instructor's package).
+A learner who is stuck climbs the stub's hint ladder with :func:`reveal`, one rung a call:
+``reveal("shift")`` prints hint 1 of 4 (a nudge: the idea), then hint 2 (the shapes, and the axis the computation
+runs over), hint 3 (pseudo-code) and hint 4 (the course's own computation: the source of the library's function
+that does the arithmetic). ``reveal("shift", rung=3)`` jumps to a rung, ``rung=1`` starts over. Where each stub
+stands is kept in :data:`HINTS`, a :class:`HintLadder` you can print. A graded exercise has no ladder (its
+reference is only in the instructor's package).
 
 Saved pieces live in ``$NTM_COURSE_MINE`` (default ``~/.ntm_course/mine``), one file per piece.
 """
@@ -25,7 +29,7 @@ import torch.nn.functional as F
 
 from .. import syllabus
 from ..pieces import LIBRARY, Pieces
-from .practice import check, reference
+from .practice import EXERCISES, check, reference
 
 
 def mine_dir():
@@ -45,7 +49,7 @@ def your_turn(name, fn, save=True):
         print(f"-> from here on, the lesson uses your {name}.{note}")
         return fn
     print(f"-> until your {name} passes, the lesson goes on with the course's {name} "
-          f"(reveal({name!r}) shows it).")
+          f"(stuck? reveal({name!r}) gives a hint, one more each time).")
     return reference(name)
 
 
@@ -62,13 +66,112 @@ def _save(name, fn):
     return f" Saved to {path} for the machine you build in lessons 7-9."
 
 
-def reveal(name):
-    """Print the library's version of ``name`` (read it after you have tried!).
+class HintLadder:
+    """Where a learner stands on each stub's hint ladder: :attr:`shown` maps a stub's name to the last rung
+    shown (a stub not in it has shown none).
 
-    ValueError for a graded exercise, whose answer is not in the course's library.
+    The rungs (:data:`RUNGS`): 1, a nudge; 2, the shapes; 3, pseudo-code (written next to each stub's check, its
+    :class:`~ntm_course.teaching.practice.exercises.cases.Ladder`); 4, the course's computation: the source of
+    the library function that does the stub's arithmetic (its module's private function of the same name, e.g.
+    ``ntm_course.addressing._shift``, and that module's private helpers it calls; for ``address`` the pipeline),
+    not the public wrapper that checks the arguments.
+
+    ``reveal(name)`` shows the next rung, and the last again once there; ``reveal(name, rung=k)`` shows rung k and
+    goes on from there (``rung=1`` starts over); :meth:`reset` forgets every stub's place. The lessons share one
+    ladder, :data:`HINTS`, through :func:`reveal`; a new ``HintLadder()`` starts from scratch.
     """
-    fn = reference(name)
-    print(f"# {fn.__module__}.{fn.__name__}\n" + textwrap.dedent(inspect.getsource(fn)))
+
+    def __init__(self):
+        self.shown = {}
+
+    def reveal(self, name, rung=None):
+        """Print the next rung of the stub ``name``'s ladder (``rung``: that rung, 1 to 4, instead).
+
+        ValueError for a graded exercise (its answer is with the instructor), a name that is no lesson's stub
+        (naming the stubs) or a rung out of range.
+        """
+        exercise = _stub(name)
+        last = len(RUNGS)
+        again = rung is None and self.shown.get(name) == last
+        if rung is None:
+            rung = min(self.shown.get(name, 0) + 1, last)
+        elif isinstance(rung, bool) or not isinstance(rung, int) or not 1 <= rung <= last:
+            raise ValueError(f"rung must be a whole number from 1 to {last}, got {rung!r}")
+        self.shown[name] = rung
+        lines = [f"{name} -- hint {rung} of {last}: {RUNGS[rung - 1]}"]
+        if again:
+            lines[0] += f" (the last one again; reveal({name!r}, rung=1) starts over)"
+        lines += [_rung_text(exercise, rung), ""]
+        if rung < last:
+            lines.append(f"(stuck still? reveal({name!r}) again gives hint {rung + 1} of {last}: {RUNGS[rung]})")
+        else:
+            lines.append(f"(that was the last hint: write your own {name} now, then check it with your_turn)")
+        print("\n".join(lines))
+
+    def reset(self):
+        """Forget where every stub stands: the next ``reveal`` of each shows its rung 1."""
+        self.shown.clear()
+
+    def __repr__(self):
+        places = ", ".join(f"{name}: {rung} of {len(RUNGS)}" for name, rung in self.shown.items())
+        return f"HintLadder({places or 'no hint shown yet'})"
+
+
+RUNGS = ("a nudge", "the shapes", "pseudo-code", "the course's computation")
+"""The rungs of a hint ladder, in order: what ``reveal(name)`` shows on its first, second, ... call."""
+
+HINTS = HintLadder()
+"""The hint ladder of this session's lessons, which :func:`reveal` climbs: ``HINTS.shown`` says where each stub
+stands, ``HINTS.reset()`` starts them all over."""
+
+
+def reveal(name, rung=None):
+    """Show the next hint for the lesson stub ``name``, one rung of its ladder a call (see :class:`HintLadder`):
+    1 a nudge, 2 the shapes, 3 pseudo-code, 4 the course's own computation; then rung 4 again.
+
+    ``rung``: show that rung (1 to 4) instead, and go on from there; ``reveal(name, rung=1)`` starts over.
+    Where each stub stands is kept in :data:`HINTS`.
+
+    ValueError for a graded exercise, whose answer is not in the course's library, and for a name that is no
+    lesson's stub (naming the stubs).
+    """
+    HINTS.reveal(name, rung)
+
+
+def _stub(name):
+    """The check of the lesson stub ``name``; ValueError for a graded exercise or an unknown name."""
+    if name in syllabus.graded_checks():
+        reference(name)                  # raises: the answer is with the instructor
+    if name not in syllabus.stubs():
+        raise ValueError(f"name must be one of the lessons' stubs ({', '.join(syllabus.stubs())}), got {name!r}")
+    return EXERCISES[name]
+
+
+def _rung_text(exercise, rung):
+    """The text of rung ``rung`` (1 to 4) of ``exercise``'s hint ladder."""
+    if rung == len(RUNGS):
+        return _course_computation(exercise)
+    ladder = exercise.ladder
+    if ladder is None:                    # a stub whose check has no ladder yet: its check's hints instead
+        text = (exercise.hint, exercise.shape_hint, exercise.hint)[rung - 1] or "(no hint written for this rung)"
+    else:
+        text = (ladder.nudge, ladder.shapes, ladder.steps)[rung - 1]
+    hang = 4 if rung == 3 else 0          # pseudo-code: a wrapped line hangs under its own
+    return "\n".join(textwrap.fill(line, 110, subsequent_indent=" " * (len(line) - len(line.lstrip()) + hang))
+                     for line in text.splitlines())
+
+
+def _course_computation(exercise):
+    """Rung 4: the source of the library functions that compute ``exercise``'s stub (``Exercise.worked``)."""
+    public = exercise.reference
+    functions = exercise.worked()
+    if not functions:                     # no private worker: the public function is the computation
+        return f"# {public.__module__}.{public.__name__}\n" + textwrap.dedent(inspect.getsource(public))
+    note = (f"# The course's {exercise.name}: {public.__module__}.{public.__name__} checks its arguments, then "
+            f"calls the code below.\n# It also takes a heads axis, (B, H, ...), which is why it may branch or count "
+            f"dimensions from the end;\n# your single-head version needs none of that.\n")
+    return note + "\n".join(f"# {fn.__module__}.{fn.__name__}\n" + textwrap.dedent(inspect.getsource(fn))
+                            for fn in functions)
 
 
 def _load(name, namespace):

@@ -3,7 +3,7 @@
 import torch
 
 from .... import addressing
-from .cases import Exercise, both, build_groups, one_hot, rand, randn, weighting
+from .cases import Exercise, Ladder, both, build_groups, one_hot, rand, randn, weighting
 
 
 # --- cosine similarity and content addressing (eqs. 5-6) --------------------------------------------
@@ -43,6 +43,17 @@ COSINE = Exercise(
     shape_hint="the result is (B, N): one similarity per memory row; memory is (B, N, M), key (B, M)",
     edge_note="zero vectors, parallel and opposite rows",
     grad_args=(0, 1),
+    ladder=Ladder(
+        nudge="Compare the key with each memory row by direction only: their dot product divided by both lengths "
+              "is 1 for the same direction, -1 for opposite ones, 0 at right angles. A zero vector has no "
+              "direction: its similarity is 0, not NaN.",
+        shapes="memory (B, N, M), key (B, M): one key per example, the same for all its rows. The result is "
+               "(B, N), one similarity per row. The dot products and the lengths run over the M entries "
+               "(memory's dim 2, the key's dim 1).",
+        steps="for each example b and row i:\n"
+              "    dot = sum over j of memory[b, i, j] * key[b, j]\n"
+              "    lengths = |memory[b, i]| * |key[b]|\n"
+              "    similarity[b, i] = dot / max(lengths, eps), eps small (1e-8): a zero vector gives 0"),
 )
 
 
@@ -83,6 +94,17 @@ CONTENT = Exercise(
     shape_hint="the result is (B, N): one weight per memory row, a softmax over dim 1",
     edge_note="large beta, zero key, one beta per example",
     grad_args=(0, 1, 2),
+    ladder=Ladder(
+        nudge="Score every row by its cosine similarity to the key, scale the scores by the key strength beta, "
+              "and turn them into a distribution over the rows with a softmax: a large beta focuses on the best "
+              "match, a small one blurs over many rows.",
+        shapes="memory (B, N, M), key (B, M), beta (B, 1): one strength per example, broadcast over the rows. "
+               "The similarities are (B, N), and so is the result, a distribution over the N rows: the softmax "
+               "runs over dim 1 (the rows), not over the batch.",
+        steps="K = the cosine similarity of the key with each row          (B, N), eq. 6\n"
+              "score = beta * K\n"
+              "w[b, i] = exp(score[b, i]) / sum over rows j of exp(score[b, j])   eq. 5\n"
+              "(stably: a softmax subtracts each example's largest score first, so exp(200) never overflows)"),
 )
 
 
@@ -109,6 +131,14 @@ INTERPOLATE = Exercise(
     shape_hint="the result is (B, N); g is (B, 1) and broadcasts over the rows",
     edge_note="g = 0, g = 1, a different g per example",
     grad_args=(0, 1, 2),
+    ladder=Ladder(
+        nudge="The gate g chooses between this step's content focus and the head's focus at the previous step: "
+              "g = 1 takes the content weighting, g = 0 keeps the previous one, and a g in between blends them.",
+        shapes="w_content (B, N) and w_prev (B, N), two distributions over the rows; g (B, 1), one gate per "
+               "example, broadcast over the N rows (dim 1). The result is (B, N), again a distribution. Nothing "
+               "is summed: each row blends on its own.",
+        steps="for each example b and row i:\n"
+              "    w[b, i] = g[b] * w_content[b, i] + (1 - g[b]) * w_prev[b, i]      (eq. 7)"),
 )
 
 
@@ -165,6 +195,19 @@ SHIFT = Exercise(
     shape_hint="the result is (B, N) like w; s is (B, K) with one weight per offset -(K//2) .. +(K//2)",
     edge_note="direction, wrap-around, K=1, K=5, K wider than N",
     grad_args=(0, 1),
+    ladder=Ladder(
+        nudge="The shift moves the focus a few rows on, circularly: each offset o contributes the whole weighting "
+              "moved o rows on, weighted by how much s puts on that offset. Offset +1 moves the focus from row i "
+              "to row i+1, and what leaves the last row comes back at row 0.",
+        shapes="w (B, N), a weighting over the rows; s (B, K), K odd, one weight per offset: column k is offset "
+               "k - K//2 (with K = 3 the columns are offsets -1, 0, +1). The result is (B, N), like w. The "
+               "rotation runs over the rows (dim 1), indices modulo N; the sum runs over the K offsets.",
+        steps="out = zeros, shaped like w\n"
+              "for each column k of s:\n"
+              "    offset = k - K//2\n"
+              "    moved[b, i] = w[b, (i - offset) mod N]     (w rotated offset rows towards the higher rows)\n"
+              "    out = out + s[b, k] * moved\n"
+              "return out                                     (eq. 8: out(i) = sum over j of w(j) s(i - j))"),
 )
 
 
@@ -200,6 +243,15 @@ SHARPEN = Exercise(
     shape_hint="the result is (B, N) like w; gamma is (B, 1)",
     edge_note="gamma = 1, zeros, large gamma, unnormalised input, tiny weights (underflow)",
     grad_args=(0, 1),
+    ladder=Ladder(
+        nudge="The shift blurs the focus; sharpening undoes that: raise every weight to the power gamma >= 1, so "
+              "large weights gain on small ones, then renormalise so that the weights sum to 1 again.",
+        shapes="w (B, N), non-negative; gamma (B, 1), one exponent per example, broadcast over the rows. The "
+               "result is (B, N), a distribution: the normalising sum runs over the rows (dim 1).",
+        steps="p[b, i] = w[b, i] to the power gamma[b]\n"
+              "out[b, i] = p[b, i] / sum over rows j of p[b, j]          (eq. 9)\n"
+              "mind underflow: (1/12) to the power 50 is 0 in float32, and 0/0 is NaN; dividing w by its largest "
+              "weight first leaves the result as it is and keeps the largest power at 1"),
 )
 
 
@@ -250,6 +302,17 @@ ADDRESS = Exercise(
     shape_hint="the result is (B, N), one weight per memory row",
     edge_note="pure location addressing, pure content addressing, zero key",
     grad_args=(0, 1, 2, 3, 4, 5, 6),
+    ladder=Ladder(
+        nudge="The four stages you wrote, one after the other, as in the paper's figure 2: find rows by content, "
+              "blend with the previous focus, shift, sharpen. Each stage's output is the next stage's input.",
+        shapes="memory (B, N, M), key (B, M), beta, g and gamma (B, 1), s (B, K), w_prev (B, N). Every "
+               "intermediate weighting is (B, N), a distribution over the rows (dim 1), and so is the result: the "
+               "head's new weighting. Each stage keeps to its own axis, as you wrote it.",
+        steps="1. the content weighting, from memory, key and beta                 (eq. 5)\n"
+              "2. gate it with the previous weighting w_prev by g                  (eq. 7)\n"
+              "3. shift that by the shift distribution s                           (eq. 8)\n"
+              "4. sharpen that by gamma, and return it                             (eq. 9)"),
+    worker=addressing.pipeline,
 )
 
 CHECKS = (COSINE, CONTENT, INTERPOLATE, SHIFT, SHARPEN, ADDRESS)

@@ -23,13 +23,26 @@ class Case:
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class Ladder:
+    """The first three rungs of a stub's hint ladder (``reveal(name)`` climbs it one rung a call), in words, not
+    Python: ``nudge``, the idea in a sentence or two; ``shapes``, each argument's and the result's shape and the
+    axis the computation runs over; ``steps``, pseudo-code. The fourth rung, the course's own computation, is read
+    from the library (:meth:`Exercise.worked`)."""
+    nudge: str
+    shapes: str
+    steps: str
+
+
 @dataclass
 class Exercise:
     """What a check needs to know about one exercise.
 
     ``build(gen)`` returns ``{group: [Case, ...]}``; ``mistakes`` is a list of ``(hint, wrong_fn)``;
     ``grad_args`` the positions of the arguments that gradients must reach; ``call(fn, args)`` runs a
-    function on a case (by default ``fn(*args)``).
+    function on a case (by default ``fn(*args)``). ``ladder``: the stub's hints for ``reveal``
+    (a :class:`Ladder`); ``worker``: the library function that does the computation, when it is not the
+    reference's module's private function of the same name (see :meth:`worked`).
     """
     name: str
     reference: Callable
@@ -41,6 +54,8 @@ class Exercise:
     values_note: str = "several batch and memory sizes, float32 and float64"
     grad_args: tuple = ()
     call: Callable = staticmethod(lambda fn, args: fn(*args))
+    ladder: Ladder = None
+    worker: Callable = None
     _cases: dict = None
 
     @property
@@ -64,6 +79,23 @@ class Exercise:
 
     def signature(self):
         return f"{self.name}{inspect.signature(self.reference)}"
+
+    def worked(self):
+        """The course's own computation of this exercise, the last rung of its hint ladder: the functions whose
+        source it shows, the worker first.
+
+        The worker is :attr:`worker` if set, else ``_<name>`` in the reference's module (the public function
+        checks its arguments and calls it: ``shift`` -> ``ntm_course.addressing._shift``). After it come the
+        private helpers of that module it calls (``_shift`` -> ``_shift_index``), so the rung holds all the
+        arithmetic. ``None`` when there is neither.
+        """
+        module = inspect.getmodule(self.reference)
+        worker = self.worker or getattr(module, f"_{self.name}", None)
+        if worker is None:
+            return None
+        helpers = [getattr(module, n) for n in inspect.unwrap(worker).__code__.co_names
+                   if n.startswith("_") and callable(getattr(module, n, None))]
+        return [worker, *(h for h in helpers if inspect.getmodule(h) is module)]
 
     def error_hint(self, error):
         """A hint for an exception raised by the learner's code."""

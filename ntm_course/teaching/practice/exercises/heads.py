@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from ....heads import head_param_sizes, split_head_params
-from .cases import Case, Exercise, both, randn, random_cases
+from .cases import Case, Exercise, Ladder, both, randn, random_cases
 
 
 def _params_wrong(change):
@@ -61,6 +61,23 @@ SPLIT_HEAD_PARAMS = Exercise(
     edge_note="clipping, K = 1",
     values_note="read and write heads, several batch sizes, M and K, float32 and float64",
     grad_args=(0,),
+    ladder=Ladder(
+        nudge="The controller emits one long raw vector per head. Clip it, cut it into the head's parameters in a "
+              "fixed order, and pass each through the activation that puts it in its range: beta > 0, g in "
+              "(0, 1), s a distribution over the offsets, gamma >= 1, and for a write head erase in (0, 1) and "
+              "add in (-1, 1).",
+        shapes="raw (B, P): P = M + 1 + 1 + K + 1 for a read head, 3M + K + 3 for a write head "
+               "(heads.head_param_sizes(M, K, write) gives each part's width, in order). The result is a dict: "
+               "key (B, M), beta (B, 1), g (B, 1), s (B, K), gamma (B, 1), and for a write head erase (B, M) and "
+               "add (B, M). The cuts run along dim 1, and so does the softmax of s (over its K entries, not over "
+               "the batch).",
+        steps="unless clip is None: clamp raw to [-clip, clip]\n"
+              "cut raw along dim 1 into consecutive parts of widths M, 1, 1, K, 1 (then M, M if write)\n"
+              "key = the first part as it is\n"
+              "beta = softplus(its part);  g = sigmoid(its part);  s = softmax of its part over the K entries\n"
+              "gamma = 1 + softplus(its part)\n"
+              "if write: erase = sigmoid(its part);  add = tanh(its part)\n"
+              "return them in a dict, by name"),
 )
 
 CHECKS = (SPLIT_HEAD_PARAMS,)

@@ -2,7 +2,7 @@
 import torch
 
 from .... import memory
-from .cases import Exercise, both, build_groups, one_hot, randn, weighting
+from .cases import Exercise, Ladder, both, build_groups, one_hot, randn, weighting
 
 
 def _read_edge(gen):
@@ -28,6 +28,17 @@ READ = Exercise(
     shape_hint="the read vector is (B, M): weight each of the N rows (memory's dim 1) by w, then sum over the rows",
     edge_note="one-hot and uniform weightings, square memory",
     grad_args=(0, 1),
+    ladder=Ladder(
+        nudge="Reading is a weighted average of the memory's rows: each row counts as much as the weighting puts "
+              "on it. A one-hot weighting reads one row exactly; a spread-out one reads a blend of rows.",
+        shapes="memory (B, N, M): B memories of N rows, each a vector of width M. w (B, N): one weight per row. "
+               "The result is (B, M), one vector per example: the sum runs over the N rows (memory's dim 1), "
+               "never over the M columns.",
+        steps="for each example b:\n"
+              "    r = a vector of M zeros\n"
+              "    for each row i: r = r + w[b, i] times row i of memory[b]\n"
+              "    the read vector of example b is r\n"
+              "(no loop is needed: line w up with the rows, multiply, and sum over the row axis)"),
 )
 
 
@@ -65,6 +76,18 @@ WRITE = Exercise(
     shape_hint="the new memory is (B, N, M): w(i) e and w(i) a are outer products, (B, N, 1) * (B, 1, M)",
     edge_note="full erase of one row, erase = 0, zero weighting",
     grad_args=(0, 1, 2, 3),
+    ladder=Ladder(
+        nudge="A write is two steps, like an LSTM's forget and input gates: first erase (row i keeps the fraction "
+              "1 - w(i) e of each entry), then add (row i gains w(i) a). Erase before add, or the erase wipes "
+              "what you just wrote.",
+        shapes="memory (B, N, M); w (B, N), one weight per row; erase (B, M), entries in (0, 1), and add (B, M), "
+               "one value per column. The result is the new memory, (B, N, M). w(i) e and w(i) a are outer "
+               "products: w as (B, N, 1) times e or a as (B, 1, M) is (B, N, M), w running along the rows (dim 1) "
+               "and e or a along the columns (dim 2). Nothing is summed: each entry (i, j) changes on its own.",
+        steps="for each example, row i and column j:\n"
+              "    erased = memory[i, j] * (1 - w[i] * erase[j])      (eq. 3)\n"
+              "    new[i, j] = erased + w[i] * add[j]                 (eq. 4)\n"
+              "return new, a fresh tensor: the memory you were given stays as it was (no in-place update)"),
 )
 
 CHECKS = (READ, WRITE)
