@@ -1,19 +1,26 @@
-"""``ntm-course get DIR``: copy the course's lessons and exercises into a folder of your own.
+"""``ntm-course get DIR``: copy the course's lessons and exercises into a folder of your own, and bring it up to date.
 
     pip install 'ntm-course[lessons]'
     ntm-course get my-ntm-course
     jupyter lab my-ntm-course/notebooks/00_welcome.ipynb
 
-``DIR`` gets ``notebooks/`` (the lessons), ``exercises/`` (the graded exercises) and the recorded training runs
-that lesson 9 reads, laid out as in the repository, so the links between them work. A file already in
-``DIR`` that differs from the course's (your work) is never overwritten unless you pass ``--force``; files
-equal to the course's are left as they are, so running ``get`` again is safe.
+``DIR`` gets ``notebooks/`` (the lessons) and ``exercises/`` (the graded exercises), laid out as in the
+repository, so the links between them work. Running ``get`` again merges: it adds what is missing (a lesson you
+deleted comes back), updates a file you never changed when the course's copy is newer, and keeps every file you
+changed, saying which. ``DIR/.ntm-course-get.json`` records what ``get`` wrote, which is how it tells your
+changes from the course's; without that record (a folder made by hand) any file that differs counts as yours.
+
+``--force FILE`` (repeatable, a path relative to ``DIR`` such as ``exercises/05_shift.ipynb``) replaces only the
+files it names with the course's, and keeps yours beside it first, as ``05_shift.mine.ipynb`` (then
+``05_shift.mine-2.ipynb``, ...): nothing you wrote is ever lost.
 
 The files come from the installed package: a wheel carries them in ``ntm_course/course_files/`` (its build,
 ``setup.py``, copies :data:`COURSE_FILES` there); an editable install or a checkout finds them in the checkout
 around the package. This module uses only the standard library: ``setup.py`` loads it by path at build time.
 """
-import filecmp
+import dataclasses
+import hashlib
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +31,8 @@ COURSE_FILES = ("notebooks/*.ipynb", "exercises/*.ipynb")
 PACKAGE = Path(__file__).resolve().parents[1]
 SHIPPED = PACKAGE / "course_files"
 """Where a wheel's build puts the course files, inside the installed package (``ntm_course/``)."""
+RECORD = ".ntm-course-get.json"
+"""The file in ``DIR`` that records the digest of each course file as ``get`` last wrote it."""
 
 
 def course_files(root):
@@ -51,12 +60,63 @@ def course_root(package=PACKAGE):
                             f"with {SHIPPED.name}/ nor a checkout; reinstall it with pip install ntm-course")
 
 
-def get(dest, force=False, root=None):
-    """Copy the course files into ``dest`` (made if needed); returns ``(copied, unchanged)``, relative paths.
+@dataclasses.dataclass
+class Merge:
+    """What :func:`get` did to each course file (paths relative to ``DIR``, in the course's order)."""
+    added: list = dataclasses.field(default_factory=list)       # missing: copied
+    updated: list = dataclasses.field(default_factory=list)     # as get last wrote it, and the course's is newer
+    unchanged: list = dataclasses.field(default_factory=list)   # already the course's
+    kept: list = dataclasses.field(default_factory=list)        # changed by you: left as it is
+    replaced: dict = dataclasses.field(default_factory=dict)    # named by force: {file: where yours was kept}
 
-    ``root`` is where the files come from (default: :func:`course_root`). Raises FileExistsError, copying
-    nothing, when ``dest`` holds a course file with other content and ``force`` is false; ValueError when
-    ``dest`` is a file or is ``root`` itself.
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _read_record(dest):
+    try:
+        files = json.loads((dest / RECORD).read_text()).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def backup_name(path):
+    """A free name beside ``path`` for the learner's copy: ``NAME.mine.ipynb``, then ``NAME.mine-2.ipynb``, ..."""
+    candidate, n = path.with_name(f"{path.stem}.mine{path.suffix}"), 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}.mine-{n}{path.suffix}")
+    return candidate
+
+
+def _forced(dest, names, files):
+    """``names`` (``--force``'s files: relative to ``dest``, or paths inside it) as course files; ValueError
+    naming one that is not a course file."""
+    forced = set()
+    for name in names:
+        relative = Path(name)
+        if relative.is_absolute() or relative not in files:
+            try:
+                relative = Path(name).resolve().relative_to(dest.resolve())
+            except ValueError:
+                pass
+        if relative not in files:
+            raise ValueError(f"--force {name}: not one of the course's files in {dest} (name it as "
+                             f"notebooks/NN_topic.ipynb or exercises/NN_topic.ipynb)")
+        forced.add(relative)
+    return forced
+
+
+def get(dest, force=(), root=None):
+    """Merge the course files into ``dest`` (made if needed); returns a :class:`Merge`.
+
+    A missing file is added; a file ``get`` wrote and nobody changed since is updated to the course's; a file
+    that differs otherwise is the learner's and is kept, unless ``force`` (course files, relative to ``dest``)
+    names it: then it is moved aside (:func:`backup_name`) and the course's copied. ``root`` is where the files
+    come from (default: :func:`course_root`). ValueError when ``dest`` is a file or is ``root`` itself, or when
+    ``force`` names something that is not a course file (then nothing is written).
     """
     root = Path(root) if root is not None else course_root()
     dest = Path(dest)
@@ -65,38 +125,69 @@ def get(dest, force=False, root=None):
     if dest.resolve() == root.resolve():
         raise ValueError(f"DIR is where the course's files come from ({root}); choose another folder")
     files = course_files(root)
-    existing = [f for f in files if (dest / f).exists()]
-    unchanged = [f for f in existing if (dest / f).is_file() and filecmp.cmp(root / f, dest / f, shallow=False)]
-    differing = [f for f in existing if f not in unchanged]
-    if differing and not force:
-        shown = ", ".join(str(f) for f in differing[:3]) + (", ..." if len(differing) > 3 else "")
-        raise FileExistsError(f"{dest} already has {len(differing)} of the course's files with other content "
-                              f"({shown}): your work, perhaps. Nothing was copied; use --force to overwrite "
-                              f"them, or choose another folder")
-    copied = [f for f in files if f not in unchanged]
-    for relative in copied:
-        (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / relative, dest / relative)
-    return copied, unchanged
+    forced = _forced(dest, force, files)
+    before = _read_record(dest)
+    record, merge = dict(before), Merge()
+    for relative in files:
+        source, target = root / relative, dest / relative
+        theirs = _digest(source)
+        if not target.exists():
+            merge.added.append(relative)
+        elif target.is_file() and _digest(target) == theirs:
+            merge.unchanged.append(relative)
+            record[relative.as_posix()] = theirs
+            continue
+        elif relative in forced:
+            backup = backup_name(target)
+            target.rename(backup)
+            merge.replaced[relative] = backup.relative_to(dest)
+        elif target.is_file() and _digest(target) == record.get(relative.as_posix()):
+            merge.updated.append(relative)
+        else:
+            merge.kept.append(relative)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        record[relative.as_posix()] = theirs
+    if record != before or not (dest / RECORD).exists():
+        (dest / RECORD).write_text(json.dumps({"files": dict(sorted(record.items()))}, indent=1) + "\n")
+    return merge
+
+
+def report(dest, merge):
+    """The command's lines for ``merge`` of the course into ``dest``."""
+    everything = merge.added + merge.updated + merge.unchanged + merge.kept + list(merge.replaced)
+    lessons = sum(1 for f in everything if f.parts[0] == "notebooks")
+    exercises = len(everything) - lessons
+    lines = [f"{dest}: {lessons} lessons in notebooks/, {exercises} exercises in exercises/ ({len(merge.added)} "
+             f"added, {len(merge.updated)} updated, {len(merge.unchanged)} already up to date, {len(merge.kept)} "
+             f"of yours kept, {len(merge.replaced)} replaced)"]
+    if merge.added and len(merge.added) < len(everything):      # a fresh folder gets everything: no list
+        lines += [f"added (it was missing): {f}" for f in merge.added]
+    lines += [f"updated (you had not changed it): {f}" for f in merge.updated]
+    lines += [f"kept (you changed it): {f}" for f in merge.kept]
+    lines += [f"replaced by the course's: {f} (yours is now {backup})" for f, backup in merge.replaced.items()]
+    if merge.kept:
+        lines.append(f"to replace one of yours with the course's (yours kept beside it): "
+                     f"ntm-course get {dest} --force {merge.kept[0]}")
+    lines.append(f"start with: jupyter lab {dest / 'notebooks' / '00_welcome.ipynb'}  "
+                 f"(JupyterLab comes with pip install 'ntm-course[lessons]')")
+    return lines
 
 
 def add_arguments(parser):
-    parser.add_argument("dir", help="the folder to copy the lessons and exercises into (made if needed)")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite course files in DIR that differ from the course's (your changes are lost)")
+    parser.add_argument("dir", help="the folder to copy the lessons and exercises into (made if needed); run again, "
+                                    "it adds what is missing and keeps every file you changed")
+    parser.add_argument("--force", action="append", default=[], metavar="FILE",
+                        help="replace FILE (relative to DIR, e.g. exercises/05_shift.ipynb) with the course's, "
+                             "keeping yours beside it as NAME.mine.ipynb; repeat it for several files")
 
 
 def run(args):
     try:
-        copied, unchanged = get(args.dir, args.force)
+        merge = get(args.dir, args.force)
     except (OSError, ValueError) as error:
         print(f"ntm-course get: {error}", file=sys.stderr)
         return 1
-    dest = Path(args.dir)
-    lessons = sum(1 for f in copied + unchanged if f.parts[0] == "notebooks")
-    exercises = sum(1 for f in copied + unchanged if f.parts[0] == "exercises")
-    print(f"{dest}: {lessons} lessons in notebooks/, {exercises} exercises in exercises/ "
-          f"({len(copied)} files copied, {len(unchanged)} already there)")
-    print(f"start with: jupyter lab {dest / 'notebooks' / '00_welcome.ipynb'}  "
-          f"(JupyterLab comes with pip install 'ntm-course[lessons]')")
+    print("\n".join(report(Path(args.dir), merge)))
     return 0
