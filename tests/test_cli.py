@@ -18,6 +18,7 @@ def test_help_lists_every_command(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: ntm-course")
+    assert set(cli.COMMANDS) == {"get", "train", "eval", "doctor"}
     for command in cli.COMMANDS:
         assert command in out
 

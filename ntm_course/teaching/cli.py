@@ -1,8 +1,11 @@
 """The ``ntm-course`` command: the course's command-line jobs.
 
-    ntm-course get DIR               copy the lessons and exercises into DIR, to work on them
+    ntm-course get DIR               copy the lessons and exercises into DIR, to work on them; again: add what
+                                     is missing, keep what you changed (--force FILE replaces one, keeps yours)
     ntm-course train TASK ...        train an NTM or LSTM on one of the paper's tasks
     ntm-course eval CHECKPOINT ...   the generalisation harness for a trained model
+    ntm-course doctor                what this install is made of (Python, torch's build, the device, the
+                                     extras, the Jupyter kernel, your saved pieces) and what to fix
 
 The instructor's jobs (release, grade, render) are another distribution's command, ``ntm-course-instructor``
 (``pip install ntm-course-instructor``); asked of ``ntm-course``, they stop with one line that says so.
@@ -21,10 +24,11 @@ from ..extras import MissingExtra, needs
 
 # command -> (module, extra it needs or None, help); each module defines add_arguments(parser) and run(args)
 COMMANDS = {
-    "get": ("ntm_course.teaching.get", None, "copy the lessons and exercises into a folder of your own"),
+    "get": ("ntm_course.teaching.get", None, "copy the lessons and exercises into a folder, or add what it misses"),
     "train": ("ntm_course.experiments.training", None, "train a model on one of the paper's tasks"),
     "eval": ("ntm_course.experiments.evaluation", "lessons",
              "evaluate a checkpoint on longer sequences (generalisation)"),
+    "doctor": ("ntm_course.teaching.doctor", None, "what this install is made of, and what to fix"),
 }
 INSTRUCTORS = ("release", "grade", "render")
 """The instructor's commands, which live in the ``ntm-course-instructor`` distribution."""
