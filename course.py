@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set up the course and run it: the README's two quick-start commands.
 
-    python3 course.py lab                # set up, then open the course in JupyterLab (the welcome lesson)
+    python3 course.py lab                # set up, then open the course in JupyterLab (the welcome lesson; also
+                                         # the URL that lab --no-browser prints)
     python3 course.py lab --instructor   # the same, with nbgrader's instructor tools (see below)
     python3 course.py test               # set up, then run every test: the library and every notebook
 
@@ -176,7 +177,19 @@ def _coverage(env, rest):
     ``.ci/run`` do) and when asked for (``test --cov``); a local run skips it, which makes it faster."""
     in_ci = env.get("CI", "").strip().lower() not in ("", "0", "false", "no")
     asked = any(arg.split("=")[0] == "--cov" for arg in rest)
-    return ["--cov=ntm_course", "--cov=ntm_course_instructor"] if in_ci and not asked else []  # "=": a bare --cov would take the next argument
+    # "=": a bare --cov would take the next argument
+    return ["--cov=ntm_course", "--cov=ntm_course_instructor"] if in_ci and not asked else []
+
+
+def _lab_command(python, rest):
+    """JupyterLab's command line: served from this checkout, at the welcome lesson. The lesson is both the file to
+    open (a browser JupyterLab starts opens it) and JupyterLab's default URL, so the URL it prints (``--no-browser``)
+    and its ``/`` open the lesson too, not the Launcher. ``rest`` comes last: the learner's own options win."""
+    cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url=/lab/tree/{WELCOME}",
+           WELCOME, *rest]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
+        cmd.append("--allow-root")
+    return cmd
 
 
 def main(argv):
@@ -196,9 +209,7 @@ def main(argv):
         prefix = VENV if python == _venv_python() else Path(sys.prefix)
         _merge_lab_settings(prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json")
         env["JUPYTER_CONFIG_PATH"] = _jupyter_config_path(env, not instructor, _learner_config(prefix))
-        cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", WELCOME, *rest]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
-            cmd.append("--allow-root")
+        cmd = _lab_command(python, rest)
     else:
         # One worker per core; --dist loadfile keeps each file (a notebook's cells share one kernel) on one worker,
         # and --no-loadscope-reorder hands the files out in the order the tests' conftest puts them (the files with

@@ -71,6 +71,10 @@ def _course_lab(python, checkout, env, log, *args):
     with running_lab(python, checkout, env, log, args=args) as url:
         with urllib.request.urlopen(f"{url}/api/contents/notebooks/00_welcome.ipynb?content=0", timeout=30) as r:
             assert json.load(r)["name"] == "00_welcome.ipynb"
+        with urllib.request.urlopen(f"{url}/", timeout=30) as r:               # the server's front door ...
+            assert r.geturl() == f"{url}/lab/tree/notebooks/00_welcome.ipynb"
+        printed = re.findall(r"http://127\.0\.0\.1:\d+/\S*", log.read_text())    # ... and the URL it prints
+        assert f"{url}/lab/tree/notebooks/00_welcome.ipynb" in printed and f"{url}/lab" not in printed, printed
         with urllib.request.urlopen(f"{url}/api/kernelspecs", timeout=30) as r:
             kernel = json.load(r)["kernelspecs"]["python3"]["spec"]
         with urllib.request.urlopen(f"{url}/lab", timeout=30) as r:
@@ -169,6 +173,19 @@ def test_a_learners_config_folder_goes_first_and_the_users_own_config_path_stays
     run = subprocess.run([str(LEARNER_PYTHON), "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert run.stdout.splitlines() == [os.pathsep.join(["/env/etc/ntm-course/learner", "/mine", "/theirs"]),
                                        os.pathsep.join(["/mine", "/theirs"]), "''"]
+
+
+def test_lab_opens_the_welcome_lesson_also_at_the_url_it_prints():
+    """``--no-browser`` prints JupyterLab's default URL: ``lab`` makes it the welcome lesson's, not the Launcher's,
+    and the learner's own options come after the course's (on traitlets' command line the last one wins)."""
+    probe = "import course, json, sys; print(json.dumps(course._lab_command(sys.executable, sys.argv[1:])))"
+    run = subprocess.run([str(LEARNER_PYTHON), "-c", probe, "--no-browser", "--LabApp.default_url=/lab"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    cmd = json.loads(run.stdout)
+    assert cmd[1:5] == ["-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}",
+                        "--LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb"]
+    assert "notebooks/00_welcome.ipynb" in cmd and (ROOT / "notebooks" / "00_welcome.ipynb").is_file()
+    assert cmd.index("--LabApp.default_url=/lab") > 4 and "--no-browser" in cmd
 
 
 def test_coverage_is_measured_in_ci_and_when_asked():
