@@ -54,7 +54,8 @@ def first_nan(step, x0, T):
     - **backward**: otherwise, when some gradient ``d loss / d x_t`` holds a NaN, for the largest such ``t`` (the
       backward pass meets the last step first; every step before the birth gets NaN gradients from it):
       ``{"step": t, "phase": "backward", "operation": name}``, where ``name`` is the backward node that
-      ``torch.autograd.detect_anomaly`` names, e.g. ``"DivBackward0"``;
+      ``torch.autograd.detect_anomaly`` names, e.g. ``"DivBackward0"`` (RuntimeError when it names none: a NaN
+      born where two gradients of one tensor add up, ``inf + -inf``, which no program of the check makes);
     - ``None`` when neither holds a NaN. Infinities are not NaNs.
     """
     return _hunt(step, x0, T)
@@ -95,7 +96,10 @@ def _hunt(step, x0, T, last=False, forward_only=False, earliest_gradient=False, 
     if not born:
         return None
     t = born[0] if earliest_gradient else born[-1]
-    return {"step": t, "phase": "backward", "operation": _anomaly_name(step, states[t], t, grads[t + 1], message)}
+    name = _anomaly_name(step, states[t], t, grads[t + 1], message)
+    if name is None:   # born where two gradients of one tensor add up (inf + -inf): no node returned it
+        raise RuntimeError(f"step {t}'s gradient holds a NaN, but detect_anomaly found none in it")
+    return {"step": t, "phase": "backward", "operation": name}
 
 
 # --- the programs the check runs: a name and a schedule (T, B, ...) --------------------------------------
