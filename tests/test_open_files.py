@@ -78,6 +78,7 @@ def test_licence_covers_the_code_and_the_lessons():
     assert "MIT License" in text and "Permission is hereby granted, free of charge" in text
     assert "Creative Commons Attribution 4.0 International" in text
     assert "https://creativecommons.org/licenses/by/4.0/" in text
+    assert "in SPDX terms, MIT AND CC-BY-4.0" in " ".join(text.split())          # what the packages' metadata says
     assert citation()["license"] == "MIT"     # CFF reads a list as a choice (OR): its comment says why only the code's
     for folder in (ROOT, ROOT / "instructor"):  # both wheels carry notebooks' text: the code's licence AND the lessons'
         assert project(folder)["license"] == "MIT AND CC-BY-4.0"
