@@ -123,23 +123,24 @@ def test_get_rejects_a_file_or_the_courses_own_folder(tmp_path, where, match):
 
 
 def test_the_command_says_what_it_added_and_kept_and_exits_0(tmp_path, capsys):
-    dest = tmp_path / "course"
+    dest, files = tmp_path / "course", get.course_files(ROOT)
+    lessons = sum(f.parts[0] == "notebooks" for f in files)
+    counts = f"{dest}: {lessons} lessons in notebooks/, {len(files) - lessons} exercises in exercises/"
     assert cli.main(["get", str(dest)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{dest}: 12 lessons in notebooks/, 13 exercises in exercises/ (25 added, 0 updated, "
-                          "0 already up to date, 0 of yours kept, 0 replaced)\nstart with: jupyter lab ")
+    assert out.startswith(f"{counts} ({len(files)} added, 0 updated, 0 already up to date, 0 of yours kept, "
+                          "0 replaced)\nstart with: jupyter lab ")
     (dest / WELCOME).write_text("changed")
     (dest / MEMORY).unlink()
     assert cli.main(["get", str(dest)]) == 0
     assert capsys.readouterr().out.splitlines()[:4] == [
-        f"{dest}: 12 lessons in notebooks/, 13 exercises in exercises/ (1 added, 0 updated, 23 already up to date, "
-        "1 of yours kept, 0 replaced)",
+        f"{counts} (1 added, 0 updated, {len(files) - 2} already up to date, 1 of yours kept, 0 replaced)",
         f"added (it was missing): {MEMORY}",
         f"kept (you changed it): {WELCOME}",
         f"to replace one of yours with the course's (yours kept beside it): ntm-course get {dest} --force {WELCOME}"]
     assert cli.main(["get", str(dest), "--force", str(WELCOME)]) == 0
     out = capsys.readouterr().out
-    assert "(0 added, 0 updated, 24 already up to date, 0 of yours kept, 1 replaced)" in out
+    assert f"(0 added, 0 updated, {len(files) - 1} already up to date, 0 of yours kept, 1 replaced)" in out
     assert f"replaced by the course's: {WELCOME} (yours is now notebooks/00_welcome.mine.ipynb)" in out
     assert cli.main(["get", str(dest), "--force", "nope.ipynb"]) == 1
     err = capsys.readouterr().err
