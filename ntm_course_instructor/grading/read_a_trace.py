@@ -214,9 +214,10 @@ TRACE = Understanding(
     build=_trace_build,
     call=_trace_call,
     only_groups=("values", "edge cases"),
-    values_note="traces of the shipped copy, repeat-copy and associative-recall NTMs on episodes you have not seen, "
-                "and synthetic traces; no gate or top weight within 0.001 of 0.5, no near-tie in s",
-    notes={"edge cases": "one step, K = 1 and K = 7, several examples and read heads, no write head, a head never "
+    notes={"values": f"{len(EPISODES)} traces of the shipped copy, repeat-copy and associative-recall NTMs on "
+                     "episodes you have not seen, 4 synthetic traces; no gate or top weight within 0.001 of 0.5, no "
+                     "near-tie in s",
+           "edge cases": "one step, K = 1 and K = 7, several examples and read heads, no write head, a head never "
                          "and always focused"},
     mistakes=[
         ("the offset of column k of s is k - K//2 (s[:, k] weights offset k - K//2), not k: for K = 3, column 0 "
