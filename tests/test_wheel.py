@@ -5,11 +5,14 @@ key; an instructor who adds ``ntm-course-instructor`` grades a class from that p
 instructor's wheel from ``instructor/``. The learner's wheel holds no grading code and no graded answer (by module,
 by name and by source). It is installed into a fresh virtual environment outside the repository (torch pinned by
 constraints.txt, from pip's index and cache): first alone, the library, whose optional parts name the extra they
-need; ``ntm-course get`` copies the lessons and exercises into a learner's folder; then with the ``lessons`` extra,
-and the welcome lesson and the first exercise (answered, as a learner would) run from that folder on a kernel of
-that environment. Last the instructor's wheel joins it and grades submissions from that folder. Nothing runs in the
-repository or with its paths: the packages are asserted to come from the environment's site-packages. About three
-minutes, most of it pip installing torch, JupyterLab and nbgrader.
+need, and ``ntm-course doctor`` says which are missing; ``ntm-course get`` copies the lessons and exercises into a
+learner's folder, and run again it keeps the learner's answer and restores a deleted lesson; then with the
+``lessons`` extra, and the welcome lesson and the first exercise (answered, as a learner would) run from that
+folder on a kernel of that environment. Last the instructor's wheel joins it and grades submissions from that
+folder. Nothing runs in the repository or with its paths: the packages are asserted to come from the environment's
+site-packages. About three minutes, most of it pip installing torch, JupyterLab and nbgrader. The sdist is the
+wheel's source: it carries the course files, the licence, citation and changelog, and no tests (they need the
+whole repository).
 """
 import ast
 import csv
@@ -128,6 +131,28 @@ def test_the_wheel_carries_the_lessons_exercises_and_shipped_models(built):
 
 
 @pytest.mark.slow
+def test_the_sdist_carries_no_tests_and_both_wheels_say_their_licences(built):
+    """The sdist is the wheel's source (``built`` made the wheel from it), not a test suite with its helpers missing:
+    no tests at all. Every archive's metadata says ``MIT AND CC-BY-4.0`` and carries LICENSE."""
+    sdist, wheel, instructors = built
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+        pkg_info = archive.extractfile("ntm_course-0.1.0/PKG-INFO").read().decode()
+    assert not [n for n in names if n.split("/")[0] == "tests" or Path(n).name.startswith(("test_", "conftest"))]
+    assert {"LICENSE", "CITATION.cff", "CHANGELOG.md", "setup.py", "ntm_course/teaching/get.py"} <= names
+    metadata = [pkg_info]
+    for built_wheel in (wheel, instructors):
+        with zipfile.ZipFile(built_wheel) as archive:
+            metadata.append(archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA")))
+                            .decode())
+            if built_wheel == wheel:
+                assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
+    for text in metadata:
+        assert "License-Expression: MIT AND CC-BY-4.0" in text.splitlines()
+        assert "Classifier: Intended Audience :: Education" in text and "Project-URL: Documentation, " in text
+
+
+@pytest.mark.slow
 def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_path, monkeypatch):
     _, wheel, instructors = built
     python = fresh_venv(tmp_path / "venv")
@@ -153,10 +178,20 @@ def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_pat
     refused = run(python, "-c", "from ntm_course.teaching.lesson import reveal; reveal('reverse_copy_head_params')",
                   cwd=learner)
     assert "is a graded exercise: its answer is with your instructor" in refused.stderr
+    doctor = run(bin_dir / "ntm-course", "doctor", cwd=learner)                 # runs without any extra
+    assert doctor.returncode == 0 and "Traceback" not in doctor.stderr, doctor.stderr
+    assert f"Python {sys.version.split()[0]} at {python}" in doctor.stdout and "torch 2.13.0" in doctor.stdout
+    assert "extra 'lessons' (pip install 'ntm-course[lessons]'): not installed (missing jupyterlab, ipykernel, " \
+           "ipywidgets, matplotlib): no JupyterLab" in doctor.stdout
+    assert "ntm-course-instructor (the instructor's tools, a separate distribution): not installed" in doctor.stdout
+    assert "Jupyter kernels: jupyter_client is not installed" in doctor.stdout
 
     got = run(bin_dir / "ntm-course", "get", "course", cwd=learner)
     assert got.returncode == 0, got.stderr
-    assert got.stdout.startswith("course: 12 lessons in notebooks/, 13 exercises in exercises/ (25 files copied")
+    files = course_files(ROOT)
+    lessons = sum(f.parts[0] == "notebooks" for f in files)
+    assert got.stdout.startswith(f"course: {lessons} lessons in notebooks/, {len(files) - lessons} exercises in "
+                                 f"exercises/ ({len(files)} added, 0 updated, 0 already up to date")
     course = learner / "course"
     assert all(filecmp.cmp(ROOT / f, course / f, shallow=False) for f in course_files(ROOT))
     exercise = course / "exercises" / "01_read.ipynb"
@@ -165,8 +200,14 @@ def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_pat
     stub.source = stub.source.replace("    # YOUR CODE HERE\n    raise NotImplementedError()", ANSWER)
     assert ANSWER in stub.source
     nbformat.write(nb, str(exercise))
-    again = run(bin_dir / "ntm-course", "get", "course", cwd=learner)      # the learner's answer is kept
-    assert again.returncode == 1 and "exercises/01_read.ipynb" in again.stderr and ANSWER in exercise.read_text()
+    (course / "notebooks" / "03_writing.ipynb").unlink()
+    again = run(bin_dir / "ntm-course", "get", "course", cwd=learner)      # the learner's answer is kept, the
+    assert again.returncode == 0, again.stderr                             # deleted lesson comes back
+    assert "kept (you changed it): exercises/01_read.ipynb" in again.stdout.splitlines()
+    assert "added (it was missing): notebooks/03_writing.ipynb" in again.stdout.splitlines()
+    assert ANSWER in exercise.read_text() and (course / "notebooks" / "03_writing.ipynb").is_file()
+    third = run(bin_dir / "ntm-course", "get", "course", cwd=learner)      # and the next day too
+    assert third.returncode == 0 and "1 of yours kept" in third.stdout and ANSWER in exercise.read_text()
 
     pip(python, "-c", str(CONSTRAINTS), f"{wheel}[lessons]")
     run(python, "-m", "ipykernel", "install", "--prefix", str(tmp_path / "jupyter"), "--name", "wheel-test",
