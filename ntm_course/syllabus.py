@@ -28,8 +28,9 @@ class Assignment:
     """One exercise notebook: ``exercises/<name>.ipynb``, released from ``solutions/<name>.ipynb``.
 
     ``checks`` maps each graded function's name to its points; the notebook's check cell for ``fn`` has the
-    nbgrader ``grade_id`` ``<fn>_check`` and those points. A practice assignment re-checks its stage's stubs;
-    a graded one names ``module``, the instructor's module that holds its checks and answers.
+    nbgrader ``grade_id`` ``<fn>_check`` and those points. A practice assignment re-checks its stage's stubs, or
+    names the learner's ``module`` of its other checks (whose references are the library's own functions); a
+    graded or transfer one names ``module``, the instructor's module that holds its checks and answers.
     """
     name: str
     title: str
@@ -93,7 +94,7 @@ STAGES = (
     Stage("06_sharpening", "Sharpening", ("sharpen",), ("sharpen",),
           (Assignment("06_sharpen", "Sharpening (eq. 9)", {"sharpen": 1}),
            Assignment("06_debug_nans", "Find and fix the NaNs",
-                      {"stable_cosine_similarity": 3, "stable_sharpen": 3}, GRADED, GRADED_CHECKS + "debug_nans"),
+                      {"stable_cosine_similarity": 1, "stable_sharpen": 1}, PRACTICE, PRACTICE_CHECKS + "debug_nans"),
            Assignment("06_find_the_nan", "Find the first NaN of any program: the operation and the step",
                       {"first_nan": 4}, TRANSFER, GRADED_CHECKS + "find_the_nan")),
           PRACTICE_CHECKS + "addressing"),

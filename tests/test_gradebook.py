@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
+from ntm_course import syllabus
 from ntm_course_instructor import cli
 from ntm_course_instructor.grading import EXERCISES
 from ntm_course_instructor.grading import gradebook as gb
@@ -173,7 +174,7 @@ def probe_cell(csv_path):
 def test_header_says_the_grader_computed_the_points(graded):
     with open(graded["csv"], newline="") as f:
         head = next(csv.reader(f))
-    assert head == ["submission", "assignment", "points_by_grader", "max_points", "shift_check", "read_check",
+    assert head == ["submission", "assignment", "kind", "points_by_grader", "max_points", "shift_check", "read_check",
                     "reasons"]
     assert [r["submission"] for r in graded["all"]] == [str(p) for p in graded["paths"].values()]
 
@@ -182,21 +183,22 @@ def test_header_says_the_grader_computed_the_points(graded):
 def test_right_answers_score_full_marks(graded):
     for name in ("right", "read_right", "magics"):
         row = graded["rows"][name]
-        assert row["points_by_grader"] == row["max_points"] == "4" and row["reasons"] == "", (name, row)
+        assert row["points_by_grader"] == row["max_points"] == "1" and row["reasons"] == "", (name, row)
+        assert row["kind"] == "practice"                    # shift and read: the lessons' stubs again, 1 point
 
 
 @pytest.mark.slow
 def test_isolation_holds_inside_the_worker(graded):
     row = graded["rows"]["probe"]
-    assert (row["points_by_grader"], row["reasons"]) == ("4", ""), row
+    assert (row["points_by_grader"], row["reasons"]) == ("1", ""), row
 
 
 @pytest.mark.slow
 def test_unanswered_wrong_deleted_and_edited_checks(graded):
     rows = graded["rows"]
-    assert rows["unanswered"]["reasons"] == "shift_check: shift: not implemented yet (0/4 points)"
-    assert rows["edited_check"]["reasons"] == "shift_check: shift: not implemented yet (0/4 points)"
-    assert rows["wrong"]["reasons"].startswith("shift_check: shift: 0/4 points (values: result differs")
+    assert rows["unanswered"]["reasons"] == "shift_check: shift: not implemented yet (0/1 points)"
+    assert rows["edited_check"]["reasons"] == "shift_check: shift: not implemented yet (0/1 points)"
+    assert rows["wrong"]["reasons"].startswith("shift_check: shift: 0/1 points (values: result differs")
     assert rows["deleted"]["reasons"] == "shift_check: the check cell was deleted"
     for name in ("unanswered", "edited_check", "wrong", "deleted"):
         assert rows[name]["points_by_grader"] == rows[name]["shift_check"] == "0", name
@@ -206,7 +208,7 @@ def test_unanswered_wrong_deleted_and_edited_checks(graded):
 @pytest.mark.parametrize("name", [*FORGERIES, "write_gradebook", "read_solutions"])
 def test_forgeries_score_zero(graded, name):
     row = graded["rows"][name]
-    assert row["points_by_grader"] == row["shift_check"] == "0" and row["max_points"] == "4", row
+    assert row["points_by_grader"] == row["shift_check"] == "0" and row["max_points"] == "1", row
     assert row["reasons"].startswith("shift_check: "), row
 
 
@@ -241,7 +243,7 @@ def test_runtime_hand_in_is_caught_by_the_poisoned_reference(graded):
     ("exits", "exit code 3"), ("corrupt", "not a readable notebook (NotJSONError")])
 def test_contained_failures_cost_their_points_with_a_reason(graded, name, words):
     row = graded["rows"][name]
-    assert row["points_by_grader"] == "0" and row["max_points"] == "4", row
+    assert row["points_by_grader"] == "0" and row["max_points"] == "1", row
     assert words in row["reasons"], row
 
 
@@ -287,7 +289,7 @@ def test_an_interrupted_gradebook_is_completed(tmp_path, capsys):
         rows = list(csv.DictReader(f))
     assert [r["submission"] for r in rows] == [str(path), f"earlier_{READ}.ipynb"] or \
         [r["submission"] for r in rows] == [f"earlier_{READ}.ipynb", str(path)]
-    assert all(r["points_by_grader"] == "4" for r in rows)
+    assert all(r["points_by_grader"] == "1" for r in rows)
 
 
 def test_assignments_points_match_the_checks():
@@ -295,8 +297,8 @@ def test_assignments_points_match_the_checks():
     for checks in ASSIGNMENTS.values():
         assert checks.locked, "every assignment has locked cells (its imports at least)"
         for c in checks:
-            assert c.points == len(EXERCISES[c.name].groups)
-            assert c.source == f'{c.name}_result = check("{c.name}", {c.name})\n{c.name}_result.points'
+            assert c.name in EXERCISES and c.points == syllabus.points_of(c.name)
+            assert c.source == f'{c.name}_result = check("{c.name}", {c.name})\n{c.name}_result.grade'
 
 
 def test_identify_by_file_name_then_by_grade_ids():
@@ -322,9 +324,9 @@ def test_summary_and_csv_of_known_grades(tmp_path):
     for g in grades:
         book.add(g)
     assert (tmp_path / "g.csv").read_text().splitlines() == [
-        "submission,assignment,points_by_grader,max_points,shift_check,interpolate_check,reasons",
-        f"a.ipynb,{SHIFT},4,4,4,,",
-        "b.ipynb,04_interpolate,1.5,4,,1.5,interpolate_check: interpolate: 1.5/4"]
+        "submission,assignment,kind,points_by_grader,max_points,shift_check,interpolate_check,reasons",
+        f"a.ipynb,{SHIFT},practice,4,4,4,,",
+        "b.ipynb,04_interpolate,practice,1.5,4,,1.5,interpolate_check: interpolate: 1.5/4"]
     table = gb.summary(grades).splitlines()
     assert table[1].split() == ["a.ipynb", SHIFT, "4/4", "-"]
 

@@ -53,7 +53,7 @@ def shift_submission(folder, answer, name=None):
     nb = new_notebook(cells=[new_markdown_cell("# shift"),
                              graded_cell("print('tampered')", "imports", locked=True),
                              graded_cell(answer, "shift", solution=True),
-                             graded_cell("4", "shift_check", grade=True, locked=True, points=4)])
+                             graded_cell("4", "shift_check", grade=True, locked=True, points=1)])
     path = Path(folder) / (name or f"{SHIFT}.ipynb")
     nbformat.write(nb, str(path))
     return path
@@ -135,7 +135,7 @@ def test_graded_cells_that_disagree_with_the_syllabus_are_a_value_error_naming_t
         nb.cells.append(graded_cell("1", "extra_check" if change == "an extra check" else "shift_check", grade=True,
                                     points=4))
     nbformat.write(nb, str(path))
-    expected = re.escape(f"disagree with the syllabus's checks for '{SHIFT}' {{'shift_check': 4}} (grade_id: points)")
+    expected = re.escape(f"disagree with the syllabus's checks for '{SHIFT}' {{'shift_check': 1}} (grade_id: points)")
     with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: its graded cells .* {expected}$"):
         load_assignments(tmp_path)
 
@@ -214,8 +214,8 @@ def test_a_right_answer_scores_full_marks_and_the_worker_runs_the_restored_progr
     the_job = job()
     result = submission.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, timeout=7, job=the_job)
     assert (result.assignment, result.scores, result.max_scores, result.reasons) == (
-        SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}, [])
-    assert result.reports["shift_check"].startswith("shift: 4/4 points -- well done!")
+        SHIFT, {"shift_check": 1.0}, {"shift_check": 1.0}, [])
+    assert result.reports["shift_check"].startswith("shift: 1/1 points -- well done!")
     [(cells, cases, used)] = stub_worker.calls
     assert cells == [("code", ASSIGNMENTS[SHIFT].locked["imports"]), ("code", answer), ("check", "shift")]
     assert set(cases) == {"shift"} and len(cases["shift"]["values"]) == len(EXERCISES["shift"].cases("values"))
@@ -230,8 +230,8 @@ def test_partial_credit_names_the_first_failing_group(tmp_path, stub_worker):
         return out
     stub_worker.reply = ({"shift": worker_verdict(in_place)}, None)
     result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
-    assert result.scores == {"shift_check": 3.0}
-    assert result.reasons == ["shift_check: shift: 3/4 points (inputs untouched: your function changed its "
+    assert result.scores == {"shift_check": 0.75}
+    assert result.reasons == ["shift_check: shift: 0.75/1 points (inputs untouched: your function changed its "
                               "input w in place)"]
 
 
@@ -239,7 +239,7 @@ def test_a_wrong_answer_scores_zero_with_the_values_problem(tmp_path, stub_worke
     stub_worker.reply = ({"shift": worker_verdict(lambda w, s: w.clone())}, None)
     result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
     assert result.scores == {"shift_check": 0.0}
-    assert result.reasons[0].startswith("shift_check: shift: 0/4 points (values: result differs from the expected")
+    assert result.reasons[0].startswith("shift_check: shift: 0/1 points (values: result differs from the expected")
     assert len(result.reasons[0]) <= len("shift_check: ") + 200
 
 
@@ -258,7 +258,7 @@ def test_what_the_worker_reports_instead_of_values_costs_the_points_with_a_reaso
     result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
     assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
     if verdict["status"] == "missing":      # the feedback page shows the 0-point report
-        assert result.reports["shift_check"] == f"shift: 0/4 points -- {reason}"
+        assert result.reports["shift_check"] == f"shift: 0/1 points -- {reason}"
 
 
 @pytest.mark.parametrize("reply, reason", [
@@ -299,7 +299,7 @@ def test_an_unreadable_submission_of_a_known_assignment_scores_zero(tmp_path, st
     path = tmp_path / f"{SHIFT}.ipynb"
     path.write_text("{not json")
     result = submission.grade(path, ASSIGNMENTS, job=job())
-    assert (result.assignment, result.scores, result.max_points) == (SHIFT, {"shift_check": 0.0}, 4.0)
+    assert (result.assignment, result.scores, result.max_points) == (SHIFT, {"shift_check": 0.0}, 1.0)
     assert len(result.reasons) == 1 and result.reasons[0].startswith("not a readable notebook (NotJSONError")
     assert stub_worker.calls == []
 
@@ -403,25 +403,26 @@ def rows_of(path):
 def test_a_new_gradebook_has_its_header_and_grows_row_by_row(tmp_path):
     path = tmp_path / "book.csv"
     book = gb.Gradebook(path, ["shift_check"])
-    assert rows_of(path) == [["submission", "assignment", "points_by_grader", "max_points", "shift_check", "reasons"]]
+    assert rows_of(path) == [["submission", "assignment", "kind", "points_by_grader", "max_points", "shift_check",
+                              "reasons"]]
     book.add(submission.Grade("a.ipynb", SHIFT, {"shift_check": 2.5}, {"shift_check": 4.0}, ["shift_check: why"]))
-    assert rows_of(path)[1:] == [["a.ipynb", SHIFT, "2.5", "4", "2.5", "shift_check: why"]]
+    assert rows_of(path)[1:] == [["a.ipynb", SHIFT, "practice", "2.5", "4", "2.5", "shift_check: why"]]
     assert not (tmp_path / "book.csv.part").exists()
 
 
 def test_an_existing_gradebook_keeps_its_rows_and_columns_except_those_to_regrade(tmp_path):
     path = tmp_path / "book.csv"
-    path.write_text("submission,assignment,points_by_grader,max_points,read_check,reasons\n"
-                    f"a.ipynb,{READ},4,4,4,\nb.ipynb,{READ},0,4,0,read_check: wrong\n,,,,,\n")
+    path.write_text("submission,assignment,kind,points_by_grader,max_points,read_check,reasons\n"
+                    f"a.ipynb,{READ},practice,4,4,4,\nb.ipynb,{READ},practice,0,4,0,read_check: wrong\n,,,,,,\n")
     book = gb.Gradebook(path, ["shift_check", "read_check"], regrade={"b.ipynb"})
     assert book.columns == ["read_check", "shift_check"]
     assert list(book.rows) == ["a.ipynb"]                       # b is to be graded again; the empty row is dropped
-    assert rows_of(path) == [["submission", "assignment", "points_by_grader", "max_points", "read_check",
-                              "shift_check", "reasons"], ["a.ipynb", READ, "4", "4", "4", "", ""]]
+    assert rows_of(path) == [["submission", "assignment", "kind", "points_by_grader", "max_points", "read_check",
+                              "shift_check", "reasons"], ["a.ipynb", READ, "practice", "4", "4", "4", "", ""]]
     book.add(submission.Grade("c.ipynb", SHIFT, {"shift_check": 4.0}, {"shift_check": 4.0}))
     book.rewrite(["c.ipynb", "missing.ipynb", "a.ipynb"])
     assert [r[0] for r in rows_of(path)[1:]] == ["c.ipynb", "a.ipynb"]
-    assert rows_of(path)[1] == ["c.ipynb", SHIFT, "4", "4", "", "4", ""]
+    assert rows_of(path)[1] == ["c.ipynb", SHIFT, "practice", "4", "4", "", "4", ""]
 
 
 @pytest.mark.parametrize("text", ["not,a,gradebook\n1,2,3\n", ""])

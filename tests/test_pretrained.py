@@ -116,3 +116,9 @@ def test_the_readme_results_tables_match_the_recorded_results():
         found, best = recorded[setting], recorded[f"{get_task(task).floor[0]} (the floor)"]
         assert (bits, floor, above) == (f"{found['bits']:.1f}", f"{best['bits']:.1f}",
                                         f"{found['bits'] - best['bits']:.1f}")
+
+
+def test_loading_a_model_leaves_the_callers_generator_alone():
+    before = torch.get_rng_state()
+    load_pretrained("copy", device="cpu")
+    assert torch.equal(torch.get_rng_state(), before)

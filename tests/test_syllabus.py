@@ -63,7 +63,7 @@ def test_an_unknown_name_is_a_value_error_naming_the_known_ones():
     with pytest.raises(ValueError, match=r"name must be a lesson or an exercise .*01_memory.*got 'nope'"):
         syllabus.stage_of("nope")
     assert syllabus.stage_of("05_blog_shift").lesson == "05_shift"
-    assert syllabus.stage_of("05_shift").assignments[1].kind == syllabus.GRADED
+    assert syllabus.stage_of("05_shift").assignments[1].kind == syllabus.TRANSFER
 
 
 def course_map():

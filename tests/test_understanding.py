@@ -16,7 +16,8 @@ import ntm_course
 from ntm_course.handcrafted import copy_head_params, shift_distribution
 from ntm_course.ntm import NTMCell
 from ntm_course.teaching.harness import run_machine
-from ntm_course_instructor.grading import EXERCISES, blog_shift, check, debug_nans, reference
+from ntm_course.teaching.practice.exercises import debug_nans
+from ntm_course_instructor.grading import EXERCISES, blog_shift, check, reference
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW = ("blog_rule_s", "blog_rule_answers", "stable_cosine_similarity", "stable_sharpen", "reverse_copy_head_params",

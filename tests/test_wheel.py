@@ -218,7 +218,7 @@ def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_pat
         course_file, executable, _ = nb.cells[-1].outputs[0].text.split()
         assert Path(course_file).is_relative_to(site) and Path(executable).parent == bin_dir
     (check,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "read_check"]
-    assert check.outputs[-1]["data"]["text/plain"] == "4"                # the learner's read: full marks
+    assert check.outputs[-1]["data"]["text/plain"] == "1"                # the learner's read: full marks (1 point)
 
     # The instructor's wheel joins the learner's: it grades the answered exercise, and a graded one, outside the
     # repository with no --source (the solutions come with it).
@@ -231,4 +231,4 @@ def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_pat
     assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-2000:]
     with open(learner / "book.csv") as book:
         rows = {Path(row["submission"]).stem: row for row in csv.DictReader(book)}
-    assert rows["01_read"]["read_check"] == "4" and rows["05_blog_shift"]["blog_rule_s_check"] == "0"
+    assert rows["01_read"]["read_check"] == "1" and rows["05_blog_shift"]["blog_rule_s_check"] == "0"

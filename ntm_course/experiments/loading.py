@@ -1,18 +1,20 @@
 """Trained models from checkpoints: load one (:func:`load_model`), or start a new run from its weights
 (:func:`warm_start`)."""
-from ..device import get_device
+from ..device import get_device, rng_isolated
 from .checkpoints import checkpoint_file, load_checkpoint
 from .config import ModelConfig, build_model, defaults, make_config
 from .tasks import get_task
 
 
 def model_from_checkpoint(state, path="checkpoint"):
-    """Build the model a checkpoint describes and load its weights; mismatches are a ValueError."""
+    """Build the model a checkpoint describes and load its weights; mismatches are a ValueError. The caller's random
+    generators are left as they were (the initial weights drawn and overwritten here come from a fork)."""
     try:
         config = make_config(**state["config"])
     except (TypeError, ValueError) as error:
         raise ValueError(f"{path}: its config is not a valid training configuration ({error})") from None
-    model = build_model(config)
+    with rng_isolated():
+        model = build_model(config)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as error:

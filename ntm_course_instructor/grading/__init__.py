@@ -5,7 +5,7 @@
 notebook's own check: it runs the learner's code in an isolated worker process, gets back only the values and
 gradients it computes, and scores them against the reference in its own process (:mod:`.gradebook`).
 """
-from ntm_course.teaching.practice import worth
+from ntm_course import syllabus
 from ntm_course.teaching.practice.checker import CheckResult, run_check
 
 from .registry import EXERCISES, GRADED
@@ -13,7 +13,7 @@ from .registry import EXERCISES, GRADED
 
 def check(name, fn, verbose=True):
     """Check ``fn`` for the exercise ``name`` against its reference; see :func:`ntm_course.teaching.practice.check`."""
-    return worth(run_check(_exercise(name), fn, verbose))
+    return run_check(_exercise(name), fn, verbose, syllabus.points_of(name))
 
 
 def reference(name):

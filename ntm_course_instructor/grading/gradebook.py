@@ -34,6 +34,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from ntm_course import syllabus
 from ntm_course.device import threads
 from ntm_course.extras import needs
 
@@ -62,13 +63,24 @@ def columns_of(assignments, names):
     return columns
 
 
+FIXED = ("submission", "assignment", "kind", POINTS_COLUMN, "max_points")
+"""The gradebook's first columns; one column per check follows, then the reasons. ``kind`` is the exercise's kind
+in the syllabus: practice (a lesson's stub again, low stakes), graded or transfer."""
+
+
 def header(columns):
-    return ["submission", "assignment", POINTS_COLUMN, "max_points", *columns, "reasons"]
+    return [*FIXED, *columns, "reasons"]
+
+
+def kind_of(assignment):
+    """The syllabus kind of the exercise ``assignment`` ("" when the submission's exercise is unknown)."""
+    return next((a.kind for a in syllabus.assignments() if a.name == assignment), "")
 
 
 def row_of(grade, columns):
-    return [grade.submission, grade.assignment or "", points_text(grade.points), points_text(grade.max_points),
-            *[points_text(grade.scores[c]) if c in grade.scores else "" for c in columns], "; ".join(grade.reasons)]
+    scores = [points_text(grade.scores[c]) if c in grade.scores else "" for c in columns]
+    return [grade.submission, grade.assignment or "", kind_of(grade.assignment), points_text(grade.points),
+            points_text(grade.max_points), *scores, "; ".join(grade.reasons)]
 
 
 class Gradebook:
@@ -86,7 +98,7 @@ class Gradebook:
                     entry = dict(zip(names, r))
                     if entry.get("submission") and entry["submission"] not in regrade:
                         self.rows[entry["submission"]] = entry
-                columns = list(dict.fromkeys([*names[4:-1], *columns]))
+                columns = list(dict.fromkeys([*(n for n in names[:-1] if n not in FIXED), *columns]))
         self.columns = list(columns)
         self.rewrite(list(self.rows))
 

@@ -43,7 +43,7 @@ def reverse_copy_head_params(step, T, W, inputs=None, batch_size=1):
 
 # --- the check -----------------------------------------------------------------------------------------
 
-def _reverse_variant(write_offset_reading=0, read_first=0, read_then=-1, read_while_writing=+1, erase_reading=0.0):
+def _reverse_variant(read_first=0, read_then=-1, read_while_writing=+1, erase_reading=0.0):
     """A wrong reverse-copy machine: one of the reference's choices changed."""
     def head_params(step, T, W, inputs=None, batch_size=1):
         write_params, read_params = reverse_copy_head_params(step, T, W, inputs, batch_size)
@@ -51,7 +51,7 @@ def _reverse_variant(write_offset_reading=0, read_first=0, read_then=-1, read_wh
         if step < T:
             read_params["s"] = _one_shift(read_while_writing, B)
         else:
-            write_params.update(s=_one_shift(write_offset_reading, B), erase=torch.full((B, M), erase_reading))
+            write_params.update(s=_one_shift(0, B), erase=torch.full((B, M), erase_reading))
             read_params["s"] = _one_shift(read_first if step == T else read_then, B)
         return write_params, read_params
     return head_params
@@ -104,7 +104,7 @@ REVERSE_COPY = Understanding(
         ("your read head did not follow the write head: while writing, shift it +1 with the write head, so it is "
          "on the last item when reading starts", _reverse_variant(read_while_writing=0)),
         ("the write head keeps erasing while the machine reads: at the read steps set erase = 0 and add = 0",
-         _reverse_variant(write_offset_reading=+1, erase_reading=1.0)),
+         _reverse_variant(erase_reading=1.0)),
     ],
     hint="write as the copy machine does (shift +1, full erase, add the item); keep the read head beside the "
          "write head; then read with shift 0 once and -1 afterwards",

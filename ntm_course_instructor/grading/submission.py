@@ -168,11 +168,11 @@ def _score(check, data):
         return 0.0, f"the worker sent back something other than values ({data.get('detail')})", ""
     if status != "ok":
         detail = str(data.get("detail") or "no function to check")
-        return 0.0, _short(detail), not_callable(exercise, detail).report
+        return 0.0, _short(detail), not_callable(exercise, detail, worth=check.points).report
     if data.get("reference_called"):
         return 0.0, f"calls the library's own {check.name}: 0 points, write it yourself", ""
-    result = score_outcomes(exercise, outcomes_from(data))
-    points = float(check.points) * result.points / result.max_points
+    result = score_outcomes(exercise, outcomes_from(data), worth=check.points)
+    points = float(check.points) * result.points / result.max_points   # not result.grade: that is rounded
     if result.points == result.max_points:
         return points, "", result.report
     reason = _first_line(result.report)

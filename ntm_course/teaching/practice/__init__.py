@@ -46,19 +46,13 @@ def check(name, fn, verbose=True):
         (the points on the scale of the exercise's check cell, from :mod:`ntm_course.syllabus`).
     """
     if name in EXERCISES:
-        return worth(run_check(EXERCISES[name], fn, verbose))
+        return run_check(EXERCISES[name], fn, verbose, syllabus.points_of(name))
     if name not in syllabus.graded_checks():
         raise ValueError(f"name must be one of {sorted(EXERCISES) + syllabus.graded_checks()}, got {name!r}")
     exercise = _instructors_check(name)
     if exercise is not None:
-        return worth(run_check(exercise, fn, verbose))
+        return run_check(exercise, fn, verbose, syllabus.points_of(name))
     return _handed_in(name, fn, verbose)
-
-
-def worth(result):
-    """``result`` with the points its check is worth in the syllabus (:attr:`CheckResult.grade` scales to them)."""
-    result.worth = syllabus.points_of(result.name)
-    return result
 
 
 def _handed_in(name, fn, verbose):
@@ -89,4 +83,4 @@ def reference(name):
     return EXERCISES[name].reference
 
 
-__all__ = ["check", "reference", "worth", "CheckResult", "EXERCISES", "GRADED_CHECKS"]
+__all__ = ["check", "reference", "CheckResult", "EXERCISES", "GRADED_CHECKS"]

@@ -62,26 +62,33 @@ def session_kept():
             np.random.set_state(numpy_rng)
 
 
-def run_check(exercise, fn, verbose=True):
-    """Score ``fn`` against ``exercise`` in this process; see :func:`ntm_course.teaching.practice.check`."""
+def run_check(exercise, fn, verbose=True, worth=None):
+    """Score ``fn`` against ``exercise`` in this process; see :func:`ntm_course.teaching.practice.check`.
+
+    ``worth``: the points the check is worth in its exercise (the report and ``grade`` use that scale; default:
+    one point a group)."""
     if not callable(fn):
-        return not_callable(exercise, f"expected a function, got {type(fn).__name__}", verbose)
+        return not_callable(exercise, f"expected a function, got {type(fn).__name__}", verbose, worth)
     with session_kept():
-        return _score(exercise, Runner(exercise, LocalOutcomes(exercise, fn)), verbose)
+        return _score(exercise, Runner(exercise, LocalOutcomes(exercise, fn)), verbose, worth)
 
 
-def score_outcomes(exercise, outcomes, verbose=False):
+def score_outcomes(exercise, outcomes, verbose=False, worth=None):
     """Score outcomes computed elsewhere (``{group: [Outcome or GradOutcome, ...]}``, from the instructor's
     grading worker) against the reference, computed here: the same scoring and report as :func:`run_check`."""
     with session_kept():
-        return _score(exercise, Runner(exercise, RemoteOutcomes(outcomes)), verbose)
+        return _score(exercise, Runner(exercise, RemoteOutcomes(outcomes)), verbose, worth)
 
 
-def not_callable(exercise, what, verbose=False):
+def not_callable(exercise, what, verbose=False, worth=None):
     """The result of a check whose function is missing or not a function: 0 points, ``what`` says why."""
-    max_points = len(exercise.groups)
-    report = f"{exercise.name}: 0/{max_points} points -- {what}"
-    return _finish(CheckResult(exercise.name, 0, max_points, report=report), verbose)
+    result = CheckResult(exercise.name, 0, len(exercise.groups), worth=worth)
+    result.report = f"{exercise.name}: 0/{_text(result.worth_or_max)} points -- {what}"
+    return _finish(result, verbose)
+
+
+def _text(x):
+    return f"{x:g}"
 
 
 def _guarded(case, scorer):
@@ -117,10 +124,12 @@ def _failures(exercise, runner):
     return failures
 
 
-def _report(exercise, groups, failures):
-    """The report: the score, then one line per group (✓, ✗ with its first failing case, or · not scored)."""
-    points, max_points = sum(1 for ok in groups.values() if ok), len(exercise.groups)
-    lines = [f"{exercise.name}: {points}/{max_points} points" + (" -- well done!" if points == max_points else "")]
+def _report(exercise, result, failures):
+    """The report: the score (on the check's scale), then one line per group (✓, ✗ with its first failing case,
+    or · not scored)."""
+    groups = result.groups
+    lines = [f"{exercise.name}: {_text(result.grade)}/{_text(result.worth_or_max)} points"
+             + (" -- well done!" if result.points == result.max_points else "")]
     for group in exercise.groups:
         ok = groups[group]
         note = "(scored once the values are right)" if ok is None else exercise.group_notes.get(group, "")
@@ -130,20 +139,22 @@ def _report(exercise, groups, failures):
     return "\n".join(lines)
 
 
-def _score(exercise, runner, verbose):
+def _score(exercise, runner, verbose, worth):
     """Run every group of cases, then build the result and its report."""
     max_points = len(exercise.groups)
     try:
         failures = _failures(exercise, runner)
     except NotImplementedYet:
-        report = (f"{exercise.name}: not implemented yet (0/{max_points} points) -- replace "
-                  f"`raise NotImplementedError()` with your code, then run this cell again")
-        return _finish(CheckResult(exercise.name, 0, max_points, report=report), verbose)
+        result = CheckResult(exercise.name, 0, max_points, worth=worth)
+        result.report = (f"{exercise.name}: not implemented yet (0/{_text(result.worth_or_max)} points) -- replace "
+                         f"`raise NotImplementedError()` with your code, then run this cell again")
+        return _finish(result, verbose)
     values_ok = "values" not in failures
     groups = {g: (g not in failures) if (values_ok or g == "values") else None for g in exercise.groups}
-    points = sum(1 for ok in groups.values() if ok)
-    return _finish(CheckResult(exercise.name, points, max_points, groups, _report(exercise, groups, failures),
-                               failures), verbose)
+    result = CheckResult(exercise.name, sum(1 for ok in groups.values() if ok), max_points, groups,
+                         failures=failures, worth=worth)
+    result.report = _report(exercise, result, failures)
+    return _finish(result, verbose)
 
 
 def _finish(result, verbose):

@@ -58,11 +58,17 @@ class CheckResult:
     worth: float = None
 
     @property
+    def worth_or_max(self):
+        """What a full score is on the check's scale: :attr:`worth`, or one point a group."""
+        return self.max_points if self.worth is None else self.worth
+
+    @property
     def grade(self):
         """``points`` scaled to :attr:`worth` (``points`` itself when the check is worth no set amount)."""
         if self.worth is None or not self.max_points:
             return self.points
-        return round(self.worth * self.points / self.max_points, 2)
+        grade = round(self.worth * self.points / self.max_points, 2)
+        return int(grade) if float(grade).is_integer() else grade
 
     @property
     def passed(self):

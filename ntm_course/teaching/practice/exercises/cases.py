@@ -113,6 +113,31 @@ class Exercise:
         return self.hint
 
 
+@dataclass
+class Understanding(Exercise):
+    """An :class:`Exercise` whose groups, argument names and group notes can be set.
+
+    ``only_groups``: the groups scored (default: the usual ones); ``inputs``: the names of a case's arguments
+    when the check runs the learner's function inside a harness (``call``); ``notes``: notes for the report's
+    groups.
+    """
+    only_groups: tuple = ()
+    inputs: tuple = ()
+    notes: dict = None
+
+    @property
+    def arg_names(self):
+        return list(self.inputs) if self.inputs else super().arg_names
+
+    @property
+    def groups(self):
+        return self.only_groups or super().groups
+
+    @property
+    def group_notes(self):
+        return {**super().group_notes, **(self.notes or {})}
+
+
 # --- random inputs, built in float64 -----------------------------------------------------------------
 
 def randn(gen, *shape):

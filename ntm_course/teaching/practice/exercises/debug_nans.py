@@ -1,13 +1,12 @@
-"""Exercise 06_debug_nans: fix the NaNs of cosine similarity on a zero memory row or key (eq. 6) and of
-sharpening's underflow (eq. 9); graded on the values *and* the gradients, since a patched value can still hide a
-NaN gradient.
+"""Exercise 06_debug_nans (practice): fix the NaNs of cosine similarity on a zero memory row or key (eq. 6) and of
+sharpening's underflow (eq. 9); checked on the values *and* the gradients, since a patched value can still hide a
+NaN gradient. The fixes are the contracts of lessons 2 and 6's stubs, so the library's own functions are the
+references: practice, not graded work (the graded hunt for a NaN is ``06_find_the_nan``).
 """
 import torch
 
-from ntm_course.addressing import cosine_similarity, sharpen
-from ntm_course.teaching.practice.exercises.cases import Case, both, rand, randn, random_cases, weighting
-
-from .understanding import Understanding
+from ....addressing import cosine_similarity, sharpen
+from .cases import Case, Understanding, both, rand, randn, random_cases, weighting
 
 
 # --- the reference answers ------------------------------------------------------------------------------
