@@ -79,3 +79,9 @@ def course_map():
 def test_the_readmes_course_map_is_the_syllabus():
     assert course_map() == [(int(s.lesson[:2]), s.lesson, s.stubs, tuple(a.name for a in s.assignments))
                             for s in syllabus.STAGES]
+
+
+@pytest.mark.parametrize("stage", [s for s in syllabus.STAGES if s.assignments], ids=lambda s: s.lesson)
+def test_each_lesson_links_every_exercise_of_its_stage(stage):
+    text = (ROOT / "notebooks" / stage.notebook).read_text()
+    assert not [a.name for a in stage.assignments if f"](../exercises/{a.notebook})" not in text]
