@@ -10,9 +10,7 @@ order held fixed, as in the DNC paper (the sort itself has no gradient); the gra
 import torch
 
 from ntm_course.checks import check_same_device_dtype, check_tensor
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, both, cast, rand
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, both, cast, rand
 
 
 # --- the reference answers ------------------------------------------------------------------------------

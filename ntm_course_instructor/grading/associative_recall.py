@@ -6,9 +6,7 @@ import torch
 
 from ntm_course.handcrafted import shift_distribution
 from ntm_course.teaching.harness import run_recall_machine
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, cast
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, cast
 
 
 # --- the reference answer -------------------------------------------------------------------------------

@@ -5,9 +5,7 @@ shift distribution ``s`` in this course's convention; graded on what ``ntm_cours
 import torch
 
 from ntm_course import addressing
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, both, cast, one_hot, weighting
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, both, cast, one_hot, weighting
 
 
 # --- the reference answers ------------------------------------------------------------------------------

@@ -6,9 +6,7 @@ weightings copy, overwrite, erase fully or partly, or never write.
 import torch
 
 from ntm_course import read, write
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, cast, rand, randn
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, cast, rand, randn
 
 
 # --- the machine and the reference answer ---------------------------------------------------------------

@@ -13,9 +13,7 @@ import warnings
 import torch
 from torch.overrides import TorchFunctionMode
 
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, cast, rand
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, cast, rand
 
 
 # --- the reference answer -------------------------------------------------------------------------------

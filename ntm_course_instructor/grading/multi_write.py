@@ -17,9 +17,7 @@ all. It is the adds of earlier heads that later heads erase; for two heads, ``-w
 import torch
 
 from ntm_course.checks import check_heads, check_memory, check_same_device_dtype, check_tensor
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, both, cast, rand, randn
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, both, cast, rand, randn
 
 
 # --- the reference answers ------------------------------------------------------------------------------

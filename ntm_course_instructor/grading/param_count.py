@@ -5,9 +5,7 @@ model, so an answer that builds the NTM and counts fails there.
 """
 import operator
 
-from ntm_course.teaching.practice.exercises.cases import Case
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import Case, Understanding
 
 
 # --- the reference answer -------------------------------------------------------------------------------

@@ -7,9 +7,7 @@ import torch
 
 from ntm_course.experiments.pretrained import load_pretrained
 from ntm_course.experiments.tasks import TASKS
-from ntm_course.teaching.practice.exercises.cases import Case, randn
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import Case, Understanding, randn
 
 
 # --- the reference answer -------------------------------------------------------------------------------

@@ -5,9 +5,7 @@ import torch
 
 from ntm_course.handcrafted import copy_head_params, shift_distribution
 from ntm_course.teaching.harness import run_machine
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, both, cast, randn
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, both, cast, randn
 
 
 # --- the reference answer -------------------------------------------------------------------------------

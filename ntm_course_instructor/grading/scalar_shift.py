@@ -7,9 +7,7 @@ a column convention the wrong way round shows as a focus moving the wrong way.
 import torch
 
 from ntm_course import addressing
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, cast, one_hot, rand, weighting
-
-from .understanding import Understanding
+from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, cast, one_hot, rand, weighting
 
 
 # --- the reference answer -------------------------------------------------------------------------------
