@@ -5,7 +5,8 @@ shift distribution ``s`` in this course's convention; graded on what ``ntm_cours
 import torch
 
 from ntm_course import addressing
-from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, both, cast, one_hot, weighting
+from ntm_course.teaching.practice.exercises.cases import (DTYPES, Case, Understanding, answer_dict, both, cast, one_hot,
+                                                          weighting)
 
 
 # --- the reference answers ------------------------------------------------------------------------------
@@ -106,14 +107,7 @@ BLOG_SHIFT = Understanding(
 def _answers_call(fn, args):
     """The learner's answers to the questions in ``args[0]`` (a tuple of keys)."""
     keys = args[0]
-    answers = fn()
-    if not isinstance(answers, dict):
-        raise ValueError(f"blog_rule_answers() must return a dict with keys 'K', 'offsets' and 'columns', "
-                         f"got {type(answers).__name__}")
-    missing = [k for k in keys if k not in answers]
-    if missing:
-        raise ValueError(f"blog_rule_answers() must return a dict with keys 'K', 'offsets' and 'columns': "
-                         f"{missing[0]!r} is missing")
+    answers = answer_dict(fn(), keys, "blog_rule_answers()", "'K', 'offsets' and 'columns'")
     return {k: answers[k] for k in keys}
 
 

@@ -7,7 +7,7 @@ import torch
 
 from ntm_course.experiments.pretrained import load_pretrained
 from ntm_course.experiments.tasks import TASKS
-from ntm_course.teaching.practice.exercises.cases import Case, Understanding, randn
+from ntm_course.teaching.practice.exercises.cases import Case, Understanding, answer_dict, randn
 
 
 # --- the reference answer -------------------------------------------------------------------------------
@@ -69,14 +69,7 @@ def _trace_call(fn, args):
     """The learner's answers about ``args[0]``, checked and made plain: ``{field: [T ints]}``."""
     trace = args[0]
     T = trace["read_g"].shape[0]
-    answers = fn(trace)
-    if not isinstance(answers, dict):
-        raise ValueError(f"trace_answers(trace) must return a dict with keys {list(FIELDS)}, "
-                         f"got {type(answers).__name__}")
-    missing = [k for k in FIELDS if k not in answers]
-    if missing:
-        raise ValueError(f"trace_answers(trace) must return a dict with keys {list(FIELDS)}: {missing[0]!r} is "
-                         f"missing")
+    answers = answer_dict(fn(trace), FIELDS, "trace_answers(trace)", list(FIELDS))
     plain = {}
     for field in FIELDS:
         values = answers[field]

@@ -138,6 +138,17 @@ class Understanding(Exercise):
         return {**super().group_notes, **(self.notes or {})}
 
 
+def answer_dict(answers, keys, call, listed):
+    """``answers`` (a harness's learner's answer), checked to be a dict that holds every one of ``keys``; else a
+    ValueError saying that ``call`` must return a dict with the keys ``listed``."""
+    if not isinstance(answers, dict):
+        raise ValueError(f"{call} must return a dict with keys {listed}, got {type(answers).__name__}")
+    missing = [k for k in keys if k not in answers]
+    if missing:
+        raise ValueError(f"{call} must return a dict with keys {listed}: {missing[0]!r} is missing")
+    return answers
+
+
 # --- random inputs, built in float64 -----------------------------------------------------------------
 
 def randn(gen, *shape):
