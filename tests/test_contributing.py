@@ -70,9 +70,9 @@ def follow_the_recipe(root):
     """CONTRIBUTING.md's steps for a lesson with one stub and a practice exercise."""
     syllabus = root / "ntm_course" / "syllabus.py"
     text = syllabus.read_text()
-    last = '    Stage("11_where_next", "Where next"),\n'
-    assert last in text
-    syllabus.write_text(text.replace(last, last + ROW))
+    start = text.index("\nSTAGES = (\n")
+    end = text.index("\n)\n", start) + 1                   # the line that closes STAGES: the new row goes above it
+    syllabus.write_text(text[:end] + ROW + text[end:])
     (root / "ntm_course" / "teaching" / "practice" / "exercises" / "toy.py").write_text(CHECK_MODULE)
     write(root / "notebooks" / "12_toy.ipynb", [
         new_markdown_cell("# Lesson 12 · A toy stage\n\nDouble a tensor."),
@@ -80,6 +80,7 @@ def follow_the_recipe(root):
         new_code_cell(STUB, metadata={"tags": ["stub"], "ntm_course": {"stub": "double"}}),
         new_code_cell('double = your_turn("double", double)'),
         new_code_cell("x = torch.arange(3.0).reshape(1, 3)\nassert torch.equal(double(x), 2 * x)"),
+        new_markdown_cell("**Exercises:** [12_toy](../exercises/12_toy.ipynb) (`double` again: practice)."),
     ])
     write(root / "solutions" / "12_toy.ipynb", [
         new_markdown_cell("# Exercise 12: double it\n\n**Lesson:** [12_toy](../notebooks/12_toy.ipynb) · "
