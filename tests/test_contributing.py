@@ -4,7 +4,8 @@ The recipe is: a syllabus row (``ntm_course/syllabus.py``) naming the module of 
 lesson notebook, the solution notebook, the README's course-map row, then ``ntm-course-instructor release``. Then
 everything the course derives from the syllabus must pick the toy up with no other edit: the lesson's stub is
 checked by ``your_turn``, the exercise is released, graded (full marks solved, 0 unanswered) and the lesson
-rendered into the website; ``tests/test_syllabus.py`` passes in the copy.
+rendered into a page of the website's book, in the syllabus's order (the HTML build itself is tests/test_render.py's
+and the browser test's); ``tests/test_syllabus.py`` passes in the copy.
 
 The copy runs in an environment of its own whose packages are this one's (a ``.pth`` file), with the copy first on
 the path: no install, and the grader's worker processes see the copy too.
@@ -151,7 +152,7 @@ def test_the_exercise_is_released_graded_and_the_syllabus_holds(toy, tmp_path):
     solved.write_text((root / "solutions" / "12_toy.ipynb").read_text())
     book = tmp_path / "book.csv"
     run(toy, "-m", "ntm_course_instructor.cli", "grade", str(solved), str(exercise), "--csv", str(book),
-        "--jobs", "1", "--no-isolation")
+        "--jobs", "2", "--no-isolation")
     with open(book) as f:
         rows = {Path(row["submission"]).name: row for row in csv.DictReader(f)}
     assert rows["ada_12_toy.ipynb"]["double_check"] == "4" and rows["12_toy.ipynb"]["double_check"] == "0"
@@ -165,5 +166,20 @@ def test_the_lesson_is_rendered_in_the_syllabus_order(toy, tmp_path):
         print(find_notebooks(["notebooks"])[-1].name, find_notebooks([])[-1].name)
     """)
     assert out.split() == ["12_toy.ipynb", "12_toy.ipynb"]
-    run(toy, "-m", "ntm_course_instructor.cli", "render", "notebooks/12_toy.ipynb", "-o", str(tmp_path / "html"))
-    assert "Lesson 12" in (tmp_path / "html" / "12_toy.html").read_text()
+    book = tmp_path / "book"                         # the site's page: executed, written into the book, in its TOC
+    book.mkdir()
+    run(toy, str(book), script="""
+        import sys
+        from pathlib import Path
+        import yaml
+        from ntm_course_instructor.render import render_notebook, write_toc
+        book = Path(sys.argv[1])
+        config = yaml.safe_load(Path("site/_config.yml").read_text())
+        page, problem = render_notebook(Path("notebooks/12_toy.ipynb"), book, 60, config)
+        assert page is not None and problem is None, problem
+        write_toc(book, [page])
+    """)
+    page = nbformat.read(str(book / "12_toy.ipynb"), as_version=4)
+    assert "the lesson goes on with the course's double" in "".join(
+        o.get("text", "") for c in page.cells if c.cell_type == "code" for o in c.outputs)
+    assert "file: 12_toy" in (book / "_toc.yml").read_text()

@@ -227,7 +227,7 @@ def test_a_learner_installs_the_wheel_gets_the_course_and_runs_it(built, tmp_pat
     assert Path(where.stdout.strip()).is_relative_to(site), where.stderr
     blog = course / "exercises" / "05_blog_shift.ipynb"       # unanswered: 0 for each check
     graded = run(bin_dir / "ntm-course-instructor", "grade", str(exercise), str(blog), "--csv", "book.csv",
-                 "--jobs", "1", "--no-isolation", cwd=learner)
+                 "--jobs", "2", "--no-isolation", cwd=learner)
     assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-2000:]
     with open(learner / "book.csv") as book:
         rows = {Path(row["submission"]).stem: row for row in csv.DictReader(book)}
