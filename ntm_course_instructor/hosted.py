@@ -20,6 +20,7 @@ changed (``--check`` only lists the stale ones); ``ntm-course-instructor release
 ``exercises/``, with the badge pointing at the exercise.
 """
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -77,29 +78,59 @@ if "google.colab" in sys.modules:
     import os
     install_course(os.environ.get("@VARIABLE@", "@SOURCE@"))
 '''
-INSTALL_CELL = (_INSTALL_TEMPLATE.strip("\n").replace("@VARIABLE@", SOURCE_VARIABLE)
-                .replace("@SOURCE@", f"git+https://github.com/{REPOSITORY}"))
-"""The install cell's source (see the module's docstring)."""
+_SOURCE = re.compile(r'"git\+https://github\.com/' + re.escape(REPOSITORY) + r'@([\w.\-/]+)"')
 
 
-def colab_url(path):
-    """The Colab page that opens ``path`` (a notebook's path in the repository) from GitHub."""
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{path}"
+def install_source(ref=BRANCH):
+    """The install cell's source (see the module's docstring), installing the course at the git ``ref``."""
+    return (_INSTALL_TEMPLATE.strip("\n").replace("@VARIABLE@", SOURCE_VARIABLE)
+            .replace("@SOURCE@", f"git+https://github.com/{REPOSITORY}@{ref}"))
 
 
-def binder_url(path):
-    """The Binder link that builds the repository and opens ``path`` in JupyterLab."""
-    return f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{path}"
+INSTALL_CELL = install_source()
+"""The install cell of a notebook on the default branch."""
 
 
-def colab_badge(path):
+def release_ref(root):
+    """The git ref the notebooks of the checkout at ``root`` belong to: :data:`BRANCH` while CHANGELOG.md's
+    ``[Unreleased]`` section lists changes (or there is no CHANGELOG.md), else the tag of the release
+    pyproject.toml names (``v0.2.0``). A notebook's install cell and badges point there: a notebook of a release
+    installs that release's library."""
+    path = Path(root) / "CHANGELOG.md"
+    if not path.is_file():   # no release history (a folder of notebooks): the default branch
+        return BRANCH
+    changelog = path.read_text(encoding="utf-8")
+    unreleased = changelog.partition("## [Unreleased]")[2].split("\n## [", 1)[0]
+    if re.search(r"^\s*[-*] ", unreleased, re.M):
+        return BRANCH
+    version = re.search(r'^version = "([^"]+)"', (Path(root) / "pyproject.toml").read_text(encoding="utf-8"), re.M)
+    return f"v{version.group(1)}"
+
+
+def ref_of(nb):
+    """The git ref a notebook's install cell installs from (:data:`BRANCH` when it has none)."""
+    found = next((_SOURCE.search(c.source) for c in nb.cells if role(c) == "install"), None)
+    return found.group(1) if found else BRANCH
+
+
+def colab_url(path, ref=BRANCH):
+    """The Colab page that opens ``path`` (a notebook's path in the repository) from GitHub, at ``ref``."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{ref}/{path}"
+
+
+def binder_url(path, ref=BRANCH):
+    """The Binder link that builds the repository at ``ref`` and opens ``path`` in JupyterLab."""
+    return f"https://mybinder.org/v2/gh/{REPOSITORY}/{ref}?urlpath=lab/tree/{path}"
+
+
+def colab_badge(path, ref=BRANCH):
     """The markdown of an "Open in Colab" badge for ``path``."""
-    return f"[![Open In Colab]({COLAB_BADGE_IMAGE})]({colab_url(path)})"
+    return f"[![Open In Colab]({COLAB_BADGE_IMAGE})]({colab_url(path, ref)})"
 
 
-def binder_badge(path):
+def binder_badge(path, ref=BRANCH):
     """The markdown of a "Launch Binder" badge opening ``path``."""
-    return f"[![Binder]({BINDER_BADGE_IMAGE})]({binder_url(path)})"
+    return f"[![Binder]({BINDER_BADGE_IMAGE})]({binder_url(path, ref)})"
 
 
 def role(cell):
@@ -107,16 +138,16 @@ def role(cell):
     return cell.get("metadata", {}).get("ntm_course", {}).get("hosted")
 
 
-def badge_cell(path):
+def badge_cell(path, ref=BRANCH):
     """The markdown cell with the Colab badge of the notebook at ``path``."""
-    cell = nbformat.v4.new_markdown_cell(colab_badge(path), id="colab-badge")
+    cell = nbformat.v4.new_markdown_cell(colab_badge(path, ref), id="colab-badge")
     cell.metadata["ntm_course"] = {"hosted": "badge"}
     return cell
 
 
-def install_cell(nbgrader=False):
+def install_cell(nbgrader=False, ref=BRANCH):
     """The install cell; in an nbgrader notebook (``nbgrader=True``) a locked cell, ``grade_id`` ``colab``."""
-    cell = nbformat.v4.new_code_cell(INSTALL_CELL, id="colab-install")
+    cell = nbformat.v4.new_code_cell(install_source(ref), id="colab-install")
     cell.metadata.update(cellView="form", ntm_course={"hosted": "install"})   # Colab shows the title only
     if nbgrader:
         cell.metadata["nbgrader"] = {"grade": False, "grade_id": "colab", "locked": True, "schema_version": 3,
@@ -124,27 +155,27 @@ def install_cell(nbgrader=False):
     return cell
 
 
-def set_badge(nb, path):
-    """Make ``nb``'s first cell the Colab badge for ``path``, replacing an earlier badge. Returns ``nb``."""
-    nb.cells = [badge_cell(path)] + [c for c in nb.cells if role(c) != "badge"]
+def set_badge(nb, path, ref=BRANCH):
+    """Make ``nb``'s first cell the Colab badge for ``path`` at ``ref``, replacing an earlier badge. Returns ``nb``."""
+    nb.cells = [badge_cell(path, ref)] + [c for c in nb.cells if role(c) != "badge"]
     return nb
 
 
-def add_hosted_cells(nb, path):
-    """The badge for ``path`` first, and the install cell just before the first other code cell, replacing
-    earlier ones (in place). Returns ``nb``."""
+def add_hosted_cells(nb, path, ref=BRANCH):
+    """The badge for ``path`` first, and the install cell just before the first other code cell, both at the git
+    ``ref``, replacing earlier ones (in place). Returns ``nb``."""
     nbgrader = any("nbgrader" in c.get("metadata", {}) for c in nb.cells)
-    cells = [c for c in set_badge(nb, path).cells if role(c) != "install"]
+    cells = [c for c in set_badge(nb, path, ref).cells if role(c) != "install"]
     first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
-    nb.cells = cells[:first_code] + [install_cell(nbgrader)] + cells[first_code:]
+    nb.cells = cells[:first_code] + [install_cell(nbgrader, ref)] + cells[first_code:]
     return nb
 
 
 def updated_text(path, root):
     """The text of the notebook at ``path`` with its hosted cells up to date (its repository path taken
-    relative to ``root``)."""
+    relative to ``root``, the git ref from :func:`release_ref`)."""
     nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
-    return nbformat.writes(add_hosted_cells(nb, Path(path).relative_to(root).as_posix())) + "\n"
+    return nbformat.writes(add_hosted_cells(nb, Path(path).relative_to(root).as_posix(), release_ref(root))) + "\n"
 
 
 def main(argv=None):

@@ -44,7 +44,7 @@ def release_notebook(solution, name):
     resources = {}
     for preprocessor in PREPROCESSORS:
         nb, resources = preprocessor().preprocess(nb, resources)
-    return hosted.set_badge(nb, f"{EXERCISES}/{name}")
+    return hosted.set_badge(nb, f"{EXERCISES}/{name}", hosted.ref_of(nb))
 
 
 def released_text(solution_path):

@@ -160,3 +160,25 @@ def test_on_a_simulated_colab_the_cell_installs_the_course_beside_the_hosted_tor
     out, again = run_cell(python, checkout, tmp_path, on_colab=True)       # a second run does nothing, quickly
     assert out == "ntm-course 0.1.0 already installed" and again < min(5.0, seconds / 5)
     assert distributions(python) == after
+
+
+CHANGELOG = "# Changelog\n\n## [Unreleased]\n{unreleased}\n## [v0.3.0] - 2027-01-02\n\n- something\n"
+
+
+@pytest.mark.parametrize("unreleased, ref", [("\n### Added\n\n- a new lesson\n", "main"), ("", "v0.3.0"),
+                                             ("\n### Added\n", "v0.3.0")])
+def test_a_notebook_installs_the_release_it_belongs_to(tmp_path, unreleased, ref):
+    """While the CHANGELOG lists unreleased changes the notebooks belong to the default branch; in a release
+    commit (nothing unreleased) they install, and their badges open, that release's tag."""
+    (tmp_path / "CHANGELOG.md").write_text(CHANGELOG.format(unreleased=unreleased))
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "ntm-course"\nversion = "0.3.0"\n')
+    assert hosted.release_ref(tmp_path) == ref
+    nb = hosted.add_hosted_cells(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), "x.ipynb", ref)
+    assert hosted.ref_of(nb) == ref and f"github.com/{hosted.REPOSITORY}@{ref}\"" in nb.cells[1].source
+    assert f"/blob/{ref}/x.ipynb" in nb.cells[0].source
+
+
+def test_this_checkouts_notebooks_follow_its_changelog():
+    assert {hosted.ref_of(nbformat.read(str(path), as_version=4))
+            for folder in (*hosted.FOLDERS, "exercises") for path in (ROOT / folder).glob("*.ipynb")} == \
+        {hosted.release_ref(ROOT)}

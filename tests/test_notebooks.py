@@ -61,14 +61,14 @@ def code_cells(path):
 def test_colab_badge_opens_this_notebook_before_its_title(path):
     first, second = load(path).cells[:2]
     assert first.cell_type == "markdown" and hosted.role(first) == "badge", f"{path.name}: no Colab badge first"
-    assert first.source == hosted.colab_badge(path.relative_to(ROOT).as_posix())
+    assert first.source == hosted.colab_badge(path.relative_to(ROOT).as_posix(), hosted.release_ref(ROOT))
     assert second.cell_type == "markdown" and second.source.startswith("# "), f"{path.name}: the title follows"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_first_code_cell_is_the_colab_install_cell(path):
     first = code_cells(path)[0]
-    assert hosted.role(first) == "install" and first.source == hosted.INSTALL_CELL, \
+    assert hosted.role(first) == "install" and first.source == hosted.install_source(hosted.release_ref(ROOT)), \
         f"{path.name}: the first code cell must be hosted.INSTALL_CELL; run `python -m ntm_course_instructor.hosted`"
 
 
