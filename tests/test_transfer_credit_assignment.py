@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ntm_course_instructor.grading import check
+from ntm_course.teaching.harness import run_episode
 from ntm_course_instructor.grading import credit_assignment as ca
 
 
@@ -16,7 +17,7 @@ def episode(seed, B=2, T=5, N=4, M=3, dtype=torch.float64):
 def closed_form(w_write, erase, add, w_read, target):
     """d r_t' / d a_t is diagonal: sum_i w_read[t'](i) w_write[t](i) prod_{t < s <= t'} (1 - w_write[s](i) e_s),
     per feature; so G[b, t, t'] = || 2 (r_t' - target_t') * that ||."""
-    reads, _ = ca.run_episode(w_write, erase, add, w_read, target)
+    reads, _ = run_episode(w_write, erase, add, w_read, target)
     T, B, M = add.shape
     G = torch.zeros(B, T, T, dtype=add.dtype)
     for t in range(T):
@@ -54,7 +55,7 @@ def test_the_gradients_the_reference_takes_pass_gradcheck_in_float64():
     w_write, erase, add, w_read, target = episode(1, B=2, T=4)
 
     def losses(add):
-        return ca.run_episode(w_write, erase, add, w_read, target)[1]
+        return run_episode(w_write, erase, add, w_read, target)[1]
     assert torch.autograd.gradcheck(losses, (add.clone().requires_grad_(),))
 
 
@@ -67,7 +68,7 @@ def test_one_entry_against_finite_differences():
         plus, minus = args[2].clone(), args[2].clone()
         plus[t, 0, m] += h
         minus[t, 0, m] -= h
-        loss = [ca.run_episode(args[0], args[1], a, args[3], args[4])[1][later, 0] for a in (plus, minus)]
+        loss = [run_episode(args[0], args[1], a, args[3], args[4])[1][later, 0] for a in (plus, minus)]
         slope.append((loss[0] - loss[1]) / (2 * h))
     torch.testing.assert_close(G[0, t, later], torch.stack(slope).norm(), rtol=1e-6, atol=1e-8)
 

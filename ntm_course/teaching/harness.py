@@ -3,12 +3,15 @@
 :func:`run_machine` runs a hand-programmed NTM (exercise ``07_reverse_copy``): the learner sets both heads'
 parameters at every step, and the machine's output is what counts. :func:`run_recall_machine` runs one that
 answers an associative-recall query (exercise ``07_associative_recall``): the items, then the query, then the answer.
+:func:`run_episode` runs the fixed write-then-read machine whose losses exercise ``09_credit_assignment``
+differentiates.
 """
 import torch
 
 from ..checks import check_same_device_dtype, check_tensor
 from ..handcrafted import run_steps, shift_distribution
 from ..heads import head_param_names
+from ..memory import read, write
 
 
 def _checked_params(params, step, B, M, like):
@@ -93,3 +96,19 @@ def run_recall_machine(head_params, sequence, query, N=None, trace=False):
     outputs, steps = run_steps(params_at, torch.cat([sequence, query.unsqueeze(0)]), N)
     answer = outputs[0]
     return (answer, {k: steps[k][:T + 2] for k in ("write_weights", "read_weights", "memory")}) if trace else answer
+
+
+def run_episode(w_write, erase, add, w_read, target):
+    """The machine: memory ``(B, N, M)`` starts at zero; at each step ``t`` it writes (eqs. 3-4, ``write``
+    with ``w_write[t]``, ``erase[t]``, ``add[t]``), then reads (eq. 2, ``read`` with ``w_read[t]``).
+
+    Returns ``(reads (T, B, M), losses (T, B))``: ``losses[t][b]`` is example b's squared error of the read against
+    ``target[t]``, summed over the M features.
+    """
+    memory = add.new_zeros(add.shape[1], w_write.shape[2], add.shape[2])
+    reads, losses = [], []
+    for t in range(add.shape[0]):
+        memory = write(memory, w_write[t], erase[t], add[t])
+        reads.append(read(memory, w_read[t]))
+        losses.append(((reads[-1] - target[t]) ** 2).sum(dim=1))
+    return torch.stack(reads), torch.stack(losses)

@@ -6,26 +6,11 @@ weightings copy, overwrite, erase fully or partly, or never write.
 import torch
 
 from ntm_course import read, write
+from ntm_course.teaching.harness import run_episode
 from ntm_course.teaching.practice.exercises.cases import DTYPES, Case, Understanding, cast, rand, randn
 
 
-# --- the machine and the reference answer ---------------------------------------------------------------
-
-def run_episode(w_write, erase, add, w_read, target):
-    """The machine: memory ``(B, N, M)`` starts at zero; at each step ``t`` it writes (eqs. 3-4, ``ntm_course.write``
-    with ``w_write[t]``, ``erase[t]``, ``add[t]``), then reads (eq. 2, ``ntm_course.read`` with ``w_read[t]``).
-
-    Returns ``(reads (T, B, M), losses (T, B))``: ``losses[t][b]`` is example b's squared error of the read against
-    ``target[t]``, summed over the M features.
-    """
-    memory = add.new_zeros(add.shape[1], w_write.shape[2], add.shape[2])
-    reads, losses = [], []
-    for t in range(add.shape[0]):
-        memory = write(memory, w_write[t], erase[t], add[t])
-        reads.append(read(memory, w_read[t]))
-        losses.append(((reads[-1] - target[t]) ** 2).sum(dim=1))
-    return torch.stack(reads), torch.stack(losses)
-
+# --- the reference answer (the machine is ntm_course.teaching.harness.run_episode) --------------------------
 
 def write_influence(w_write, erase, add, w_read, target):
     """How much the write at step t moves the loss at step t', for every pair and example.
