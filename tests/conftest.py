@@ -1,6 +1,7 @@
 """Shared test set-up: a hypothesis profile sized for a small shared CPU, a fixed seed per test, and each notebook
 executed once per run: every exercise and solution by nbgrader's Validator (``validated``, which their tests
-share), every lesson by the browser test where it will run, else by nbval (whose cells are all marked slow)."""
+share, on one warm kernel per test process that is emptied before each notebook), every lesson by the browser
+test where it will run, else by nbval (whose cells are all marked slow)."""
 import os
 import tempfile
 from typing import NamedTuple
@@ -34,21 +35,58 @@ class Validated(NamedTuple):
 
 
 @pytest.fixture(scope="session")
-def validated():
+def warm_kernel():
+    """``warm_kernel()``: one Python kernel per test process, its user namespace emptied (``%reset -f``) before each
+    notebook it runs. The course's ~40 exercise and solution notebooks then pay for starting a kernel and importing
+    torch once, not each (about two seconds of CPU a notebook); what a notebook defines never reaches the next."""
+    from jupyter_client import KernelManager
+
+    km = None
+
+    def ready():
+        nonlocal km
+        if km is None or not km.is_alive():           # first use, or a notebook killed it: a fresh kernel
+            km = KernelManager(kernel_name="python3")
+            km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        client = km.client()                           # a client of its own: the notebook's is gone by now
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=120)
+            reply = client.execute_interactive("%reset -f", timeout=60, output_hook=lambda msg: None)
+        finally:
+            client.stop_channels()
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return km
+    yield ready
+    if km is not None:
+        km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="session")
+def validated(warm_kernel):
     """``validated(path, invert)``: nbgrader's Validator run on the notebook at ``path``, once per test process.
 
     Each exercise and solution notebook is executed once, and every check of that run reads it: that no cell
     fails (what nbval would check), nbgrader's verdict (``invert=True``: complain when a check passes), and what the
-    graded cells printed. The Validator gets room for the training exercise on a busy machine (180 s per cell)."""
+    graded cells printed. The Validator gets room for the training exercise on a busy machine (180 s per cell). It
+    executes on :func:`warm_kernel` (emptied first) rather than a kernel of its own, with nbgrader's own steps."""
+    from nbconvert.preprocessors import ExecutePreprocessor
+    from nbgrader import utils
     from nbgrader.validator import Validator
     from traitlets.config import Config
 
     class Keeping(Validator):
         executed = None
 
-        def _preprocess(self, nb):
-            self.executed = super()._preprocess(nb)
-            return self.executed
+        def _preprocess(self, nb):   # nbgrader's Validator._preprocess, with the warm kernel for its Execute step
+            resources = {}
+            with utils.setenv(NBGRADER_VALIDATING="1", NBGRADER_EXECUTION="validate"):
+                for preprocessor in self.preprocessors:
+                    pp = preprocessor(parent=self)
+                    extra = {"km": warm_kernel()} if isinstance(pp, ExecutePreprocessor) else {}
+                    nb, resources = pp.preprocess(nb, resources, **extra)
+            self.executed = nb
+            return nb
 
     runs = {}
 
