@@ -36,23 +36,27 @@ class Validated(NamedTuple):
 
 @pytest.fixture(scope="session")
 def warm_kernel():
-    """``warm_kernel()``: one Python kernel per test process, its user namespace emptied (``%reset -f``) before each
-    notebook it runs. The course's ~40 exercise and solution notebooks then pay for starting a kernel and importing
+    """``warm_kernel(cwd, mine)``: one Python kernel per test process, its user namespace emptied (``%reset -f``) and
+    its folder and ``$NTM_COURSE_MINE`` set before each notebook it runs. The course's ~40 exercise and solution notebooks then pay for starting a kernel and importing
     torch once, not each (about two seconds of CPU a notebook); what a notebook defines never reaches the next."""
     from jupyter_client import KernelManager
 
     km = None
 
-    def ready():
+    def ready(cwd=None, mine=None):
+        """The kernel, emptied, working in ``cwd`` (default: this process's) with ``$NTM_COURSE_MINE`` = ``mine``
+        (default: this run's)."""
         nonlocal km
         if km is None or not km.is_alive():           # first use, or a notebook killed it: a fresh kernel
             km = KernelManager(kernel_name="python3")
             km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
         client = km.client()                           # a client of its own: the notebook's is gone by now
         client.start_channels()
+        setup = (f"%reset -f\nimport os\nos.chdir({str(cwd or os.getcwd())!r})\n"
+                 f"os.environ['NTM_COURSE_MINE'] = {str(mine or os.environ['NTM_COURSE_MINE'])!r}\ndel os")
         try:
             client.wait_for_ready(timeout=120)
-            reply = client.execute_interactive("%reset -f", timeout=60, output_hook=lambda msg: None)
+            reply = client.execute_interactive(setup, timeout=60, output_hook=lambda msg: None)
         finally:
             client.stop_channels()
         assert reply["content"]["status"] == "ok", reply["content"]

@@ -7,7 +7,6 @@ and share one folder of saved pieces, so lessons 7-9 build their machine from th
 (those three run whole; of lessons 1-6 only the stubs and their checks run, see ``_solved``).
 """
 import ast
-import os
 from pathlib import Path
 
 import nbformat
@@ -168,8 +167,9 @@ def _text(cell):
 
 
 @pytest.fixture(scope="module")
-def solved_runs(tmp_path_factory):
-    """Every lesson with stubs, solved and executed in course order: ``{name: (notebook, stub names)}``."""
+def solved_runs(tmp_path_factory, warm_kernel):
+    """Every lesson with stubs, solved and executed in course order (on the warm kernel, emptied before each, from
+    the lessons' folder, saving pieces to a folder of their own): ``{name: (notebook, stub names)}``."""
     mine = tmp_path_factory.mktemp("mine")
     solutions = solution_sources()
     runs = {}
@@ -177,9 +177,7 @@ def solved_runs(tmp_path_factory):
         nb, names = _solved(path, solutions)
         if not names and not any("my_pieces" in c.source for c in nb.cells if c.cell_type == "code"):
             continue
-        client = NotebookClient(nb, timeout=120, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        client.execute(env={**os.environ, "NTM_COURSE_MINE": str(mine)})
+        NotebookClient(nb, km=warm_kernel(path.parent, mine), timeout=120).execute()
         runs[path.name] = (nb, names)
     return runs
 
