@@ -11,16 +11,16 @@ from ntm_course import syllabus
 from ntm_course.pieces import Pieces
 from ntm_course.teaching.practice import EXERCISES as PRACTICE
 from ntm_course_instructor.grading import GRADED
+from ntm_course_instructor.grading.assignments import graded_cells, nbgrader_meta
 
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def graded_cells(path):
+def graded_points(path):
     """``{function name: points}`` of a solution notebook's graded cells (grade_id ``<name>_check``)."""
-    cells = nbformat.read(str(path), as_version=4).cells
-    meta = [c.metadata.get("nbgrader", {}) for c in cells]
-    return {m["grade_id"].removesuffix("_check"): m.get("points") for m in meta if m.get("grade")}
+    meta = [nbgrader_meta(c) for c in graded_cells(nbformat.read(str(path), as_version=4))]
+    return {m["grade_id"].removesuffix("_check"): m.get("points") for m in meta}
 
 
 def test_the_lessons_are_the_syllabus_stages_in_order():
@@ -35,7 +35,7 @@ def test_the_exercises_and_solutions_are_the_syllabus_assignments():
 
 @pytest.mark.parametrize("assignment", syllabus.assignments(), ids=lambda a: a.name)
 def test_each_solutions_graded_cells_are_its_checks_and_points(assignment):
-    assert graded_cells(ROOT / "solutions" / assignment.notebook) == assignment.checks
+    assert graded_points(ROOT / "solutions" / assignment.notebook) == assignment.checks
 
 
 @pytest.mark.parametrize("stage", [s for s in syllabus.STAGES if s.stubs], ids=lambda s: s.lesson)
