@@ -18,6 +18,10 @@ erase      M        sigmoid (write heads only)  (0, 1)^M
 add        M        tanh (write heads only)     (-1, 1)^M
 =========  =======  ==========================  ===============================
 
+For the shift the paper prescribes the softmax (section 3.3.2; its alternative, one scalar read as the lower
+edge of a width-one uniform distribution over the shifts, is exercise ``05_scalar_shift``); for the other
+parameters it fixes only the range, and these activations are the usual choices.
+
 Raw values are first clipped to ``[-clip, clip]`` (Collier & Beel 2018 use 20) for stability. That bounds
 every activated parameter: with the default clip of 20, ``beta <= softplus(20) ~ 20``, ``gamma <= 1 +
 softplus(20) ~ 21``, and ``g``, ``erase`` stay at least ``sigmoid(-20) ~ 2e-9`` away from 0 and 1.
