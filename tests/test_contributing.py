@@ -92,7 +92,7 @@ def follow_the_recipe(root):
                       metadata=nbgrader("double_check", grade=True, locked=True, points=4)),
     ])
     readme = root / "README.md"
-    row = "| 11 | `11_where_next`"
+    row = "| 11 | [`11_where_next`]"
     text = readme.read_text()
     line = next(line for line in text.splitlines() if line.startswith(row))
     readme.write_text(text.replace(line, line + "\n| 12 | `12_toy`: a toy stage | `double` | `12_toy` | | |"))

@@ -76,10 +76,10 @@ def test_unknown_name_lists_the_shipped_models():
         load_pretrained("sorting")
 
 
-def _readme_tables():
-    """The tables of the README's results section: ``[(header cells, [row cells])]``, rows naming a model."""
-    readme = (HERE.parents[2] / "README.md").read_text()
-    section = readme.split("## Trained models and results", 1)[1].split("\n## ", 1)[0]
+def _results_tables():
+    """The tables of docs/results.md's results section: ``[(header cells, [row cells])]``, rows naming a model."""
+    page = (HERE.parents[2] / "docs" / "results.md").read_text()
+    section = page.split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
     tables = []
     for block in section.split("\n\n"):
         lines = [line for line in block.splitlines() if line.startswith("|")]
@@ -99,9 +99,9 @@ PERFECT_TABLE = ("model", "setting", "perfect", "95% interval", "bit errors per 
 FLOOR_TABLE = ("model", "setting", "bits per sequence", "the floor", "above the floor")   # N-grams
 
 
-def test_the_readme_results_tables_match_the_recorded_results():
-    """Every row of the README's results tables is the recorded evaluation, formatted."""
-    tables = {tuple(header): rows for header, rows in _readme_tables()}
+def test_the_results_pages_tables_match_the_recorded_results():
+    """Every row of docs/results.md's results tables is the recorded evaluation, formatted."""
+    tables = {tuple(header): rows for header, rows in _results_tables()}
     assert set(tables) == {PERFECT_TABLE, FLOOR_TABLE}
     perfect_rows = tables[PERFECT_TABLE]
     assert len(perfect_rows) >= 10
