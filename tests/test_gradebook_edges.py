@@ -29,6 +29,8 @@ from ntm_course_instructor.grading import feedback, isolation, runner, submissio
 from ntm_course_instructor.grading import gradebook as gb
 from ntm_course_instructor.grading.assignments import Assignment, Check, identify, load_assignments
 from ntm_course_instructor.grading.handins import handins
+from ntm_course_instructor.grading.kit import STUB_MARK
+from ntm_course_instructor.grading.session import GradingRun
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +59,10 @@ def shift_submission(folder, answer, name=None):
     path = Path(folder) / (name or f"{SHIFT}.ipynb")
     nbformat.write(nb, str(path))
     return path
+
+
+RUN = GradingRun(isolation.Sandbox(), seed=0)
+"""A grading run that draws the cases the learner's ``check`` uses (seed 0), as ``worker_verdict`` runs them."""
 
 
 def job(sandbox=None, timeout=5.0):
@@ -212,7 +218,7 @@ def test_a_right_answer_scores_full_marks_and_the_worker_runs_the_restored_progr
     answer = "def shift(w, s):\n    return w\n"
     stub_worker.reply = ({"shift": worker_verdict(own_shift)}, None)
     the_job = job()
-    result = submission.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, timeout=7, job=the_job)
+    result = submission.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, timeout=7, job=the_job, run=RUN)
     assert (result.assignment, result.scores, result.max_scores, result.reasons) == (
         SHIFT, {"shift_check": 1.0}, {"shift_check": 1.0}, [])
     assert result.reports["shift_check"].startswith("shift: 1/1 points -- well done!")
@@ -229,7 +235,7 @@ def test_partial_credit_names_the_first_failing_group(tmp_path, stub_worker):
             w.mul_(1.0 + 1e-3)    # right values and gradients, but the caller's w is changed
         return out
     stub_worker.reply = ({"shift": worker_verdict(in_place)}, None)
-    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job(), run=RUN)
     assert result.scores == {"shift_check": 0.75}
     assert result.reasons == ["shift_check: shift: 0.75/1 points (inputs untouched: your function changed its "
                               "input w in place)"]
@@ -237,7 +243,7 @@ def test_partial_credit_names_the_first_failing_group(tmp_path, stub_worker):
 
 def test_a_wrong_answer_scores_zero_with_the_values_problem(tmp_path, stub_worker):
     stub_worker.reply = ({"shift": worker_verdict(lambda w, s: w.clone())}, None)
-    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job(), run=RUN)
     assert result.scores == {"shift_check": 0.0}
     assert result.reasons[0].startswith("shift_check: shift: 0/1 points (values: result differs from the expected")
     assert len(result.reasons[0]) <= len("shift_check: ") + 200
@@ -249,13 +255,14 @@ def test_a_wrong_answer_scores_zero_with_the_values_problem(tmp_path, stub_worke
     ({"status": "missing", "detail": "`shift` is not defined (code cell 2 raised NameError: x)"},
      "`shift` is not defined (code cell 2 raised NameError: x)"),
     ({"status": "missing"}, "no function to check"),
-    ({"status": "ok", "outcomes": {}, "reference_called": True},
+    ({"status": "ok", "outcomes": {"values": [{"got": None, "args": [], "notimpl": False,
+                                               "error": ["RuntimeError", f"ntm_course.addressing.shift {STUB_MARK}"]}]}},
      "calls the library's own shift: 0 points, write it yourself"),
 ])
 def test_what_the_worker_reports_instead_of_values_costs_the_points_with_a_reason(tmp_path, stub_worker,
                                                                                    verdict, reason):
     stub_worker.reply = ({"shift": verdict}, None)
-    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job(), run=RUN)
     assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
     if verdict["status"] == "missing":      # the feedback page shows the 0-point report
         assert result.reports["shift_check"] == f"shift: 0/1 points -- {reason}"
@@ -268,7 +275,7 @@ def test_what_the_worker_reports_instead_of_values_costs_the_points_with_a_reaso
 ])
 def test_no_result_from_the_worker_costs_the_points_with_its_fate(tmp_path, stub_worker, reply, reason):
     stub_worker.reply = reply
-    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, "def shift(w, s): ..."), ASSIGNMENTS, job=job(), run=RUN)
     assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
 
 
@@ -280,7 +287,7 @@ def test_no_result_from_the_worker_costs_the_points_with_its_fate(tmp_path, stub
      "code cell 2: import importlib, which the grader does not accept in an answer: 0 points"),
 ])
 def test_a_hand_in_scores_zero_without_running_a_worker(tmp_path, stub_worker, answer, reason):
-    result = submission.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, job=job())
+    result = submission.grade(shift_submission(tmp_path, answer), ASSIGNMENTS, job=job(), run=RUN)
     assert (result.scores, result.reasons) == ({"shift_check": 0.0}, [f"shift_check: {reason}"])
     assert stub_worker.calls == []
 
@@ -289,7 +296,7 @@ def test_a_check_without_an_exercise_or_without_its_cell_scores_zero(tmp_path, s
     assignments = {"99_mystery": Assignment([Check("mystery_check", 2, ""), Check("shift_check", 4, "")])}
     path = tmp_path / "99_mystery.ipynb"
     nbformat.write(new_notebook(cells=[graded_cell("1", "mystery_check", grade=True)]), str(path))
-    result = submission.grade(path, assignments, job=job())
+    result = submission.grade(path, assignments, job=job(), run=RUN)
     assert result.max_points == 6 and result.points == 0
     assert result.reasons == ["mystery_check: no exercise for this check", "shift_check: the check cell was deleted"]
     assert stub_worker.calls == []
@@ -298,7 +305,7 @@ def test_a_check_without_an_exercise_or_without_its_cell_scores_zero(tmp_path, s
 def test_an_unreadable_submission_of_a_known_assignment_scores_zero(tmp_path, stub_worker):
     path = tmp_path / f"{SHIFT}.ipynb"
     path.write_text("{not json")
-    result = submission.grade(path, ASSIGNMENTS, job=job())
+    result = submission.grade(path, ASSIGNMENTS, job=job(), run=RUN)
     assert (result.assignment, result.scores, result.max_points) == (SHIFT, {"shift_check": 0.0}, 1.0)
     assert len(result.reasons) == 1 and result.reasons[0].startswith("not a readable notebook (NotJSONError")
     assert stub_worker.calls == []

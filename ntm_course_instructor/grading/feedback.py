@@ -1,9 +1,10 @@
 """The feedback page of one graded submission: each check's points, result, failing case and hint, as one
-self-contained HTML file (``ntm-course-instructor grade --feedback DIR``)."""
+self-contained HTML file (``ntm-course-instructor grade --feedback DIR``), its reasons and reports cut to a sane
+size whatever the submission printed or raised."""
 import html
 from pathlib import Path
 
-from .submission import points_text
+from .submission import MAX_REASON, MAX_REPORT, points_text
 
 
 PAGE = """<!DOCTYPE html>
@@ -38,10 +39,10 @@ def feedback_page(grade):
                                                 if r.startswith(f"{gid}: ")), "points lost")
         rows.append(f'<tr><td>{e(gid)}</td><td class="{"full" if full else "lost"}">{points_text(points)} / '
                     f'{points_text(max_points)}</td><td>{e(status)}</td></tr>')
-        report = grade.reports.get(gid, "")
+        report = grade.reports.get(gid, "")[:MAX_REPORT]
         if report:
             details.append(f"<h2>{e(gid)}</h2>\n<pre>{e(report)}</pre>")
-    general = [r for r in grade.reasons if not any(r.startswith(f"{g}: ") for g in grade.max_scores)]
+    general = [r[:MAX_REASON] for r in grade.reasons if not any(r.startswith(f"{g}: ") for g in grade.max_scores)]
     reasons = ("<ul>" + "".join(f"<li>{e(r)}</li>" for r in general) + "</ul>") if general else ""
     return PAGE.format(title=e(f"Feedback: {Path(grade.submission).name}"), assignment=e(grade.assignment or "?"),
                        points=points_text(grade.points), max_points=points_text(grade.max_points), rows="\n".join(rows),
@@ -49,15 +50,13 @@ def feedback_page(grade):
 
 
 def write_feedback(grade, folder, used):
-    """Write ``grade``'s page into ``folder`` as ``<submission>.html`` (``-2``, ``-3``... when that name is in
-    ``used``, the names written so far); returns its path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``grade``'s page into ``folder`` (a :class:`.safe_files.Folder`, made before any worker started) as
+    ``<submission>.html`` (``-2``, ``-3``... when that name is in ``used``, the names written so far), never
+    through a link; returns its path."""
     stem, n = Path(grade.submission).stem, 1
     name = f"{stem}.html"
     while name in used:
         n += 1
         name = f"{stem}-{n}.html"
     used.add(name)
-    (folder / name).write_text(feedback_page(grade), encoding="utf-8")
-    return folder / name
+    return Path(folder.write_text(name, feedback_page(grade)))

@@ -26,6 +26,7 @@ The pieces: :mod:`.assignments` (the syllabus's exercises, from the solution not
 :mod:`.feedback` (the pages). This module: the CSV gradebook and the command.
 """
 import csv
+import io
 import os
 import queue
 import sys
@@ -46,7 +47,9 @@ from ..solutions import solutions_dir
 from . import isolation
 from .assignments import identify, load_assignments
 from .feedback import write_feedback
-from .runner import Job
+from .runner import Interrupted, Job
+from .safe_files import Folder, UnsafePath
+from .session import GradingRun
 from .submission import grade, points_text
 
 
@@ -84,14 +87,16 @@ def row_of(grade, columns):
 
 
 class Gradebook:
-    """A CSV gradebook written row by row as results come in; an existing one is kept and extended."""
+    """A CSV gradebook, rewritten whole as each result comes in (never appended: each write is a new file
+    renamed over it, :mod:`.safe_files`); an existing one is kept and extended."""
 
     def __init__(self, path, columns, regrade=(), keep=True):
         self.path, self.lock = Path(path), threading.Lock()
-        self.rows = {}
-        if keep and self.path.exists():
-            with open(self.path, newline="", encoding="utf-8") as f:
-                old = list(csv.reader(f))
+        self.folder = Folder(self.path.parent, what="the gradebook's folder")
+        self.rows, self.order = {}, []
+        old_text = self.folder.read_text(self.path.name) if keep else None
+        if old_text:
+            old = list(csv.reader(old_text.splitlines()))
             if old and old[0][:1] == ["submission"]:
                 names = old[0]
                 for r in old[1:]:
@@ -100,29 +105,27 @@ class Gradebook:
                         self.rows[entry["submission"]] = entry
                 columns = list(dict.fromkeys([*(n for n in names[:-1] if n not in FIXED), *columns]))
         self.columns = list(columns)
-        self.rewrite(list(self.rows))
+        self.order = list(self.rows)
+        self.rewrite(self.order)
 
     def rewrite(self, order):
         """Write the whole gradebook, its rows in ``order`` (names it does not hold are left out)."""
         with self.lock:
-            tmp = self.path.with_name(self.path.name + ".part")
-            with open(tmp, "w", newline="", encoding="utf-8") as f:
-                writer = csv.writer(f)
-                writer.writerow(header(self.columns))
-                for key in order:
-                    if key in self.rows:
-                        entry = self.rows[key]
-                        writer.writerow([entry.get(c, "") for c in header(self.columns)])
-            os.replace(tmp, self.path)
+            self.order = [k for k in dict.fromkeys(order) if k in self.rows]
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(header(self.columns))
+            for key in self.order:
+                entry = self.rows[key]
+                writer.writerow([entry.get(c, "") for c in header(self.columns)])
+            self.folder.write_text(self.path.name, out.getvalue())
 
     def add(self, grade):
-        """Append one submission's row."""
+        """Add one submission's row (after those written so far)."""
         entry = dict(zip(header(self.columns), row_of(grade, self.columns)))
         with self.lock:
             self.rows[grade.submission] = entry
-            with open(self.path, "a", newline="", encoding="utf-8") as f:
-                csv.writer(f).writerow([entry.get(c, "") for c in header(self.columns)])
-                f.flush()
+        self.rewrite([*self.order, grade.submission])
 
 
 def summary(grades):
@@ -140,8 +143,9 @@ def add_arguments(parser):
     parser.add_argument("submissions", nargs="+", help="submitted exercise notebooks (.ipynb)")
     parser.add_argument("--csv", default="gradebook.csv",
                         help="the gradebook; an existing one is extended (default: %(default)s)")
-    parser.add_argument("--timeout", type=int, default=60,
-                        help="seconds one cell or one check case may run (default: %(default)s)")
+    parser.add_argument("--timeout", type=int, default=120,
+                        help="seconds of wall clock one submission may run, all its cells and checks together "
+                             "(default: %(default)s)")
     parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
                         help="submissions graded at once (default: the number of cores, %(default)s)")
     parser.add_argument("--feedback", metavar="DIR", help="write one HTML feedback page per submission to DIR")
@@ -151,6 +155,8 @@ def add_arguments(parser):
     parser.add_argument("--cpu", type=int, default=300, help="CPU seconds per worker (default: %(default)s)")
     parser.add_argument("--no-isolation", action="store_true",
                         help="run workers without namespaces or a separate user (debugging only)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the seed of the checks' cases (default: a new secret one each run, printed at the end)")
     parser.add_argument("--source", default=None,
                         help="the course's solution notebooks, for the canonical checks (default: the ones this "
                              "install carries)")
@@ -182,7 +188,11 @@ def run(args):
         print(f"error: {error}", file=sys.stderr)
         return 2
     with threads(1):   # the grader's own comparisons: tiny tensors, many jobs side by side
-        return grade_all(args, assignments)
+        try:
+            return grade_all(args, assignments)
+        except UnsafePath as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
 
 def grade_all(args, assignments):
@@ -194,24 +204,34 @@ def grade_all(args, assignments):
     names = [_identify(path, assignments) for path in submissions]
     columns = columns_of(assignments, [n for n in dict.fromkeys(names) if n])
     book = Gradebook(args.csv, columns, regrade=set(submissions) if args.regrade else set())
+    feedback = Folder(args.feedback, create=True, what="the feedback folder") if args.feedback else None
     todo = [p for p in submissions if p not in book.rows]
     skipped = len(submissions) - len(todo)
     if skipped:
         print(f"{skipped} submission(s) already in {args.csv}: skipped (--regrade to grade them again)")
+    jobs_n = max(1, min(args.jobs, isolation.UID_BLOCK))
     limits, hide = isolation.Limits(cpu_s=args.cpu, memory_mb=args.memory), tuple(_hidden_paths(args, submissions))
-    jobs = [Job(box, limits, args.timeout, hide, slot) for slot in range(max(1, args.jobs))]
     grades, used_pages = {}, set()
-    for path, result in _graded(todo, assignments, jobs, args.timeout):
-        grades[path] = result
-        book.add(result)
-        if args.feedback:
-            write_feedback(result, args.feedback, used_pages)
-        print(f"graded {result.submission}: {points_text(result.points)}/{points_text(result.max_points)}",
-              flush=True)
+    with GradingRun(box, jobs_n, args.seed) as run:
+        jobs = [Job(box, limits, args.timeout, hide, slot) for slot in range(jobs_n)]
+        try:
+            for path, result in _graded(todo, assignments, jobs, args.timeout, run):
+                grades[path] = result
+                book.add(result)
+                if feedback is not None:
+                    write_feedback(result, feedback, used_pages)
+                print(f"graded {result.submission}: {points_text(result.points)}/{points_text(result.max_points)}",
+                      flush=True)
+        except KeyboardInterrupt:
+            book.rewrite([k for k in book.rows if k not in submissions] + [p for p in submissions if p in book.rows])
+            print(f"\ninterrupted: {len(grades)} of {len(todo)} submission(s) graded and kept in {args.csv}; "
+                  "the same command grades the rest", file=sys.stderr)
+            return 130
     earlier = [k for k in book.rows if k not in submissions]
     book.rewrite(earlier + submissions)   # the final gradebook in a stable order: the same for any --jobs
     print(summary([grades[p] for p in todo]))
-    print(f"gradebook written to {args.csv} (the grader's verdict: scores computed outside the submissions)")
+    print(f"gradebook written to {args.csv} (the grader's verdict: scores computed outside the submissions; "
+          f"cases drawn with --seed {run.seed})")
     return 0
 
 
@@ -226,9 +246,11 @@ def _identify(path, assignments):
     return name
 
 
-def _graded(paths, assignments, jobs, timeout):
+def _graded(paths, assignments, jobs, timeout, run):
     """``(path, Grade)`` for each of ``paths`` as it is graded, ``len(jobs)`` at a time: each grading holds
-    one of ``jobs`` (its slot, so its uid) while it runs."""
+    one of ``jobs`` (its slot, so its uid) while it runs. On Ctrl-C, pending gradings are cancelled and running
+    workers killed (``run.stop``) before the interrupt goes on: what was graded is kept, the rest is not
+    recorded (never as the student's fault)."""
     free = queue.Queue()
     for job in jobs:
         free.put(job)
@@ -236,11 +258,21 @@ def _graded(paths, assignments, jobs, timeout):
     def one(path):
         job = free.get()
         try:
-            return grade(path, assignments, timeout=timeout, job=job)
+            return grade(path, assignments, timeout=timeout, job=job, run=run)
         finally:
             free.put(job)
 
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {pool.submit(one, path): path for path in paths}
+    pool = ThreadPoolExecutor(max_workers=len(jobs))
+    futures = {pool.submit(one, path): path for path in paths}
+    try:
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            try:
+                result = future.result()
+            except Interrupted:
+                continue
+            yield futures[future], result
+    except BaseException:
+        run.stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -1,17 +1,26 @@
 """How the gradebook isolates each submission's worker process (Linux; elsewhere it warns and runs plainly).
 
-- **No network**: the worker starts in new network, mount and PID namespaces (``unshare --net --mount --pid
-  --fork --kill-child``; ``--map-root-user`` added when the grader is not root). Where the system refuses a
-  namespace, a warning says which is missing.
-- **Hidden files**: inside its mount namespace the worker covers the solutions, the folders of the
-  submissions, the gradebook and the feedback folder with empty mounts before any submitted code runs
-  (:func:`hide`; :func:`expose` keeps the Python installation reachable for the unprivileged user).
-- **An unprivileged user**: when the grader runs as root, each worker drops to its own uid
-  (``uid_base + slot``, no home, no groups; :func:`drop_privileges`) before running submitted code, so it
-  cannot write the grader's files, and a fork bomb only exhausts its own process limit.
-- **Limits** (set before ``exec``): CPU seconds, address space, processes, file size, no core dumps; a
-  throwaway working directory under the system's temp folder, deleted afterwards.
-- **Clean-up**: the worker is its own session (and PID namespace): killing it kills everything it started.
+**With bubblewrap** (``bwrap``, Debian's ``bubblewrap`` package; :func:`bwrap_command`), each worker gets a
+private machine:
+
+- a minimal, read-only filesystem: ``/usr`` and the Python installation, with every installed copy of the
+  course masked, and the assignment's kit (:mod:`.kit`) as the only course code; no home, no checkout, no git
+  history, no solutions, no gradebook or feedback folder, no host ``/run`` or ``/tmp`` (so no host sockets);
+- its own ``/tmp``, ``/var/tmp`` and ``/dev/shm`` (size-limited tmpfs, gone with the worker), its own ``/proc``
+  (its own processes only), no network, its own IPC, UTS and PID namespaces; it dies with the grader
+  (``--die-with-parent``) and has its own session;
+- as root, a uid of this grading run's own (:func:`claim_uids`: a lock per block of uids, so two runs at once
+  never share one; no groups, no capabilities, no new privileges);
+- a memory cgroup where the system offers one (:class:`MemoryCgroup`), so memory held in tmpfs files and memfds
+  counts against the limit too.
+
+**Without it** (the fallback, said in the warnings) the worker starts in new network, mount and PID namespaces
+(``unshare``), covers the solutions, the submissions' folders, the gradebook and the feedback folder with empty
+mounts (:func:`hide`) and drops to its uid itself: the library's files stay readable on disk there.
+
+Always: resource limits set before ``exec`` (CPU seconds, address space, processes, file size, no core dumps;
+:func:`preexec`), and one wall-clock limit per submission (:mod:`.runner`). Clean-up kills the worker's session,
+every process of its uid (its own: no other run uses it) and of its cgroup.
 """
 import os
 import shutil
@@ -21,7 +30,10 @@ import sys
 from dataclasses import dataclass, field
 
 
-UID_BASE = 1_900_000_000   # far above any account's uid: each job slot gets its own
+UID_BASE = 1_900_000_000   # far above any account's uid
+UID_BLOCK = 64             # the uids of one grading run: UID_BASE + k * UID_BLOCK + slot, slot < UID_BLOCK
+LOCKS = "/run/ntm-course-grader"
+KIT, SCRATCH, JOB = "/kit", "/scratch", "/job"   # where the worker finds the kit, its folder and its job
 
 
 @dataclass
@@ -30,14 +42,18 @@ class Limits:
     memory_mb: int = 4096
     processes: int = 64
     file_mb: int = 256
+    tmp_mb: int = 256       # each of the worker's /tmp, /var/tmp and /dev/shm
 
 
 @dataclass
 class Sandbox:
-    """What this system allows: the command prefix, whether uids can be dropped, and warnings to print."""
+    """What this system allows: the kind of sandbox (``"bwrap"``, ``"unshare"`` or ``""``), the command prefix of
+    the fallback, whether uids can be dropped, whether paths must be hidden, memory cgroups, warnings to print."""
+    kind: str = ""
     prefix: list = field(default_factory=list)
     drop_uid: bool = False
     hide: bool = False
+    cgroup: str = None
     warnings: list = field(default_factory=list)
 
 
@@ -52,32 +68,34 @@ def _try(cmd):
 _PROBED = {}
 
 
+def _root():
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
 def probe(isolate=True):
     """The strongest isolation this system grants (cached)."""
     if isolate in _PROBED:
         return _PROBED[isolate]
     box = Sandbox()
-    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    root = _root()
     if not isolate:
         box.warnings.append("isolation is off (--no-isolation): submissions run with your permissions and network")
     elif not sys.platform.startswith("linux"):
         box.warnings.append(f"no isolation on {sys.platform}: submissions run with your permissions and network "
                             "access; grade untrusted work in the container (see the Dockerfile)")
     else:
-        unshare = shutil.which("unshare")
-        base = [unshare] + ([] if root else ["--map-root-user"]) if unshare else None
-        for extra in (["--net", "--mount", "--pid", "--fork", "--kill-child"], ["--net", "--mount"], ["--net"]):
-            if base and _try(base + extra + ["--"]):
-                box.prefix = base + extra + ["--"]
-                box.hide = "--mount" in extra
-                break
-        if not box.prefix:
-            box.warnings.append("no network namespace (`unshare --net` is missing or not permitted here): "
-                                "submissions can reach the network; grade in the container (see the Dockerfile)")
-        elif not box.hide:
-            box.warnings.append("no mount namespace (`unshare --mount` not permitted): submissions can read "
-                                "the solutions")
-        box.drop_uid = root
+        bwrap = shutil.which("bwrap")
+        if bwrap and _try(bwrap_base(bwrap, root) + ["--ro-bind", "/", "/", "--"]):
+            box.kind, box.prefix, box.drop_uid = "bwrap", [bwrap], root
+        else:
+            box.warnings.append("bubblewrap (bwrap) is " + ("not permitted here" if bwrap else "not installed") +
+                                ": falling back to unshare, where the worker can read the library's files on disk; "
+                                "install Debian's `bubblewrap` package, or grade in the container (see the Dockerfile)")
+            _probe_unshare(box, root)
+        box.cgroup = memory_cgroup_root()
+        if box.cgroup is None:
+            box.warnings.append("no memory cgroup to create here: memory held in tmpfs files or memfds is not "
+                                "counted (only the address-space limit holds); the container recipe has one")
         if not root:
             box.warnings.append("the grader is not root, so submissions run as your user: they cannot change "
                                 "the hidden files, but can change anything else you can")
@@ -85,11 +103,206 @@ def probe(isolate=True):
     return box
 
 
-def preexec(limits, uid_processes=None):
-    """The ``preexec_fn`` of a worker: its own session and resource limits."""
+def _probe_unshare(box, root):
+    unshare = shutil.which("unshare")
+    base = [unshare] + ([] if root else ["--map-root-user"]) if unshare else None
+    for extra in (["--net", "--mount", "--pid", "--fork", "--kill-child"], ["--net", "--mount"], ["--net"]):
+        if base and _try(base + extra + ["--"]):
+            box.kind, box.prefix = "unshare", base + extra + ["--"]
+            box.hide = "--mount" in extra
+            break
+    if not box.prefix:
+        box.warnings.append("no network namespace (`unshare --net` is missing or not permitted here): "
+                            "submissions can reach the network; grade in the container (see the Dockerfile)")
+    elif not box.hide:
+        box.warnings.append("no mount namespace (`unshare --mount` not permitted): submissions can read "
+                            "the solutions")
+    box.drop_uid = root
+
+
+def bwrap_base(bwrap, root):
+    """bubblewrap's namespaces: all of them (as root, no user namespace: the worker drops to its own uid)."""
+    spaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if not root:
+        spaces.append("--unshare-user")
+    return [bwrap, *spaces, "--die-with-parent", "--new-session"]
+
+
+def _python_roots():
+    """The folders the worker's Python needs: its installation, its environment, its executable's folder."""
+    roots = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    found = []
+    for root in map(os.path.realpath, roots):
+        if not any(root == f or root.startswith(f + "/") for f in found):
+            found = [f for f in found if not f.startswith(root + "/")] + [root]
+    return found
+
+
+def _course_copies(roots):
+    """Every installed copy of the course under ``roots`` (packages, metadata, editable finders), to mask."""
+    found = []
+    for path in sys.path:
+        real = os.path.realpath(path) if path else ""
+        if not real or not os.path.isdir(real) or not any(real == r or real.startswith(r + "/") for r in roots):
+            continue
+        for entry in os.listdir(real):
+            if "ntm_course" in entry or "ntm-course" in entry:
+                found.append(os.path.join(real, entry))
+    return sorted(set(found))
+
+
+def bwrap_command(box, limits, kit, work, job_file, argv):
+    """The bubblewrap command line that runs ``argv`` (the worker's Python) in a private machine: see the
+    module's docstring. ``kit`` is mounted read-only at ``/kit``, ``work`` read-write at ``/scratch`` (its
+    cwd and home), ``job_file`` read-only at ``/job``."""
+    cmd = bwrap_base(box.prefix[0], _root())
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            cmd += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            cmd += ["--ro-bind", top, top]
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    size = str(int(limits.tmp_mb) * 2 ** 20)
+    for tmp in ("/tmp", "/var/tmp", "/dev/shm"):
+        cmd += ["--perms", "1777", "--size", size, "--tmpfs", tmp]
+    roots = _python_roots()
+    made = {"/", "/tmp", "/var", "/var/tmp", "/dev"}
+    for root in roots:
+        if root == "/usr" or root.startswith("/usr/"):
+            continue   # already there, read-only
+        parts = root.strip("/").split("/")
+        for i in range(1, len(parts)):
+            parent = "/" + "/".join(parts[:i])
+            if parent not in made:
+                cmd += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+        cmd += ["--ro-bind", root, root]
+    for path in _course_copies(roots):
+        cmd += (["--perms", "0000", "--size", "4096", "--tmpfs", path] if os.path.isdir(path)
+                else ["--ro-bind", "/dev/null", path])
+    cmd += ["--ro-bind", kit, KIT, "--bind", work, SCRATCH, "--ro-bind", job_file, JOB, "--chdir", SCRATCH]
+    if _root():
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]   # the worker drops them with its uid
+    return cmd + ["--", *argv]
+
+
+class MemoryCgroup:
+    """One worker's memory cgroup (v1 or v2) under this process's own: its limit counts tmpfs files and memfds
+    too. ``enter()`` runs in the child before ``exec``; ``oom()`` says whether the limit was hit."""
+
+    def __init__(self, root, name, memory_mb):
+        self.path = os.path.join(root, name)
+        os.mkdir(self.path, 0o700)
+        limit = str(int(memory_mb) * 2 ** 20)
+        for name in ("memory.limit_in_bytes", "memory.max"):
+            target = os.path.join(self.path, name)
+            if os.path.exists(target):
+                with open(target, "w") as f:
+                    f.write(limit)
+        swap = os.path.join(self.path, "memory.memsw.limit_in_bytes")
+        if os.path.exists(swap):
+            try:
+                with open(swap, "w") as f:
+                    f.write(limit)
+            except OSError:
+                pass
+
+    def enter(self):
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+    def oom(self):
+        for name, key in (("memory.failcnt", None), ("memory.events", "oom_kill")):
+            try:
+                with open(os.path.join(self.path, name)) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if key is None and text.strip() not in ("", "0"):
+                return True
+            if key and any(line.split()[:1] == [key] and line.split()[1] != "0" for line in text.splitlines()):
+                return True
+        return False
+
+    def remove(self):
+        """Kill whatever is left in the cgroup, then remove it."""
+        for _ in range(50):
+            try:
+                with open(os.path.join(self.path, "cgroup.procs")) as f:
+                    pids = [int(p) for p in f.read().split()]
+            except OSError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError:
+                import time
+                time.sleep(0.02)
+
+
+def memory_cgroup_root():
+    """The folder under which this process may create memory cgroups (its own cgroup's), or None."""
+    if not _root():
+        return None
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            candidates = [os.path.join("/sys/fs/cgroup/memory", path.lstrip("/"))]
+            break
+    else:
+        path = next((line.split(":", 2)[2] for line in lines if line.startswith("0::")), None)
+        candidates = [os.path.join("/sys/fs/cgroup", path.lstrip("/"))] if path is not None else []
+    for root in candidates:
+        try:
+            probe_cg = MemoryCgroup(root, f"ntm-grade-probe-{os.getpid()}", 64)
+            probe_cg.remove()
+            return root
+        except OSError:
+            continue
+    return None
+
+
+def claim_uids(n):
+    """``(first uid, lock file)``: a block of ``n`` uids no other grading run holds, until the lock file is
+    closed (its lock, in a root-only folder, is how two runs at once keep apart)."""
+    import fcntl
+    n = min(n, UID_BLOCK)
+    try:
+        os.mkdir(LOCKS, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(LOCKS)
+    import stat
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
+        raise OSError(f"{LOCKS} must be a folder only root can use: refusing to keep uid locks there")
+    for k in range(4096):
+        first = UID_BASE + k * UID_BLOCK
+        fd = os.open(os.path.join(LOCKS, f"{first}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return first, os.fdopen(fd, "r+")
+        except OSError:
+            os.close(fd)
+    raise OSError("every block of worker uids is held by another grading run")
+
+
+def preexec(limits, uid_processes=None, cgroup=None):
+    """The ``preexec_fn`` of a worker: its own session, its cgroup and resource limits."""
     def setup():
         import resource
         os.setsid()
+        if cgroup is not None:
+            cgroup.enter()
         cpu = int(limits.cpu_s)
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
         memory = int(limits.memory_mb) * 2 ** 20
@@ -116,8 +329,8 @@ def user_tasks():
 
 
 def kill_all(proc, uid=None):
-    """Kill a worker, everything it started (its session), and, when it ran as ``uid``, all of that uid's
-    processes (those that left the session)."""
+    """Kill a worker, everything it started (its session), and, when it ran as ``uid`` (this run's own), all of
+    that uid's processes (those that left the session)."""
     for target in (lambda: os.killpg(proc.pid, signal.SIGKILL), lambda: proc.kill()):
         try:
             target()

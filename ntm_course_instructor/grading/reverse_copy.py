@@ -83,11 +83,16 @@ def _reverse_build(gen):
     return {"values": values, "edge cases": edge}
 
 
+def _reverse_call(fn, args):
+    """The machine's output with the learner's head parameters (``args``: the sequence and N)."""
+    return run_machine(fn, *args)
+
+
 REVERSE_COPY = Understanding(
     name="reverse_copy_head_params",
     reference=reverse_copy_head_params,
     build=_reverse_build,
-    call=lambda fn, args: run_machine(fn, *args),
+    call=_reverse_call,
     inputs=("sequence", "N"),
     values_note="the machine's output against the sequence reversed, several lengths and batch sizes",
     notes={"edge cases": "T = 1, a larger memory, real-valued items, T = 12"},

@@ -1,82 +1,120 @@
-"""The grader's side of one worker process: hand it the job, follow its progress, collect what it sent back.
+"""The grader's side of one worker process: hand it the job, watch it, take what it sends back.
 
-:func:`run_worker` writes the job (the cells to run, the checks' cases, the uid, the paths to hide) into a
-throwaway folder, starts ``python -I -m ntm_course_instructor.grading.worker JOBDIR FD`` under the sandbox's
-prefix and limits (:mod:`.isolation`), follows the progress lines on the pipe ``FD`` (:func:`_watch`: a worker
-that stops making progress is stopped at the time limit), kills whatever the worker left running, and loads
-each check's result as data only (:func:`.transport.load_results`).
+:func:`run_worker` writes the job (the cells to run, the checks' cases and what the worker needs of each check)
+into a private folder, starts the worker in its sandbox (:mod:`.isolation`: bubblewrap, or the fallback) with the
+assignment's kit (:mod:`.kit`) first on its ``sys.path``, and reads its channel, a pipe, as frames
+(:class:`.transport.Frames`): the first result of each check is kept, any later one for the same check ignored.
+The time limit is one wall clock for the whole submission, started when the worker says it has started (before
+any submitted code runs, so the submission cannot move it) and not moved by anything the submission sends. Then
+it kills whatever the worker left running and removes the folder.
 """
 import os
-import pickle
 import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import isolation
-from .transport import Rejected, load_results
+from .transport import MAX_FRAME, Frames, Rejected, read_result
 
 
-WORKER = "ntm_course_instructor.grading.worker"
 WORKER_ENV = {"LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
               "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+STARTUP_S = 120        # how long the worker may take to start (import torch) on a busy machine
+MAX_CHANNEL = 4 * MAX_FRAME
+BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from ntm_course_instructor.grading.worker import main; "
+        "main(sys.argv[2], int(sys.argv[3]), *sys.argv[4:])")
+
+
+class Interrupted(Exception):
+    """The grading run was stopped (Ctrl-C): this worker was killed by the grader, not by its submission."""
 
 
 @dataclass
 class Job:
-    """How to run one worker: isolation, limits, timeout, the paths to hide and the job slot (its uid)."""
+    """How to run one worker: isolation, limits, the submission's time limit (seconds of wall clock), the paths
+    to hide (fallback), the job slot, this run's first uid, the assignment's kit and checks, and the run's stop."""
     sandbox: isolation.Sandbox
     limits: isolation.Limits
-    timeout: float = 60.0
+    timeout: float = 120.0
     hide: tuple = ()
     slot: int = 0
+    uid_base: int = None
+    kit: str = None
+    specs: dict = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def uid(self):
+        if not self.sandbox.drop_uid:
+            return None
+        return (isolation.UID_BASE if self.uid_base is None else self.uid_base) + self.slot
 
 
 def run_worker(cells, cases, job):
-    """Run the worker on ``cells``; ``({name: result dict or None}, fate)``: the results that came back and
-    why the worker stopped early (None when it ran to the end)."""
-    uid = isolation.UID_BASE + job.slot if job.sandbox.drop_uid else None
+    """Run the worker on ``cells``; ``({name: result dict}, fate)``: the results that came back and why the worker
+    stopped early (None when it ran to the end). Raises :class:`Interrupted` when ``job.stop`` is set."""
+    import pickle
+    uid = job.uid
     jobdir = tempfile.mkdtemp(prefix="ntm-grade-")
+    cgroup = None
     try:
-        _write_job(jobdir, cells, cases, uid, job)
-        proc, read_end = _start(jobdir, uid, job)
-        fate = _watch(proc, read_end, job.timeout, len(cells))
-        isolation.kill_all(proc, uid)
+        work = os.path.join(jobdir, "work")
+        os.mkdir(work, 0o700)
+        if uid is not None:
+            os.chown(work, uid, uid)
+        job_file = os.path.join(jobdir, "job.pkl")
+        with open(job_file, "xb") as f:
+            pickle.dump({"cells": cells, "cases": cases, "uid": uid, "specs": job.specs,
+                         "hide": list(job.hide) if job.sandbox.hide else []}, f)
+        if job.sandbox.cgroup:
+            cgroup = isolation.MemoryCgroup(job.sandbox.cgroup, f"ntm-grade-{os.getpid()}-{job.slot}-"
+                                                                 f"{os.path.basename(jobdir)}", job.limits.memory_mb)
+        proc, read_end = _start(jobdir, job_file, uid, job, cgroup)
+        try:
+            results, fate = _watch(proc, read_end, job, {name for kind, name in cells if kind == "check"})
+        finally:
+            isolation.kill_all(proc, uid)
         if fate is None and proc.returncode not in (0, None):
             fate = _ended(proc.returncode)
-        return _collect(jobdir, cells), fate
+        if cgroup is not None and cgroup.oom():
+            fate = f"ran out of memory (the limit is {job.limits.memory_mb} MiB, files in /tmp included)"
+        return results, fate
     finally:
+        if cgroup is not None:
+            cgroup.remove()
         shutil.rmtree(jobdir, ignore_errors=True)
 
 
-def _write_job(jobdir, cells, cases, uid, job):
-    """The job folder: ``work/`` and ``results/`` (the worker's uid owns them) and ``job.pkl``."""
-    os.chmod(jobdir, 0o711)
-    for sub in ("work", "results"):
-        os.mkdir(os.path.join(jobdir, sub), 0o700)
-        if uid is not None:
-            os.chown(os.path.join(jobdir, sub), uid, uid)
-    with open(os.path.join(jobdir, "job.pkl"), "wb") as f:
-        os.fchmod(f.fileno(), 0o600)
-        pickle.dump({"cells": cells, "cases": cases, "uid": uid,
-                     "hide": list(job.hide) if job.sandbox.hide else []}, f)
-
-
-def _start(jobdir, uid, job):
-    """Start the worker in its sandbox with its limits; ``(process, the read end of its progress pipe)``."""
+def _start(jobdir, job_file, uid, job, cgroup):
+    """Start the worker in its sandbox with its limits; ``(process, the read end of its channel)``."""
     read_end, write_end = os.pipe()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **WORKER_ENV, "HOME": jobdir}
+    python = [sys.executable, "-I", "-c", BOOT]
+    if job.sandbox.kind == "bwrap":
+        os.chmod(job_file, 0o644)
+        argv = python + [isolation.KIT, isolation.JOB, str(write_end)]
+        command = isolation.bwrap_command(job.sandbox, job.limits, job.kit, os.path.join(jobdir, "work"), job_file,
+                                          argv)
+        env = {"PATH": "/usr/bin:/bin", **WORKER_ENV, "HOME": isolation.SCRATCH, "TMPDIR": "/tmp"}
+        cwd = "/"
+    else:
+        os.chmod(jobdir, 0o711)
+        os.chmod(job_file, 0o644)
+        command = job.sandbox.prefix + python + [job.kit, job_file, str(write_end), jobdir]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **WORKER_ENV, "HOME": jobdir}
+        cwd = jobdir
     nproc = job.limits.processes if uid is not None else isolation.user_tasks() + job.limits.processes
-    command = job.sandbox.prefix + [sys.executable, "-I", "-m", WORKER, jobdir, str(write_end)]
     try:
-        proc = subprocess.Popen(command, cwd=jobdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, pass_fds=(write_end,),
                                 preexec_fn=isolation.preexec(job.limits,
-                                                             nproc if sys.platform.startswith("linux") else None))
+                                                             nproc if sys.platform.startswith("linux") else None,
+                                                             cgroup))
     except BaseException:
         os.close(read_end)
         raise
@@ -85,49 +123,63 @@ def _start(jobdir, uid, job):
     return proc, read_end
 
 
-def _collect(jobdir, cells):
-    """``{check name: result}`` for each check whose result file came back; a file that is not plain values
-    becomes a ``"rejected"`` result."""
-    results = {}
-    for kind, name in cells:
-        path = os.path.join(jobdir, "results", f"{name}.pt")
-        if kind != "check" or name in results or not os.path.lexists(path):
-            continue
-        try:
-            results[name] = load_results(path)
-        except Rejected as error:
-            results[name] = {"status": "rejected", "detail": str(error)}
-    return results
-
-
-def _watch(proc, fd, timeout, n_cells):
-    """Follow the worker's progress lines; None when it finished, else why it was stopped."""
-    started = time.monotonic()
-    limit_total = timeout * (n_cells + 4) + 60
-    deadline = started + timeout + 60          # importing torch on a busy machine is slow
-    buffer, done = b"", False
+def _watch(proc, fd, job, expected):
+    """Read the worker's channel until it closes, the time limit passes or the run is stopped; ``(results,
+    fate)``: the first valid result of each ``expected`` check, and why the worker was stopped (None when it
+    said it was done)."""
+    started, frames = time.monotonic(), Frames()
+    deadline = started + STARTUP_S
+    results, rejected, place, done, total = {}, None, "", False, 0
+    fate = None
     with os.fdopen(fd, "rb", buffering=0) as pipe:
         while True:
-            now = time.monotonic()
-            wait = min(deadline, started + limit_total) - now
+            if job.stop.is_set():
+                raise Interrupted()
+            wait = deadline - time.monotonic()
             if wait <= 0:
-                return "stopped at the time limit (an endless loop?)"
-            ready, _, _ = select.select([pipe], [], [], min(wait, 1.0))
+                fate = (f"stopped at the time limit ({job.timeout:g} s for the whole submission{place}; an endless "
+                        "loop?)")
+                break
+            ready, _, _ = select.select([pipe], [], [], min(wait, 0.5))
             if not ready:
                 if proc.poll() is not None and not done:   # ended without "done", a child holding the pipe
-                    return _ended(proc.returncode)
+                    fate = _ended(proc.returncode)
+                    break
                 continue
-            chunk = pipe.read(65536)
+            chunk = pipe.read(1 << 20)
             if not chunk:   # every writer closed: the worker (and its children) ended
                 break
-            buffer = (buffer + chunk)[-4096:]
-            done = done or b"\ndone\n" in b"\n" + buffer
-            deadline = time.monotonic() + timeout
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None if done else "stopped at the time limit (an endless loop?)"
-    return None if done else _ended(proc.returncode)
+            total += len(chunk)
+            for kind, payload in frames.feed(chunk if total <= MAX_CHANNEL else b"\0" * 16):
+                if kind == b"p":
+                    text = payload.decode("utf-8", "replace")
+                    if text.startswith("started") and deadline == started + STARTUP_S:
+                        deadline = time.monotonic() + job.timeout   # before any submitted code: cannot be faked
+                    elif text.startswith("cell "):
+                        place = f", in code cell {text[5:].strip()[:6]}"
+                    done = done or text == "done"
+                    continue
+                try:
+                    name, result = read_result(payload)
+                except Rejected as error:
+                    rejected = str(error)
+                    continue
+                if name in expected and name not in results:
+                    results[name] = result
+            if frames.broken:
+                fate = "the worker sent something other than results: " + frames.broken
+                break
+    if fate is None:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        if not done:
+            fate = _ended(proc.returncode)
+    if rejected:
+        for name in expected - set(results):
+            results[name] = {"status": "rejected", "detail": rejected}
+    return results, fate
 
 
 def _ended(code):

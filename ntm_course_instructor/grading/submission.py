@@ -18,11 +18,10 @@ from . import isolation
 from .assignments import identify, nbgrader_meta
 from .handins import handins
 from .registry import EXERCISES
-from .runner import Job, run_worker
+from .kit import STUB_MARK
+from .runner import Interrupted, Job, run_worker
+from .session import GradingRun
 from .transport import outcomes_from
-
-
-GROUPS = ("values", "edge cases", "gradients")
 
 
 @dataclass
@@ -54,9 +53,18 @@ def _first_line(text):
     return line.split(" -- ")[0]
 
 
+MAX_REASON = 300
+MAX_REPORT = 20_000
+"""The most characters of a reason (the gradebook's cell) and of one check's report (the feedback page)."""
+
+
 def _short(text, limit=160):
-    text = " ".join(str(text).split())
+    text = " ".join(str(text)[:4 * limit].split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _cut(text, limit):
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit:,} more characters cut)"
 
 
 def program(nb, checks, locked):
@@ -78,11 +86,15 @@ def program(nb, checks, locked):
     return cells, learner
 
 
-def grade(path, assignments, timeout=60, job=None):
+def grade(path, assignments, timeout=120, job=None, run=None):
     """Grade one submission: run its code in an isolated worker, score the values that come back here.
-    Never raises for a bad submission."""
-    job = job or Job(isolation.probe(), isolation.Limits(), timeout)
-    job.timeout = timeout
+    ``run``: the grading run (:class:`.session.GradingRun`: its cases, kits and uids; default: one of its own).
+    Never raises for a bad submission; raises :class:`.runner.Interrupted` when the run is stopped."""
+    if run is None:
+        with GradingRun(job.sandbox if job else isolation.probe()) as own:
+            return grade(path, assignments, timeout, job, own)
+    job = job or Job(run.sandbox, isolation.Limits(), timeout)
+    job.timeout, job.stop, job.uid_base = timeout, run.stop, run.uid_base
     result = Grade(str(path))
     nb = _read(path, result)
     result.assignment = identify(path, nb, assignments)
@@ -99,13 +111,13 @@ def grade(path, assignments, timeout=60, job=None):
     why = _handed_in(learner, {c.name for c in checks})
     graded = [c for c in checks if c.name in present and c.name in EXERCISES and c.name not in why
               and "*" not in why]
-    results, fate = _run(cells, graded, job)
+    results, fate = _run(cells, graded, job, run, result.assignment, checks)
     for check in checks:
-        points, reason, report = _verdict(check, present, why, results, fate)
+        points, reason, report = _verdict(check, present, why, results, fate, run)
         result.scores[check.grade_id] = points
-        result.reports[check.grade_id] = report or reason or ""
+        result.reports[check.grade_id] = _cut(report or reason or "", MAX_REPORT)
         if reason:
-            result.reasons.append(f"{check.grade_id}: {reason}")
+            result.reasons.append(_short(f"{check.grade_id}: {reason}", MAX_REASON))
     return result
 
 
@@ -129,21 +141,24 @@ def _handed_in(learner, names):
     return why
 
 
-def _run(cells, graded, job):
+def _run(cells, graded, job, run, assignment, checks):
     """Run the worker on the code cells and the ``graded`` checks' cells; ``(results, fate)`` as
     :func:`.runner.run_worker` gives them, or the reason no worker could run."""
     if not graded:
         return {}, None
     wanted = {c.name for c in graded}
-    cases = {c.name: {g: [case.args for case in EXERCISES[c.name].cases(g)] for g in GROUPS} for c in graded}
     run_cells = [cell for cell in cells if cell[0] == "code" or cell[1] in wanted]
     try:
-        return run_worker(run_cells, cases, job)
+        job.kit, specs = run.kit(assignment, checks)
+        job.specs = {name: specs[name] for name in wanted}
+        return run_worker(run_cells, run.cases(sorted(wanted)), job)
+    except Interrupted:
+        raise
     except Exception as error:   # the grader could not start a worker: say so, grade the rest
         return {}, _short(f"the worker could not run ({type(error).__name__}: {error})")
 
 
-def _verdict(check, present, why, results, fate):
+def _verdict(check, present, why, results, fate, run):
     """``(points, reason, report)`` for one check of a submission."""
     name = check.name
     if name not in present:
@@ -156,22 +171,23 @@ def _verdict(check, present, why, results, fate):
         return 0.0, "no exercise for this check", ""
     if name not in results:
         return 0.0, fate or "no result came back", ""
-    return _score(check, results[name])
+    return _score(check, results[name], run.exercise(name))
 
 
-def _score(check, data):
-    """``(points, reason, report)`` for one check from the worker's result."""
+def _score(check, data, exercise):
+    """``(points, reason, report)`` for one check from the worker's result, scored against ``exercise`` (the
+    check with this run's cases)."""
     from ntm_course.teaching.practice.checker import not_callable, score_outcomes
-    exercise = EXERCISES[check.name]
     status = data.get("status")
     if status == "rejected":
         return 0.0, f"the worker sent back something other than values ({data.get('detail')})", ""
     if status != "ok":
         detail = str(data.get("detail") or "no function to check")
         return 0.0, _short(detail), not_callable(exercise, detail, worth=check.points).report
-    if data.get("reference_called"):
+    outcomes = outcomes_from(data)
+    if any(STUB_MARK in str(getattr(o, "error", "") or "") for group in outcomes.values() for o in group):
         return 0.0, f"calls the library's own {check.name}: 0 points, write it yourself", ""
-    result = score_outcomes(exercise, outcomes_from(data), worth=check.points)
+    result = score_outcomes(exercise, outcomes, worth=check.points)
     points = float(check.points) * result.points / result.max_points   # not result.grade: that is rounded
     if result.points == result.max_points:
         return points, "", result.report

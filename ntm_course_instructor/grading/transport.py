@@ -1,15 +1,13 @@
 """Values across the process boundary: what the worker sends back and how the grader loads it, as data only.
 
-The worker saves each check's result with :func:`pack`: plain CPU tensors, numbers, strings, tuples, lists and
-str-keyed dicts (anything else becomes a marker naming its type). The grader loads the file with
-:func:`load_results` (``torch.load(..., weights_only=True)``, no links, size-capped) and rejects anything but
-those plain values (:class:`Rejected`); :func:`outcomes_from` turns them back into the checker's outcomes. The
-worker's answers are data, never code.
+The worker copies each check's result with :func:`pack`: plain CPU tensors, numbers, strings, tuples, lists and
+str-keyed dicts (anything else becomes a marker naming its type), and writes it on its channel to the grader, a
+pipe, as one frame (:func:`frame`, :func:`encode`: JSON and raw tensor bytes; no pickle, no compression). The
+grader reads frames as they come (:class:`Frames`: a frame larger than its cap is refused before it is read),
+rebuilds each value with every size checked (:func:`decode`) and rejects anything but those plain values
+(:class:`Rejected`); :func:`outcomes_from` turns them back into the checker's outcomes. The worker's answers are
+data, never code.
 """
-import os
-import stat
-
-
 MAX_LEAVES = 2000
 MAX_ELEMENTS = 4_000_000
 FOREIGN, DEVICE = "__foreign__", "__device__"
@@ -123,34 +121,165 @@ def unpack(x):
     return x
 
 
-def load_results(path, max_bytes=256 * 2 ** 20):
-    """Load and check one result file written by a worker: a dict of plain values. Raises :class:`Rejected`
-    for anything else (never runs code from the file: ``weights_only=True``, no symlinks, size-capped, and a FIFO
-    or a folder that a submission put in its place is rejected without blocking)."""
+# --- the wire: what the worker writes on its channel and the grader reads ------------------------------------
+
+MAGIC = b"NTMG"
+HEADER = 13   # MAGIC, the frame's kind (one byte: b"p" progress, b"r" result), its length (8 bytes, big-endian)
+MAX_FRAME = 64 * 2 ** 20
+"""The most one frame may hold (a result: its JSON and its tensors' bytes); a larger one is refused unread."""
+DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
+          "complex64", "complex128")
+
+
+def encode(value):
+    """``value`` (plain: what :func:`pack` makes) as bytes: a JSON tree in which each tensor is
+    ``{"__tensor__": [index, dtype, shape]}``, then each tensor's raw bytes. No pickle, no compression: what
+    the grader reads is exactly as large as it looks."""
+    import json
+
+    import torch
+    blobs = []
+
+    def tree(x):
+        if isinstance(x, torch.Tensor):
+            t = x.detach().contiguous()
+            blobs.append(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+            return {"__tensor__": [len(blobs) - 1, str(t.dtype).replace("torch.", ""), list(t.shape)]}
+        if isinstance(x, tuple):
+            return {"__tuple__": [tree(v) for v in x]}
+        if isinstance(x, list):
+            return [tree(v) for v in x]
+        if isinstance(x, dict):
+            return {"__dict__": [[k, tree(v)] for k, v in x.items()]}
+        if isinstance(x, float) and x != x:
+            return {"__float__": "nan"}
+        if isinstance(x, float) and x in (float("inf"), float("-inf")):
+            return {"__float__": "inf" if x > 0 else "-inf"}
+        return x
+
+    head = json.dumps({"tree": tree(value), "sizes": [len(b) for b in blobs]}).encode()
+    return len(head).to_bytes(8, "big") + head + b"".join(blobs)
+
+
+def decode(data):
+    """The value :func:`encode` wrote, checked as it is rebuilt: every size is validated against the bytes
+    that are there before anything is allocated. Raises :class:`Rejected` for anything else."""
+    import json
+
     import torch
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError as error:
-        raise Rejected(f"unreadable ({error.strerror})")
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise Rejected("not a file")
-        if info.st_size > max_bytes:
-            raise Rejected("too large")
-        f = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
+        n = int.from_bytes(data[:8], "big")
+        if n > len(data) - 8:
+            raise Rejected("a truncated result")
+        head = json.loads(data[8:8 + n].decode())
+        sizes = head["sizes"]
+        if not isinstance(sizes, list) or not all(type(k) is int and k >= 0 for k in sizes) or \
+                sum(sizes) != len(data) - 8 - n:
+            raise Rejected("sizes that do not add up")
+    except Rejected:
         raise
-    with f:
-        try:
-            data = torch.load(f, weights_only=True, map_location="cpu")
-        except Exception as error:
-            raise Rejected(f"not a valid result file ({type(error).__name__})")
-    _check_plain(data)
-    if not isinstance(data, dict):
-        raise Rejected("not a dict")
-    return data
+    except Exception as error:
+        raise Rejected(f"not a valid result ({type(error).__name__})")
+    offsets = [8 + n]
+    for k in sizes:
+        offsets.append(offsets[-1] + k)
+    count = [0]
+
+    def tensor(spec):
+        if not (isinstance(spec, list) and len(spec) == 3 and type(spec[0]) is int and spec[1] in DTYPES
+                and isinstance(spec[2], list) and all(type(d) is int and d >= 0 for d in spec[2])
+                and 0 <= spec[0] < len(sizes)):
+            raise Rejected("a malformed tensor")
+        index, dtype, shape = spec
+        dtype = getattr(torch, dtype)
+        numel = 1
+        for d in shape:
+            numel *= d
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        if numel > MAX_ELEMENTS or numel * itemsize != sizes[index]:
+            raise Rejected("a tensor whose size does not match its bytes")
+        if numel == 0:
+            return torch.empty(shape, dtype=dtype)
+        raw = bytearray(data[offsets[index]:offsets[index + 1]])
+        return torch.frombuffer(raw, dtype=torch.uint8).view(dtype).reshape(shape).clone()
+
+    def rebuild(x, depth=0):
+        count[0] += 1
+        if depth > 32 or count[0] > 20 * MAX_LEAVES:
+            raise Rejected("nested too deeply or too large")
+        if isinstance(x, dict):
+            if set(x) == {"__tensor__"}:
+                return tensor(x["__tensor__"])
+            if set(x) == {"__tuple__"} and isinstance(x["__tuple__"], list):
+                return tuple(rebuild(v, depth + 1) for v in x["__tuple__"])
+            if set(x) == {"__float__"} and x["__float__"] in ("nan", "inf", "-inf"):
+                return float(x["__float__"])
+            if set(x) == {"__dict__"} and isinstance(x["__dict__"], list):
+                out = {}
+                for item in x["__dict__"]:
+                    if not (isinstance(item, list) and len(item) == 2 and type(item[0]) is str):
+                        raise Rejected("a dict key that is not a string")
+                    out[item[0]] = rebuild(item[1], depth + 1)
+                return out
+            raise Rejected("an unknown value")
+        if isinstance(x, list):
+            return [rebuild(v, depth + 1) for v in x]
+        if x is None or type(x) in (bool, int, float, str):
+            return x
+        raise Rejected(f"a value of type {type(x).__name__}")
+
+    value = rebuild(head.get("tree"))
+    _check_plain(value)
+    return value
+
+
+def frame(kind, payload):
+    """One frame of the worker's channel: ``kind`` (``b"p"`` or ``b"r"``) and its payload."""
+    return MAGIC + kind + len(payload).to_bytes(8, "big") + payload
+
+
+class Frames:
+    """The grader's reader of a worker's channel: feed it bytes as they come, take whole frames out. A frame
+    that is malformed or larger than ``max_frame`` ends the stream (``broken`` says why): nothing after it is
+    read, and nothing of it is kept."""
+
+    def __init__(self, max_frame=MAX_FRAME):
+        self.buffer, self.max_frame, self.broken = bytearray(), max_frame, None
+
+    def feed(self, chunk):
+        """``[(kind, payload)]``: the frames that ``chunk`` completes."""
+        if self.broken:
+            return []
+        self.buffer += chunk
+        frames = []
+        while len(self.buffer) >= HEADER:
+            if bytes(self.buffer[:4]) != MAGIC or self.buffer[4:5] not in (b"p", b"r"):
+                self.broken = "the worker's channel carried something other than frames"
+                break
+            size = int.from_bytes(self.buffer[5:HEADER], "big")
+            if size > self.max_frame:
+                self.broken = f"a result larger than {self.max_frame // 2 ** 20} MiB"
+                break
+            if len(self.buffer) < HEADER + size:
+                break
+            frames.append((bytes(self.buffer[4:5]), bytes(self.buffer[HEADER:HEADER + size])))
+            del self.buffer[:HEADER + size]
+        if self.broken:
+            self.buffer = bytearray()
+        return frames
+
+
+def result_message(name, value):
+    """A result frame's payload: the check's name and its value."""
+    return encode({"check": name, "result": value})
+
+
+def read_result(payload):
+    """``(check name, result dict)`` from a result frame's payload; :class:`Rejected` for anything else."""
+    data = decode(payload)
+    if not (isinstance(data, dict) and type(data.get("check")) is str and isinstance(data.get("result"), dict)):
+        raise Rejected("not a check's result")
+    return data["check"], data["result"]
 
 
 def outcomes_from(data):

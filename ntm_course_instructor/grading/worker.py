@@ -1,28 +1,24 @@
 """The gradebook's worker: runs one submission's code in its own process and sends back only values.
 
-``ntm-course-instructor grade`` starts one worker per submission (:mod:`.runner`: ``python -m
-ntm_course_instructor.grading.worker JOBDIR FD``, isolated by :mod:`.isolation`). The worker reads
-``JOBDIR/job.pkl`` (written by the grader), hides the paths it is told to hide and drops to an unprivileged
-user where it can (:func:`confine`), then runs the submission's code cells in order (IPython magics and shell
-lines removed). Where a check cell stood, it calls the learner's function on the cases the grader sent, with
-the library's own version of that function *poisoned* (calling it raises and is recorded), and saves what came
-out to ``JOBDIR/results/<name>.pt`` (:func:`.transport.pack`: plain tensors, numbers, strings, tuples, lists
-and dicts; anything else is replaced by a marker naming its type). It writes one line to the pipe ``FD`` at
-each step, so the grader can tell an endless loop from progress.
+``ntm-course-instructor grade`` starts one worker per submission (:mod:`.runner`), in the sandbox of
+:mod:`.isolation`, with the assignment's kit (:mod:`.kit`) first on ``sys.path``: the course's library with the
+functions this assignment grades stubbed out, and of each graded exercise only what runs a case. The worker reads
+its job (the cells, the grader's cases, what it needs of each check; written by the grader), becomes the job's
+unprivileged user, then runs the submission's code cells in order (IPython magics and shell lines removed). Where
+a check cell stood, it calls the learner's function on the cases the grader sent and writes what came out on its
+channel to the grader (:class:`Channel`: a pipe; :func:`.transport.pack` makes it plain tensors, numbers,
+strings, tuples, lists and dicts, anything else a marker naming its type).
 
-The grader loads these files with :func:`.transport.load_results`, which rejects anything but those plain
-values: the worker's answers are data, never code. It scores them in its own process
-(:func:`.checker.score_outcomes`); nothing the submission does to the worker's interpreter reaches the grader.
+The grader keeps the first result of each check, rebuilds it as data only (:func:`.transport.decode`) and scores
+it in its own process (:func:`.checker.score_outcomes`); nothing the submission does to the worker's interpreter
+reaches the grader, and no reference is there to borrow.
 """
 import os
 import re
 import sys
 
 from .isolation import drop_privileges, expose, hide
-from .transport import pack_gradient, pack_outcome
-
-
-POISON_FLAG = "__ntm_course_reference_called__"
+from .transport import frame, pack_gradient, pack_outcome, result_message
 
 
 # --- the submission's code -----------------------------------------------------------------------------
@@ -58,51 +54,32 @@ def strip_magics(source):
 
 # --- running the cases -----------------------------------------------------------------------------------
 
-def _poison_code():
-    def poisoned(*args, **kwargs):
-        __ntm_course_reference_called__.append(1)   # noqa: F821 (set in the reference's globals)
-        raise RuntimeError("the library's own version of this function cannot be handed in: write your own")
-    return poisoned.__code__
+def default_call(fn, args):
+    return fn(*args)
 
 
-class Poisoned:
-    """While active, the library's own ``reference`` raises when called, under any name it has."""
-
-    def __init__(self, reference):
-        self.reference, self.calls = reference, []
-        self.code = getattr(reference, "__code__", None)
-
-    def __enter__(self):
-        if self.code is not None and not self.code.co_freevars:
-            self.reference.__globals__[POISON_FLAG] = self.calls
-            self.reference.__code__ = _poison_code()
-        return self
-
-    def __exit__(self, *exc):
-        if self.code is not None and not self.code.co_freevars:
-            self.reference.__code__ = self.code
-            self.reference.__globals__.pop(POISON_FLAG, None)
-        return False
-
-
-def is_reference(fn, reference):
-    """True when ``fn`` is the library's own function (or wraps it directly)."""
-    seen = 0
-    while fn is not None and seen < 10:
-        if fn is reference or getattr(fn, "__code__", None) is getattr(reference, "__code__", 0):
-            return True
-        fn = getattr(fn, "__wrapped__", None) or getattr(fn, "func", None)
-        seen += 1
-    return False
+def exercise_of(name, spec):
+    """What the worker knows of the exercise ``name``: a practice check comes from the kit's own registry (its
+    reference a stub), a graded one is its call (imported from the kit's shaken module) and gradient arguments."""
+    import importlib
+    from types import SimpleNamespace
+    if spec.get("practice"):
+        from ntm_course.teaching.practice import EXERCISES
+        return EXERCISES[name]
+    call = default_call
+    if spec.get("call"):
+        module, qualname = spec["call"].split(":")
+        call = getattr(importlib.import_module(module), qualname)
+    return SimpleNamespace(name=name, call=call, grad_args=tuple(spec.get("grad_args", ())))
 
 
 def run_cases(exercise, fn, cases, progress):
-    """``{"outcomes": {group: [...]}, "reference_called": bool}`` for ``fn`` on the grader's cases. Like
-    ``check`` in the learner's notebook, it leaves the submission's session as found, so the cells after a check
-    cell see the same random generators, grad mode and default dtype here as there."""
+    """``{"outcomes": {group: [...]}}`` for ``fn`` on the grader's cases. Like ``check`` in the learner's
+    notebook, it leaves the submission's session as found, so the cells after a check cell see the same random
+    generators, grad mode and default dtype here as there."""
     from ntm_course.teaching.practice.checker import call_learner, clone, learner_gradients, session_kept
     outcomes = {}
-    with session_kept(), Poisoned(exercise.reference) as poison:
+    with session_kept():
         for group in ("values", "edge cases"):
             outcomes[group] = []
             for args in cases.get(group, []):
@@ -110,36 +87,41 @@ def run_cases(exercise, fn, cases, progress):
                 outcomes[group].append(pack_outcome(outcome))
                 progress("case")
                 if outcome.not_implemented:
-                    return {"outcomes": outcomes, "reference_called": bool(poison.calls)}
+                    return {"outcomes": outcomes}
         outcomes["gradients"] = []
         for args in cases.get("gradients", []):
             outcomes["gradients"].append(pack_gradient(learner_gradients(exercise, fn, clone(args))))
             progress("case")
-    return {"outcomes": outcomes, "reference_called": bool(poison.calls)}
+    return {"outcomes": outcomes}
 
 
-class Progress:
-    """One line to the grader's pipe at each step, so it can tell an endless loop from progress."""
+class Channel:
+    """The worker's channel to the grader (a pipe): progress and results, one frame each. Its writer is taken
+    before any submitted code runs, so what a submission patches cannot redirect it; the grader keeps the first
+    result of each check and ignores any later one, so a cell after a check cannot change what it sent."""
 
-    def __init__(self, fd):
-        self.out = os.fdopen(fd, "w", buffering=1)
+    def __init__(self, fd, write=os.write):
+        self.fd, self.write = fd, write
 
-    def __call__(self, message):
+    def send(self, kind, payload):
+        data = frame(kind, payload)
         try:
-            self.out.write(message + "\n")
-        except Exception:
-            pass
-
-    def close(self):
-        try:
-            self.out.close()
+            while data:
+                data = data[self.write(self.fd, data):]
         except OSError:   # the grader stopped reading (it gave up on this worker): nothing more to say
             pass
 
+    def __call__(self, message):
+        self.send(b"p", message.encode()[:200])
+
+    def result(self, name, value):
+        self.send(b"r", result_message(name, value))
+
 
 def confine(job, jobdir):
-    """The isolation steps the worker takes itself, before any submitted code runs: hide the paths it is told
-    to hide and, as root, keep the Python installation reachable and drop to the job's uid. Returns warnings."""
+    """The isolation steps the worker takes itself, before any submitted code runs, where no sandbox did them
+    (the fallback): hide the paths it is told to hide and, as root, keep the Python installation reachable and
+    drop to the job's uid. Returns warnings."""
     warnings = []
     if job.get("hide"):
         try:
@@ -164,76 +146,69 @@ def run_cell(source, index, namespace):
     try:
         exec(compile(strip_magics(source), f"<code cell {index + 1}>", "exec"), namespace)
     except BaseException as error:   # noqa: B902 (a submission may raise SystemExit or worse)
-        return f"code cell {index + 1} raised {type(error).__name__}: {str(error)[:200]}"
+        return f"code cell {index + 1} raised {type(error).__name__}: {_said(error)}"
     return None
 
 
+def _said(error, limit=200):
+    try:
+        return str(error)[:limit]
+    except BaseException:   # noqa: B902 (a lying exception)
+        return "(its message could not be read)"
+
+
 def check_result(exercise, fn, cases, errors, progress):
-    """What the worker sends back for one check point: the learner's ``fn`` run on the grader's ``cases``
-    (a ``KeyError`` when none came), or why there is nothing to run (``errors``: the code cells' so far)."""
+    """What the worker sends back for one check point: the learner's ``fn`` run on the grader's ``cases``, or
+    why there is nothing to run (``errors``: the code cells' so far)."""
     name = exercise.name
     if fn is None:
         return {"status": "missing", "detail": f"`{name}` is not defined" + (f" ({errors[-1]})" if errors else "")}
     if not callable(fn):
         return {"status": "missing", "detail": f"`{name}` is not a function"}
-    if is_reference(fn, exercise.reference):
-        return {"status": "ok", "outcomes": {}, "reference_called": True}
     try:
-        return {"status": "ok", **run_cases(exercise, fn, cases[name], progress)}
+        return {"status": "ok", **run_cases(exercise, fn, cases.get(name, {}), progress)}
     except BaseException as error:   # noqa: B902
-        return {"status": "missing", "detail": f"the cases stopped: {type(error).__name__}: {error}"}
+        return {"status": "missing", "detail": f"the cases stopped: {type(error).__name__}: {_said(error)}"}
 
 
-class Results:
-    """The job's results folder; its writers are taken before any submitted code runs (``torch.save``,
-    ``os.replace``, ``os.path.join``), so what a submission patches cannot redirect them."""
-
-    def __init__(self, folder, save, rename, join):
-        self.folder, self.save, self.rename, self.join = folder, save, rename, join
-
-    def write(self, name, result):
-        path = self.join(self.folder, f"{name}.pt")
-        part = f"{path}.{os.getpid()}.part"   # a forked copy of the worker writes its own
-        self.save(result, part)
-        self.rename(part, path)
-
-
-def main(jobdir, fd):
-    """Run the job in ``jobdir`` and report each step on the pipe ``fd``; ends the process when done."""
+def main(job_path, fd, jobdir=None):
+    """Run the job in ``job_path`` and report each step on the channel ``fd``; ends the process when done.
+    ``jobdir``: the job's folder in the fallback (no sandbox), where :func:`confine` isolates the worker."""
     import pickle
-    progress = Progress(fd)
-    with open(os.path.join(jobdir, "job.pkl"), "rb") as f:
+    channel = Channel(fd)
+    with open(job_path, "rb") as f:
         job = pickle.load(f)   # written by the grader, read before any submitted code runs
-    warnings = confine(job, jobdir)
-    work = os.path.join(jobdir, "work")
+    uid = job.get("uid")
+    if uid is not None and os.getuid() == 0 and jobdir is None:   # the sandbox: become the job's user
+        drop_privileges(uid)
+    warnings = confine(job, jobdir) if jobdir is not None else []
+    work = os.getcwd() if jobdir is None else os.path.join(jobdir, "work")
     os.chdir(work)
-    os.environ.update({"HOME": work, "TMPDIR": work, "MPLBACKEND": "Agg", "MPLCONFIGDIR": work})
+    os.environ.update({"HOME": work, "MPLBACKEND": "Agg", "MPLCONFIGDIR": work})
+    if jobdir is not None:
+        os.environ["TMPDIR"] = work
 
     import builtins
 
-    import torch   # torch and the checker are loaded before the submission runs
+    import torch  # noqa: F401 (torch and the checker are loaded before the submission runs)
 
     from ntm_course.teaching.practice.checker import clone  # noqa: F401
-    from .registry import EXERCISES
-
-    results = Results(os.path.join(jobdir, "results"), torch.save, os.replace, os.path.join)
+    exercises = {name: exercise_of(name, spec) for name, spec in job["specs"].items()}
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     errors = []
-    progress("started" + ("; " + "; ".join(warnings) if warnings else ""))
+    channel("started" + ("; " + "; ".join(warnings) if warnings else ""))
     for index, (kind, payload) in enumerate(job["cells"]):
-        progress(f"cell {index}")
+        channel(f"cell {index}")
         if kind == "code":
             error = run_cell(payload, index, namespace)
             if error:
                 errors.append(error)
             continue
-        results.write(payload, check_result(EXERCISES[payload], namespace.get(payload), job["cases"], errors,
-                                            progress))
-        progress(f"check {payload}")
-    progress("done")
-    progress.close()
+        channel.result(payload, check_result(exercises[payload], namespace.get(payload), job["cases"], errors,
+                                             channel))
+    channel("done")
     os._exit(0)   # skip interpreter shutdown: whatever the submission left behind cannot delay or fail it
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
