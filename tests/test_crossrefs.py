@@ -183,3 +183,72 @@ def test_lessons_link_their_models_cards(name):
     shown = {"09_learning_to_copy": {"copy", "copy_lstm"},
              "10_other_tasks": {"repeat_copy", "associative_recall", "ngrams", "ngrams_lstm", "priority_sort"}}
     assert shown[name] <= linked
+
+
+# --- every number the prose takes from data is computed and asserted beside it ------------------------
+
+NUM = r"\d{1,3}(?:,\d{3})+|\d+\.\d+|\d+"
+DATA_NUMBER = re.compile(
+    rf"(?<![\w.$-])({NUM})(?:(?:-|–| to )({NUM}))?(%| ?(?:bits?|bit errors|wrong bits|sequences|episodes)\b)?")
+EXEMPT = re.compile(r"paper|Graves|figure \d|eq\.|eqs\.|arXiv", re.I)
+WINDOW = 3
+"""A number in a markdown cell must appear in one of the WINDOW code cells before or after it: in an ``assert``
+(a result), or as a setting the code uses (an input it chose); a number that code only prints, plots or labels
+does not count. Constants of a definition (a threshold of 0.5, p = 0.5) go in math, which is not data."""
+DRAWN = re.compile(r"axhline|axvline|title=|label=|set_title|set_xlabel|set_ylabel|print\(")
+
+
+def stated_numbers(text):
+    """The numbers a markdown cell states that come from data: decimals, percentages, numbers with thousands
+    separators, and whole numbers of bits, sequences or episodes; not in math, code, links or headings, and not
+    in a sentence that quotes the paper."""
+    text = MATH.sub(" ", text)
+    text = re.sub(r"`[^`]*`|\]\([^)]*\)|^#+ .*$", " ", text, flags=re.M)
+    found = []
+    for match in DATA_NUMBER.finditer(text):
+        first, last, unit = match.groups()
+        for number in (first, last) if last else (first,):
+            if not ("," in number or "." in number or unit):
+                continue
+            if re.search(r"sections? $", text[:match.start()]):
+                continue                                    # the paper's section 4.2, not a number
+            if re.match(r"%? ?(interval|\(Wilson)", text[match.end() - (unit == "%"):]):
+                continue                                    # "95% interval": the interval's level, not a result
+            if EXEMPT.search(sentence_at(text, match.start())):
+                continue
+            found.append(number)
+    return found
+
+
+def spellings(number):
+    """How code may write a number the prose states: 64,000 as 64000 or 64_000; 54.3 (a percentage) as 0.543."""
+    plain = number.replace(",", "")
+    forms = {plain, number.replace(",", "_")}
+    if "." in plain:
+        forms |= {f"{float(plain) / 100:.6g}", repr(float(plain))}
+    else:
+        forms.add(f"{int(plain) / 100:.6g}")
+    return forms
+
+
+def unasserted(path):
+    cells = nbformat.read(path, as_version=4).cells
+    code = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+    missing = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown" or cell.get("id") == "colab-badge":
+            continue
+        before = [j for j in code if j < i][-WINDOW:]
+        after = [j for j in code if j > i][:WINDOW]
+        asserts = "\n".join(line.split("#")[0] for j in before + after for line in cells[j].source.splitlines()
+                            if "assert" in line or not DRAWN.search(line))
+        for number in stated_numbers(cell.source):
+            if not any(re.search(rf"(?<![\d.]){re.escape(form)}(?![\d])", asserts) for form in spellings(number)):
+                missing.append(f"{number} (in the markdown cell {cell.get('id')})")
+    return missing
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
+def test_numbers_from_data_are_asserted_beside_the_prose(path):
+    missing = unasserted(path)
+    assert not missing, f"{path.name}: numbers the prose states that no nearby code computes or asserts:\n  " + "\n  ".join(missing)
