@@ -10,13 +10,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from ntm_course_instructor import render as render_module
 from ntm_course_instructor.cli import main
-from ntm_course_instructor.render import WIDGET_STATE, WIDGET_VIEW, find_notebooks, freeze_widgets
+from ntm_course_instructor.render import (WIDGET_STATE, WIDGET_VIEW, find_docs, find_notebooks, freeze_widgets,
+                                          on_site, relink, write_toc)
 
-SITE = Path(__file__).resolve().parents[1] / "site"
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "site"
 # A 1 x 1 PNG: what the widget in 00_good shows.
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 WIDGET_CELL = ("import base64, ipywidgets\n"
@@ -47,20 +50,46 @@ def course(tmp_path_factory):
     hosted = new_code_cell("print('the Colab install cell')", metadata={"ntm_course": {"hosted": "install"}})
     save(lessons / "00_good.ipynb", hosted,
          new_markdown_cell("# Good lesson\nThe key strength $\\beta$. Next: [the broken one](01_broken.ipynb); "
-                           "your exercise: [exercise 2](../exercises/02_content_addressing.ipynb)."),
+                           "your exercise: [exercise 2](../exercises/02_content_addressing.ipynb); "
+                           "stuck? [troubleshooting](../docs/installing.md#troubleshooting)."),
          new_code_cell("print(6 * 7)"), new_code_cell(WIDGET_CELL))
     save(lessons / "01_broken.ipynb", new_markdown_cell("# Broken lesson"), new_code_cell("1 / 0"),
          new_code_cell("print('never runs')"))
     save(lessons / "02_after.ipynb", new_markdown_cell("# After lesson"), new_code_cell("print('still' + ' rendered')"))
     save(lessons / "03_quiet.ipynb", new_markdown_cell("# Quiet failure"), new_code_cell(QUIET_FAILURE))
+    write_guides(lessons.parent / "docs")
     return lessons
+
+
+def write_guides(docs):
+    """A docs/ folder as the repository's: guides linking each other, the lessons, a picture and the repository."""
+    for name, text in GUIDES.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text)
+    (docs / "figures").mkdir()
+    (docs / "figures" / "dot.png").write_bytes(base64.b64decode(PNG))
+    (docs / "figures" / "dot.py").write_text("print('draws dot.png')\n")
+
+
+GUIDES = {
+    "zebra.md": "# The `zebra` page\n\nA guide the order does not name.\n",
+    "results.md": "# Results\n\n## Scores\n\nEach model has a card: [copy](models/copy.md).\n",
+    "models/copy.md": "# The copy model\n\nBack to [the scores](../results.md#scores); trained in "
+                      "[the after lesson](../../notebooks/02_after.ipynb).\n",
+    "library.md": "# The library\n\nIts [installation](installing.md).\n",
+    "installing.md": "# Installing the course\n\nStart with [the good lesson](../notebooks/00_good.ipynb#good-lesson), "
+                     "then [the scores](results.md#scores). ![A dot](figures/dot.png) is drawn by "
+                     "[its script](figures/dot.py); see also [contributing](../CONTRIBUTING.md) and "
+                     "[the web](https://example.org/page.md).\n\n```python\nlink = '[kept](../CONTRIBUTING.md)'\n```\n\n"
+                     "## Troubleshooting\n\nAsk.\n",
+}
 
 
 @pytest.fixture(scope="module")
 def built(course):
-    """The site of the whole course: (exit code, stdout, stderr, site folder)."""
+    """The site of the whole course and its guides: (exit code, stdout, stderr, site folder)."""
     site = course.parent / "html"
-    return (*render(course, "-o", site, "--site", SITE), site)
+    return (*render(course, "-o", site, "--site", SITE, "--docs", course.parent / "docs"), site)
 
 
 def test_broken_notebooks_are_reported_and_the_rest_render(built):
@@ -98,6 +127,91 @@ def test_pages_load_mathjax_from_the_site_and_link_binder_colab_and_the_reposito
     assert 'href="01_broken.html"' in page                         # a link to another lesson stays on the site
     assert "the Colab install cell" not in page                    # the launch buttons do its job
     assert 'href="https://github.com/ntm-course/ntm-course/blob/main/exercises/02_content_addressing.ipynb"' in page
+
+
+def test_the_guides_follow_the_lessons_in_a_fixed_order(built):
+    code, out, err, site = built
+    assert "with 5 guides" in out
+    home = (site / "intro.html").read_text()
+    order = ["00_good", "01_broken", "02_after", "03_quiet", "installing", "library", "results", "models/copy",
+             "zebra"]                                                # each model card under results
+    links = [home.index(f'href="{name}.html"') for name in order]
+    assert links == sorted(links)
+    assert home.index('caption-text">Lessons<') < home.index('caption-text">Guides<')
+    assert ">The zebra page<" in home                               # the sidebar's title: the first heading
+    assert not [line for line in err.splitlines() if "WARNING" in line and ".md" in line]
+
+
+def test_links_of_the_guides_and_lessons_work_on_the_site(built):
+    site = built[3]
+    github = "https://github.com/ntm-course/ntm-course/blob/main/"
+    installing = (site / "installing.html").read_text()
+    assert 'href="00_good.html#good-lesson"' in installing and 'href="results.html#scores"' in installing
+    assert '<img alt="A dot" src="_images/dot.png"' in installing and (site / "_images" / "dot.png").is_file()
+    assert f'href="{github}docs/figures/dot.py"' in installing      # not a page of the site: on GitHub
+    assert f'href="{github}CONTRIBUTING.md"' in installing and 'href="https://example.org/page.md"' in installing
+    assert "[kept](../CONTRIBUTING.md)" in (site / "_sources" / "installing.md").read_text()   # code is code
+    card = (site / "models" / "copy.html").read_text()
+    assert 'href="../results.html#scores"' in card and 'href="../02_after.html"' in card
+    assert 'href="installing.html#troubleshooting"' in (site / "00_good.html").read_text()
+
+
+def test_without_guides_the_site_is_the_lessons(course, tmp_path):
+    code, out, err = render(course / "02_after.ipynb", "-o", tmp_path / "html", "--site", SITE, "--docs", "")
+    assert code == 0 and ", with" not in out and not (tmp_path / "html" / "installing.html").exists()
+
+
+def test_the_repositorys_guides_build_without_warnings(course, tmp_path):
+    code, out, err = render(course / "02_after.ipynb", "-o", tmp_path / "html", "--site", SITE,
+                            "--docs", ROOT / "docs")
+    guides = find_docs(ROOT / "docs")
+    assert code == 0 and f"with {len(guides)} guides" in out
+    assert [str(g) for g in guides[:2]] == ["installing.md", "library.md"]
+    assert all((tmp_path / "html" / guide.with_suffix(".html")).is_file() for guide in guides)
+    assert not [line for line in err.splitlines() if "WARNING" in line], err
+
+
+def test_find_docs_orders_the_guides_then_the_others_then_the_model_cards(course):
+    assert [str(p) for p in find_docs(course.parent / "docs")] == [
+        "installing.md", "library.md", "results.md", "zebra.md", "models/copy.md"]   # the cards: under results
+    assert find_docs(None) == [] and find_docs(course / "nope") == []
+
+
+@pytest.mark.parametrize("target, source, expected", [
+    ("results.md#scores", "docs/installing.md", "results.md#scores"),
+    ("../results.md", "docs/models/copy.md", "../results.md"),
+    ("../notebooks/05_shift.ipynb#the-shift", "docs/library.md", "05_shift.ipynb#the-shift"),
+    ("../../notebooks/05_shift.ipynb", "docs/models/copy.md", "../05_shift.ipynb"),
+    ("../docs/library.md", "notebooks/05_shift.ipynb", "library.md"),
+    ("../exercises/05_shift.ipynb", "notebooks/05_shift.ipynb", "REPO/exercises/05_shift.ipynb"),
+    ("../CONTRIBUTING.md#add-a-lesson", "docs/library.md", "REPO/CONTRIBUTING.md#add-a-lesson"),
+    ("models/lost.md", "docs/results.md", "REPO/docs/models/lost.md"),     # not on the site: on GitHub
+    ("#scores", "docs/results.md", "#scores"),
+    ("https://arxiv.org/abs/1410.5401", "docs/results.md", "https://arxiv.org/abs/1410.5401"),
+])
+def test_on_site_points_a_link_to_the_site_or_the_repository(target, source, expected):
+    pages = {"docs/installing.md": "installing.md", "docs/results.md": "results.md", "docs/library.md": "library.md",
+             "docs/models/copy.md": "models/copy.md", "notebooks/05_shift.ipynb": "05_shift.ipynb"}
+    assert on_site(target, source, pages, "REPO/") == expected
+
+
+def test_relink_leaves_code_blocks_alone():
+    text = "[a](../x.md) and\n```python\n'[b](../y.md)'\n```\n![c](../z.png)"
+    assert relink(text, "docs/p.md", {}, "R/") == "[a](R/x.md) and\n```python\n'[b](../y.md)'\n```\n![c](R/z.png)"
+
+
+def test_write_toc_titles_the_syllabus_lessons_and_nests_the_model_cards(tmp_path):
+    pages = [tmp_path / "05_shift.ipynb", tmp_path / "99_extra.ipynb"]
+    guides = [(tmp_path / "results.md", "Results"), (tmp_path / "models" / "copy.md", "Copy"),
+              (tmp_path / "zebra.md", None)]
+    write_toc(tmp_path, pages, guides)
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text(encoding="utf-8"))
+    assert toc["parts"] == [
+        {"caption": "Lessons", "chapters": [{"file": "05_shift", "title": "5 · Convolutional shift"},
+                                            {"file": "99_extra"}]},
+        {"caption": "Guides", "chapters": [{"file": "results", "title": "Results",
+                                            "sections": [{"file": "models/copy", "title": "Copy"}]},
+                                           {"file": "zebra"}]}]
 
 
 def test_a_widget_becomes_the_picture_it_showed(built):
