@@ -55,7 +55,7 @@ def _shift(w, s):
     One head, or on a GPU: gather ``(..., N, K)`` through an index cached per (N, K, device), weight by ``s`` and
     sum (three operations; under ``torch.compile`` the index is built in the graph, which keeps it as a
     constant). Several heads on a CPU: K rolls, each weighted by its column of ``s``, as a gather's cost there
-    grows with its size (with 8 heads at batch 32 it is 4x the rolls', forward and backward).
+    grows with its size, and for several heads the rolls are faster (``benchmarks/README.md``).
     """
     if w.device.type == "cpu" and w.dim() > 2 and w.shape[-2] > 1:
         K = s.shape[-1]

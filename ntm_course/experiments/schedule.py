@@ -25,11 +25,10 @@ class LearningRate:
     """The learning rate of each update: :func:`learning_rate`, divided by ``lr_drop_factor`` from the update after
     the last :attr:`WINDOW` training batches first averaged fewer than ``lr_drop_below`` bit errors per sequence.
 
-    A constant rate fast enough to learn the copy task can knock a nearly converged model back to chance; on ten
-    copy seeds, dropping it below one bit per sequence stopped two such collapses and slowed one other seed
-    (``benchmarks/README.md``). ``recent``
-    (the last batches' errors) and ``dropped_at`` (the number of updates done when it dropped) are saved in
-    checkpoints.
+    A constant rate fast enough to learn the copy task can knock a nearly converged model back to chance; dropping
+    it once the model is nearly there guards against that (its effect over seeds: ``benchmarks/README.md``).
+    ``recent`` (the last batches' errors) and ``dropped_at`` (the number of updates done when it dropped) are saved
+    in checkpoints.
     """
     WINDOW = 50
 
@@ -58,10 +57,9 @@ class SpikeClip:
     After the elementwise clip, a gradient whose global norm exceeds ``grad_clip_spikes`` times the median of the
     last :attr:`WINDOW` updates' norms is scaled down to that bound, once :attr:`WARMUP` norms have been seen. A
     fixed norm bound cannot tell a spike from learning, since the norms grow a hundredfold while the copy NTM
-    learns to use its memory; spikes of 10-50 times the running median come just before a collapse. With
-    ``grad_clip_spikes=2`` the copy task converged on 19 of 20 seeds within 3 CPU-minutes, against 6 of 10 at the
-    defaults; with ``grad_clip_spikes=2, lr=5e-3`` on 20 of 20, in a median of 57 CPU-seconds
-    (``benchmarks/README.md``). ``norms`` (the recorded norms, before scaling) is saved in checkpoints.
+    learns to use its memory, while a spike far above the running median comes just before a collapse (its effect
+    on the copy task's convergence over seeds: ``benchmarks/README.md``). ``norms`` (the recorded norms, before
+    scaling) is saved in checkpoints.
     """
     WINDOW, WARMUP = 100, 20
 

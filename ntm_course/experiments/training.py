@@ -30,9 +30,9 @@ rather than for its longest episode's. With ``init_from`` a new model starts fro
 (:func:`warm_start`): repeat copy, say, from the shipped copy model, which already knows how to write a
 sequence and read it back once.
 
-With ``compile=True`` (``--compile``) the NTM's step runs compiled by ``torch.compile``: on a CPU, 1.3 to 2.2
-times as many sequences a second once compiled (``benchmarks/README.md``), after 15-35 s of compiling the first
-time on a machine (inductor keeps what it compiled on disk); opt-in, for long runs.
+With ``compile=True`` (``--compile``) the NTM's step runs compiled by ``torch.compile``: faster once compiled,
+after a compilation the first time on a machine (inductor keeps what it compiled on disk); opt-in, for long runs
+(its speed-up: ``benchmarks/README.md``).
 
 Reproducible: the same seed gives the same numbers on CPU (compiled, the same numbers as other compiled runs:
 compiled kernels round differently from eager ones), and a run resumed from a checkpoint continues
