@@ -1,4 +1,5 @@
-"""The README and the guides in ``docs/`` keep working: every link resolves and every Python block runs.
+"""The README, CONTRIBUTING.md and the guides in ``docs/`` keep working: every link resolves and every Python block
+runs.
 
 - A relative link (``[text](docs/library.md)``, an image, ``../notebooks/05_shift.ipynb``) names a file or folder
   of the repository, and its anchor (``#the-exercises``) is a heading of the page it names, slugged as GitHub
@@ -19,7 +20,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
+PAGES = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
 NOT_RUN = "<!-- not run:"
 
 FENCE = re.compile(r"^```.*?^```[ \t]*$", re.S | re.M)
