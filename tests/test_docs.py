@@ -12,6 +12,7 @@ runs.
 """
 import os
 import re
+import runpy
 from pathlib import Path
 
 import nbformat
@@ -159,6 +160,12 @@ def test_the_readme_is_a_front_door():
     assert len(text.splitlines()) < 150, "about two screens: the rest belongs in docs/"
     assert "python3 course.py lab" in text and "python3 course.py test" in text
     assert "](docs/figures/" in text                                              # a picture
+
+
+def test_the_readmes_figure_is_drawn_by_its_script(tmp_path):
+    script = runpy.run_path(str(ROOT / "docs" / "figures" / "copy_episode.py"))
+    script["main"](tmp_path / "copy_episode.png")
+    assert (tmp_path / "copy_episode.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize("markdown, expected", [

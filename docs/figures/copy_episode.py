@@ -15,7 +15,8 @@ LENGTH = 30
 OUT = Path(__file__).with_suffix(".png")
 
 
-def main():
+def main(out=OUT):
+    """Draw the figure into ``out`` (a PNG)."""
     shipped = ntm_course.load_pretrained("copy", device="cpu")
     batch = copy_batch(1, LENGTH, LENGTH, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -24,8 +25,8 @@ def main():
     fig = plot_episode(batch.inputs, batch.targets, answer, trace["read_weights"],
                        trace["write_weights"], title=f"The shipped copy NTM copying {LENGTH} vectors "
                                                      "(trained on 1-20)")
-    fig.savefig(OUT, dpi=80)
-    print(f"wrote {OUT}")
+    fig.savefig(out, dpi=80)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
