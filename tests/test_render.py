@@ -80,7 +80,8 @@ GUIDES = {
     "installing.md": "# Installing the course\n\nStart with [the good lesson](../notebooks/00_good.ipynb#good-lesson), "
                      "then [the scores](results.md#scores). ![A dot](figures/dot.png) is drawn by "
                      "[its script](figures/dot.py); see also [contributing](../CONTRIBUTING.md) and "
-                     "[the web](https://example.org/page.md).\n\n```python\nlink = '[kept](../CONTRIBUTING.md)'\n```\n\n"
+                     "[the web](https://example.org/page.md).\n\n"
+                     "```python\nlink = '[kept](../CONTRIBUTING.md)'\n```\n\n"
                      "## Troubleshooting\n\nAsk.\n",
 }
 
