@@ -131,3 +131,18 @@ def test_plot_weighting_of_many_rows_keeps_integer_row_ticks():
     assert len(ax.patches) == 40
     ticks = [t for t in ax.get_xticks() if 0 <= t < 40]
     assert 2 <= len(ticks) < 40 and all(float(t).is_integer() for t in ticks)
+
+
+def test_colours_are_colour_blind_safe_and_a_highlight_does_not_rely_on_colour():
+    from ntm_course.presentation import viz_models
+    fig = viz.plot_weighting(torch.tensor([[0.2, 0.3, 0.5]]), highlight=2)
+    ax = fig.axes[0]
+    assert [patch.get_hatch() for patch in ax.patches] == [None, None, viz.HIGHLIGHT_HATCH]
+    assert [text.get_text() for text in ax.texts] == ["row 2"]
+    assert viz.plot_memory(torch.zeros(1, 3, 4)).axes[0].get_images()[0].get_cmap().name == "viridis"
+    memory_panel = viz.plot_read(torch.randn(1, 3, 4), torch.tensor([[0.0, 1.0, 0.0]])).axes[1]
+    assert memory_panel.get_images()[0].get_cmap().name == viz.DIVERGING
+    curves = viz_models.plot_learning_curves({"a": ([1, 2], [2.0, 1.0]), "b": ([1, 2], [3.0, 2.0])}).axes[0]
+    (a, b) = curves.get_lines()
+    assert a.get_marker() != b.get_marker() and a.get_linestyle() != b.get_linestyle()
+    assert a.get_color() == viz.PALETTE[0] and b.get_color() == viz.PALETTE[1]

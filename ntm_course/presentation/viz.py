@@ -2,8 +2,14 @@
 
 Every function is pure: it takes tensors (on any device, with or without a batch axis), draws a new
 ``matplotlib.figure.Figure`` and returns it; nothing is shown or kept in pyplot's global state. In a
-notebook, a returned figure displays itself (``%matplotlib inline``). Tensors with a batch axis are drawn
-for one example, ``example=0`` unless told otherwise.
+notebook, a returned figure displays itself (``%matplotlib inline``); :func:`ntm_course.presentation.captions.show`
+displays it with its caption and alt text. Tensors with a batch axis are drawn for one example, ``example=0``
+unless told otherwise.
+
+Colours are for everyone: the colour maps are perceptually uniform and readable with the common colour-vision
+deficiencies (:data:`SEQUENTIAL` viridis for values in a range, :data:`DIVERGING` red-blue for signed values, never
+red against green), line and bar colours come from the Okabe-Ito palette (:data:`PALETTE`), and nothing is told
+by colour alone: a highlighted bar is also hatched and labelled, lines also differ in marker and dash.
 """
 from ..extras import needs
 
@@ -14,6 +20,28 @@ with needs("lessons", __name__):
 
 from ..addressing import shift, shift_offsets
 from ..memory import read, write
+
+
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+"""Okabe & Ito's colours (blue, orange, bluish green, reddish purple, sky blue, vermillion, yellow, black): distinct
+with the common colour-vision deficiencies. Lines and bars take them in this order."""
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+"""Each line's marker, in :data:`PALETTE`'s order: lines differ by shape as well as colour."""
+DASHES = ("-", "--", "-.", ":")
+SEQUENTIAL = "viridis"
+"""The colour map for values in a range (weights, memory): perceptually uniform, colour-blind safe."""
+DIVERGING = "RdBu_r"
+"""The colour map for signed values centred on 0 (memory contents, add vectors): blue below, red above, no green."""
+WRITE_COLOUR, READ_COLOUR = PALETTE[1], PALETTE[0]
+"""The write heads' colour (orange, drawn hatched) and the read heads' (blue, drawn solid)."""
+WRITE_HATCH = "//"
+HIGHLIGHT_COLOUR, HIGHLIGHT_HATCH = PALETTE[5], "xx"
+
+
+def line_style(i):
+    """The colour, marker and dash of the ``i``-th line of a plot: ``{"color", "marker", "linestyle"}``."""
+    return {"color": PALETTE[i % len(PALETTE)], "marker": MARKERS[i % len(MARKERS)],
+            "linestyle": DASHES[i % len(DASHES)]}
 
 
 STAGE_TITLES = {
@@ -49,7 +77,7 @@ def new_axes(ax, size):
     return fig, fig.add_subplot()
 
 
-def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), color="C0", highlight=None,
+def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), color=PALETTE[0], highlight=None,
                    ylabel="weight $w(i)$"):
     """Bar chart of a weighting over the memory rows.
 
@@ -57,7 +85,8 @@ def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), col
         w: ``(N,)`` or ``(B, N)``.
         ax: draw into these axes instead of a new figure.
         ylim: the y range; ``None`` lets matplotlib choose (e.g. for similarities in [-1, 1]).
-        highlight: a row index to draw in a contrasting colour (e.g. the row the key was taken from).
+        highlight: a row index to set apart (e.g. the row the key was taken from): a contrasting colour, hatched,
+            with a label above it, so it stands out without colour too.
         ylabel: the y axis label (e.g. "similarity" for the values of eq. 6).
     Returns:
         the Figure.
@@ -66,8 +95,13 @@ def plot_weighting(w, ax=None, title="Weighting", example=0, ylim=(0, 1.05), col
     fig, ax = new_axes(ax, (5, 2.8))
     colors = [color] * len(values)
     if highlight is not None:
-        colors[highlight] = "C3"
-    ax.bar(range(len(values)), values, color=colors)
+        colors[highlight] = HIGHLIGHT_COLOUR
+    bars = ax.bar(range(len(values)), values, color=colors)
+    if highlight is not None:
+        bars[highlight].set_hatch(HIGHLIGHT_HATCH)
+        bars[highlight].set_edgecolor("black")
+        ax.annotate(f"row {highlight}", (highlight, values[highlight]), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize="small")
     ax.set_title(title)
     ax.set_xlabel("memory row $i$")
     ax.set_ylabel(ylabel)
@@ -119,7 +153,7 @@ def plot_address_stages(stages, w_prev=None, example=0, title="The addressing pi
     return plot_weightings(panels, title=title, example=example)
 
 
-def plot_memory(memory, ax=None, title="Memory", example=0, vmin=None, vmax=None, cmap="viridis",
+def plot_memory(memory, ax=None, title="Memory", example=0, vmin=None, vmax=None, cmap=SEQUENTIAL,
                 row_labels=None):
     """Heatmap of a memory matrix: one row per memory location, one column per element of its vector.
 
@@ -150,7 +184,7 @@ def plot_memory(memory, ax=None, title="Memory", example=0, vmin=None, vmax=None
 
 def _weighting_beside(ax, values, title):
     """A weighting drawn sideways so its bars line up with a heatmap's rows."""
-    ax.barh(range(len(values)), values, color="C1")
+    ax.barh(range(len(values)), values, color=PALETTE[1])
     ax.set_ylim(len(values) - 0.5, -0.5)
     ax.set_xlim(0, 1.05)
     ax.set_title(title)
@@ -172,9 +206,9 @@ def plot_read(memory, w, example=0, title="Reading: $r = \\sum_i w(i)\\, M(i)$ (
     fig = Figure(figsize=(10, 3.4), layout="constrained")
     ax_w, ax_m, ax_r = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 2, 2]})
     _weighting_beside(ax_w, _as_array(w, example, 1), "weighting $w$")
-    plot_memory(memory, ax=ax_m, title="memory $M$", example=example, vmin=-limit, vmax=limit, cmap="coolwarm")
+    plot_memory(memory, ax=ax_m, title="memory $M$", example=example, vmin=-limit, vmax=limit, cmap=DIVERGING)
     r_values = _as_array(r, example, 1)
-    ax_r.bar(range(len(r_values)), r_values, color="C2")
+    ax_r.bar(range(len(r_values)), r_values, color=PALETTE[2])
     ax_r.set_ylim(-limit * 1.05, limit * 1.05)
     ax_r.set_title("read vector $r$")
     ax_r.set_xlabel("element $j$")
@@ -221,7 +255,7 @@ def plot_shift_direction(w, s, example=0, title="Shifting: $s$ moves the focus (
     fig = Figure(figsize=(10, 2.9), layout="constrained")
     ax_before, ax_s, ax_after = fig.subplots(1, 3, gridspec_kw={"width_ratios": [2, 1, 2]})
     plot_weighting(w, ax=ax_before, title="before, $w^g_t$", example=example)
-    ax_s.bar(offsets, s_values, color="C4")
+    ax_s.bar(offsets, s_values, color=PALETTE[3])
     ax_s.set_xticks(offsets, [f"{o:+d}" if o else "0" for o in offsets])
     ax_s.set_ylim(0, 1.05)
     ax_s.set_title("shift distribution $s_t$")

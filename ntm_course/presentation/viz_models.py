@@ -17,7 +17,7 @@ with needs("lessons", __name__):
     from matplotlib.ticker import MaxNLocator
 
 from ..heads import WRITE_VECTORS
-from .viz import new_axes
+from .viz import DIVERGING, PALETTE, SEQUENTIAL, line_style, new_axes
 
 
 MAX_WIDTH = 14.0  # inches: long episodes are squeezed to fit a notebook's width
@@ -74,7 +74,7 @@ def plot_sequence(x, ax=None, title="Sequence", example=0, ylabel="channel", vmi
 
 
 def plot_weightings_over_time(w, ax=None, title="Head weighting over time", example=0, head=0, rows=None,
-                              cmap="magma"):
+                              cmap=SEQUENTIAL):
     """Heatmap of one head's weighting at every step: memory rows down, time left to right.
 
     Args:
@@ -159,10 +159,10 @@ def plot_learning_curves(curves, ax=None, title="Learning curves", xlabel="seque
     if not curves:
         raise ValueError("curves must hold at least one {label: (x, y)} entry, got an empty dict")
     fig, ax = new_axes(ax, (6.5, 3.8))
-    for label, (x, y) in curves.items():
+    for i, (label, (x, y)) in enumerate(curves.items()):
         if len(x) != len(y):
             raise ValueError(f"curve {label!r} has {len(x)} x values but {len(y)} y values")
-        ax.plot(x, y, label=label, lw=2)
+        ax.plot(x, y, label=label, lw=2, markevery=max(1, len(x) // 12), ms=5, **line_style(i))
     if log_y:
         ax.set_yscale("log")
     return _finish_line_plot(fig, ax, title, xlabel, ylabel)
@@ -182,10 +182,10 @@ def plot_generalisation(lengths, results, ax=None, train_max=None, title="Genera
     fig, ax = new_axes(ax, (6.5, 3.8))
     if train_max is not None:
         ax.axvspan(0, train_max, color="0.9", label=f"training lengths (<= {train_max})")
-    for label, values in results.items():
+    for i, (label, values) in enumerate(results.items()):
         if len(values) != len(lengths):
             raise ValueError(f"results[{label!r}] has {len(values)} values for {len(lengths)} lengths")
-        ax.plot(lengths, values, "o-", label=label, lw=2)
+        ax.plot(lengths, values, label=label, lw=2, **line_style(i))
     return _finish_line_plot(fig, ax, title, xlabel, ylabel)
 
 
@@ -225,7 +225,7 @@ def plot_head_params(trace, kind="read", example=0, head=0, rows="used", axes=No
     _plot_shift(axes[2], kind, s)
     _plot_strengths(axes[3], kind, beta, gamma)
     for ax, name in zip(axes[4:], vectors):
-        symbol, vmin, cmap = ("$e_t$", 0.0, "Greys") if name == "erase" else ("$a_t$", -1.0, "RdBu_r")
+        symbol, vmin, cmap = ("$e_t$", 0.0, "Greys") if name == "erase" else ("$a_t$", -1.0, DIVERGING)
         plot_sequence(trace[name], ax=ax, title=f"{name} vector {symbol}", example=example, head=head,
                       ylabel="column $j$", vmin=vmin, cmap=cmap)
     _time_axes(axes, T)
@@ -248,7 +248,7 @@ def _head_param_axes(axes, kind, T, n_vectors):
 
 def _plot_gate(ax, kind, g):
     """The gate ``g_t`` (eq. 7) over time, from ``g (T, 1)``."""
-    ax.plot(np.arange(len(g)), g[:, 0], "o-", ms=3, color="C0", label="gate $g_t$")
+    ax.plot(np.arange(len(g)), g[:, 0], "o-", ms=3, color=PALETTE[0], label="gate $g_t$")
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("$g_t$")
     ax.set_title(f"{kind} head: gate $g_t$ (1: content lookup, 0: keep the previous focus)")
@@ -265,8 +265,8 @@ def _plot_shift(ax, kind, s):
 def _plot_strengths(ax, kind, beta, gamma):
     """The key strength ``beta_t`` (eq. 5) and the sharpening ``gamma_t`` (eq. 9) over time, each ``(T, 1)``."""
     steps = np.arange(len(beta))
-    ax.plot(steps, beta[:, 0], "o-", ms=3, color="C1", label=r"key strength $\beta_t$")
-    ax.plot(steps, gamma[:, 0], "s-", ms=3, color="C2", label=r"sharpening $\gamma_t$")
+    ax.plot(steps, beta[:, 0], "o-", ms=3, color=PALETTE[1], label=r"key strength $\beta_t$")
+    ax.plot(steps, gamma[:, 0], "s--", ms=3, color=PALETTE[0], label=r"sharpening $\gamma_t$")
     ax.set_ylim(bottom=0)
     ax.set_title(rf"{kind} head: key strength $\beta_t$ and sharpening $\gamma_t$")
     ax.legend(loc="upper left", fontsize="small")
@@ -296,7 +296,7 @@ def plot_memory_over_rows(memory, ax=None, rows=None, title="Memory after the ep
     first, stop = rows if rows is not None else (0, values.shape[0])
     fig, ax = new_axes(ax, (5.0, 4.0))
     limit = max(float(np.abs(values).max()), 1e-12)
-    image = ax.imshow(values[np.arange(first, stop) % values.shape[0]], cmap="RdBu_r", vmin=-limit, vmax=limit,
+    image = ax.imshow(values[np.arange(first, stop) % values.shape[0]], cmap=DIVERGING, vmin=-limit, vmax=limit,
                       aspect="auto", interpolation="nearest",
                       extent=(-0.5, values.shape[1] - 0.5, stop - 0.5, first - 0.5))
     ax.set_title(title)

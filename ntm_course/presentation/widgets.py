@@ -23,7 +23,6 @@ The widgets use only what ipywidgets 7.7 and 8 share (hosted notebooks such as C
 extra (``pip install 'ntm-course[lessons]'``).
 """
 import html
-import io
 
 import torch
 
@@ -37,6 +36,7 @@ with needs("lessons", __name__):
     import ipywidgets as widgets
 
     from . import viz
+    from .captions import caption, figure_png
 
 SLIDER_LAYOUT = widgets.Layout(width="420px")
 SLIDER_STYLE = {"description_width": "110px"}
@@ -121,13 +121,6 @@ def pipeline_stages(memory, key, w_prev, beta, g, shift_weights, gamma):
 
 # ---- wiring --------------------------------------------------------------------------------------------
 
-def figure_png(fig):
-    """A matplotlib Figure as PNG bytes, for an ``ipywidgets.Image``."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()
-
-
 def slider(kind, description, value, **kwargs):
     """A slider in the course's look: ``kind`` (e.g. ``ipywidgets.FloatSlider``) at ``value``, labelled
     ``description``, :data:`SLIDER_LAYOUT` wide, updating while dragged; ``kwargs`` (``min``, ``max``,
@@ -154,8 +147,9 @@ class LiveFigure(widgets.VBox):
         controls: ``{name: widget}``; ``draw(**{name: value})`` returns a matplotlib Figure.
         extra: further widgets (e.g. buttons) shown between the controls and the figure.
 
-    ``figure`` holds the latest Figure. A ``ValueError`` from ``draw`` (e.g. every shift weight at 0)
-    keeps the last figure and shows the message instead.
+    ``figure`` holds the latest Figure, drawn as a PNG with its caption under it
+    (:func:`ntm_course.presentation.captions.caption`: a screen reader reads the text). A ``ValueError`` from
+    ``draw`` (e.g. every shift weight at 0) keeps the last figure and shows the message instead.
     """
 
     def __init__(self, controls, draw, extra=()):
@@ -164,9 +158,10 @@ class LiveFigure(widgets.VBox):
         self.figure = None
         self.message = widgets.HTML()
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.caption = widgets.HTML()
         for control in self.controls.values():
             control.observe(self.redraw, names="value")
-        super().__init__([*self.controls.values(), *extra, self.message, self.image])
+        super().__init__([*self.controls.values(), *extra, self.message, self.image, self.caption])
         self.redraw()
 
     def values(self):
@@ -180,6 +175,7 @@ class LiveFigure(widgets.VBox):
             return
         self.message.value = ""
         self.image.value = figure_png(self.figure)
+        self.caption.value = f"<small>{html.escape(caption(self.figure))}</small>"
 
 
 def read_widget(memory, row=0, spread=0.0):
@@ -195,7 +191,7 @@ def read_widget(memory, row=0, spread=0.0):
 def beta_widget(memory, key, beta=5.0, highlight=None):
     """Slide the key strength beta and watch the content weighting focus or blur (eq. 5).
 
-    ``highlight``: a row to draw in red, e.g. the row the key resembles.
+    ``highlight``: a row to set apart (hatched and labelled), e.g. the row the key resembles.
     """
     def draw(beta):
         return viz.plot_weighting(beta_weighting(memory, key, beta), highlight=highlight,
