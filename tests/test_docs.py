@@ -19,6 +19,8 @@ import nbformat
 import pytest
 import torch
 
+from ntm_course.experiments.checkpoints import available
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PAGES = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -160,6 +162,11 @@ def test_the_readme_is_a_front_door():
     assert len(text.splitlines()) < 150, "about two screens: the rest belongs in docs/"
     assert "python3 course.py lab" in text and "python3 course.py test" in text
     assert "](docs/figures/" in text                                              # a picture
+
+
+def test_the_results_page_links_a_model_card_for_every_shipped_model():
+    targets = {target for _, target in links(ROOT / "docs" / "results.md")}
+    assert available() and not [name for name in available() if f"models/{name}.md" not in targets]
 
 
 def test_the_readmes_figure_is_drawn_by_its_script(tmp_path):
