@@ -1,2 +1,4 @@
-"""Presentation: figures (:mod:`.viz`, :mod:`.viz_models`) and widgets (:mod:`.widgets`, and the model
-explorer :mod:`.widgets_models`) that the lessons show. Needs the 'lessons' extra (matplotlib, ipywidgets)."""
+"""Presentation: figures (:mod:`.viz`, :mod:`.viz_models`), widgets (:mod:`.widgets`, the model explorer
+:mod:`.widgets_models` and the time-scrubber :mod:`.scrubber`) that the lessons show, the figures' captions and
+alt text (:mod:`.captions`), and the common-bugs page written from the checks (:mod:`.common_bugs`). Needs the
+'lessons' extra (matplotlib, ipywidgets), except :mod:`.captions` and :mod:`.common_bugs`."""
