@@ -2,7 +2,7 @@
 lessons quote.
 
     python benchmarks/evaluate_pooled.py [--models repeat_copy copy] [--seeds 1234 1235 ...] [--sequences 1000]
-                                         [--out benchmarks/results/shipped_pooled]
+                                         [--out benchmarks/results/shipped_pooled] [--markdown-only]
 
 One seed's 1,000 sequences is one draw: the repeat-copy model's 987 of 1,000 perfect (seed 1234) is a lucky one.
 For each shipped model (:func:`ntm_course.experiments.pretrained.available`) and each seed, this runs
@@ -185,7 +185,12 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--out", type=Path, default=OUT, help="writes OUT.json and OUT.md (default: "
                                                               "benchmarks/results/shipped_pooled)")
+    parser.add_argument("--markdown-only", action="store_true", help="evaluate nothing: rewrite OUT.md from OUT.json")
     args = parser.parse_args(argv)
+    if args.markdown_only:
+        args.out.with_suffix(".md").write_text(markdown(json.loads(args.out.with_suffix(".json").read_text())))
+        print(f"wrote {args.out.with_suffix('.md')}")
+        return
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f"--seeds must be different seeds, got {args.seeds}")
     torch.set_num_threads(args.threads)

@@ -87,3 +87,46 @@ def test_failures_records_the_runs_asked_for(tmp_path):
     assert only["name"] == name and only["history"] and only["ended"] == "out of time"
     head = only["read_head"]   # the read head over one episode: a weighting per time step, answer steps among them
     assert head["answer_steps"] and max(head["answer_steps"]) < len(head["read_weights"])
+
+
+def test_evaluate_pooled_pools_every_seed_and_leaves_the_shipped_results_alone(tmp_path):
+    """Two seeds of 6 sequences: each pooled row counts 12 sequences, its perfect count is the seeds' sum with a
+    Wilson interval around it, and the shipped JSON is untouched; ``--markdown-only`` rewrites the table from it."""
+    shipped = (HERE / "repeat_copy.json").read_text()
+    run("evaluate_pooled.py", "--models", "repeat_copy", "ngrams", "--seeds", 3, 4, "--sequences", 6, "--out",
+        tmp_path / "pooled")
+    assert (HERE / "repeat_copy.json").read_text() == shipped
+    record = json.loads((tmp_path / "pooled.json").read_text())
+    assert record["seeds"] == [3, 4] and record["sequences_per_seed"] == 6
+    repeat = record["models"]["repeat_copy"]
+    assert list(repeat["by_seed"]) == ["3", "4"]
+    for i, row in enumerate(repeat["pooled"]):
+        seeds = [repeat["by_seed"][s][i] for s in ("3", "4")]
+        assert row["n"] == 12 and row["perfect_by_seed"] == [s["perfect_count"] for s in seeds]
+        assert row["perfect_count"] == sum(row["perfect_by_seed"])
+        assert row["perfect_low"] <= row["perfect"] <= row["perfect_high"]
+        assert row["errors_low"] <= row["errors"] <= row["errors_high"]
+    (model, floor) = record["models"]["ngrams"]["pooled"]
+    assert floor["setting"].endswith("(the floor)") and "above_floor" not in floor
+    assert model["above_floor"] == pytest.approx(model["bits"] - floor["bits"])
+    assert model["above_floor_low"] <= model["above_floor"] <= model["above_floor_high"]
+    table = (tmp_path / "pooled.md").read_text()
+    assert "| training distribution | 12 |" in table and "above the floor (95% interval)" in table
+    (tmp_path / "pooled.md").unlink()
+    run("evaluate_pooled.py", "--out", tmp_path / "pooled", "--markdown-only")
+    assert (tmp_path / "pooled.md").read_text() == table
+
+
+def test_the_pooled_intervals():
+    """Student's t quantiles against the tables, and a mean's interval over seeds."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("evaluate_pooled", ROOT / "benchmarks" / "evaluate_pooled.py")
+    pooled = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pooled)
+    for df, quantile in ((1, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (30, 2.042)):
+        assert pooled.t_quantile(0.975, df) == pytest.approx(quantile, abs=1e-3)
+    centre, low, high = pooled.mean_interval([1.0, 2.0, 3.0])
+    assert centre == 2.0 and (low, high) == pytest.approx((2 - 4.303 / 3 ** 0.5, 2 + 4.303 / 3 ** 0.5), abs=1e-3)
+    assert pooled.mean_interval([5.0]) == (5.0, 5.0, 5.0)
+    with pytest.raises(ValueError, match="settings differ"):
+        pooled.pool({1: [{"setting": "a"}], 2: [{"setting": "b"}]})
