@@ -1,5 +1,5 @@
-"""The exercises that test understanding (ntm_course_instructor.grading's blog_shift, debug_nans, reverse_copy and
-ntm_step): each reference is right (checked against the rule, the machine's output or NTMCell) and scores full
+"""The exercises that test understanding (the instructor's blog_shift, reverse_copy and ntm_step, and the practice
+debug_nans, whose answers are lessons 2 and 6's stub contracts): each reference is right (checked against the rule, the machine's output or NTMCell) and scores full
 marks, the machine harness runs and names what is wrong, correct answers written differently pass, and wrong
 answers beyond each exercise's catalogue of mistakes score less with the hint that names the mistake.
 

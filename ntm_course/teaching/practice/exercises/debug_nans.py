@@ -18,8 +18,9 @@ def stable_cosine_similarity(memory, key, eps=1e-8):
 
 
 def stable_sharpen(w, gamma):
-    """Sharpening (eq. 9) that cannot underflow to 0/0: ``w`` is first divided by its maximum, which leaves the
-    result unchanged and keeps the largest power at 1 (``ntm_course.sharpen``)."""
+    """Sharpening (eq. 9) that cannot underflow to 0/0: ``ntm_course.sharpen``, which computes it as
+    ``softmax(gamma log w)``; the softmax divides by the largest power (as dividing ``w`` by its maximum would),
+    so the largest is 1."""
     return sharpen(w, gamma)
 
 
