@@ -5,7 +5,6 @@ notebooks give, how the worker's verdict becomes points and reasons, how a worke
 not see, and the command's orchestration."""
 import argparse
 import csv
-import itertools
 import os
 import pickle
 import re
@@ -14,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -30,6 +30,7 @@ from ntm_course_instructor.grading import gradebook as gb
 from ntm_course_instructor.grading.assignments import Assignment, Check, identify, load_assignments
 from ntm_course_instructor.grading.handins import handins
 from ntm_course_instructor.grading.kit import STUB_MARK
+from ntm_course_instructor.grading.safe_files import Folder
 from ntm_course_instructor.grading.session import GradingRun
 
 
@@ -65,8 +66,14 @@ RUN = GradingRun(isolation.Sandbox(), seed=0)
 """A grading run that draws the cases the learner's ``check`` uses (seed 0), as ``worker_verdict`` runs them."""
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _close_run():
+    yield
+    RUN.close()   # its kits
+
+
 def job(sandbox=None, timeout=5.0):
-    return runner.Job(sandbox or isolation.Sandbox(), isolation.Limits(), timeout)
+    return runner.Job(sandbox or isolation.Sandbox(), isolation.Limits(), timeout, kit="/no-kit")
 
 
 def worker_verdict(fn, name="shift"):
@@ -255,8 +262,8 @@ def test_a_wrong_answer_scores_zero_with_the_values_problem(tmp_path, stub_worke
     ({"status": "missing", "detail": "`shift` is not defined (code cell 2 raised NameError: x)"},
      "`shift` is not defined (code cell 2 raised NameError: x)"),
     ({"status": "missing"}, "no function to check"),
-    ({"status": "ok", "outcomes": {"values": [{"got": None, "args": [], "notimpl": False,
-                                               "error": ["RuntimeError", f"ntm_course.addressing.shift {STUB_MARK}"]}]}},
+    ({"status": "ok", "outcomes": {"values": [{"got": None, "args": [], "notimpl": False, "error": [
+        "RuntimeError", f"ntm_course.addressing.shift {STUB_MARK}"]}]}},
      "calls the library's own shift: 0 points, write it yourself"),
 ])
 def test_what_the_worker_reports_instead_of_values_costs_the_points_with_a_reason(tmp_path, stub_worker,
@@ -314,28 +321,44 @@ def test_an_unreadable_submission_of_a_known_assignment_scores_zero(tmp_path, st
 # --- run_worker and _watch: a stand-in worker written in sh ------------------------------------------------
 
 def fake_worker(script):
-    """A sandbox whose 'prefix' runs ``script`` in bash instead of the worker: ``$5`` is the job folder, ``$6``
-    the progress pipe's file descriptor (``prefix + [python, -I, -m, module, jobdir, fd]``)."""
+    """A sandbox whose 'prefix' runs ``script`` in bash instead of the worker (the fallback's command line,
+    ``prefix + [python, -I, -c, BOOT, kit, job file, fd, job folder]``): ``$6`` is the job file, ``$7`` the channel's
+    file descriptor, ``$8`` the job folder."""
     return isolation.Sandbox(prefix=["bash", "-c", script, "fake-worker"])
 
 
-def test_run_worker_hands_over_the_job_and_loads_what_comes_back(tmp_path):
-    verdict = {"status": "ok", "outcomes": {"values": [transport.pack_outcome(worker_outcome())]}}
-    torch.save(verdict, tmp_path / "shift.pt")
-    (tmp_path / "read.pt").write_bytes(b"not a torch file")
-    script = (f'cp "$5/job.pkl" {tmp_path}/job.pkl; echo "$5" > {tmp_path}/jobdir; '
-              f'cp {tmp_path}/shift.pt "$5/results/shift.pt"; cp {tmp_path}/read.pt "$5/results/read.pt"; '
-              'echo "cell 0" >&$6; echo done >&$6')
-    cells = [("code", "x = 1"), ("check", "shift"), ("check", "read"), ("check", "write")]
-    results, fate = runner.run_worker(cells, {"shift": {"values": []}}, job(fake_worker(script)))
+def frames_file(folder, name, *frames):
+    path = Path(folder) / name
+    path.write_bytes(b"".join(frames))
+    return path
+
+
+def said(text):
+    return transport.frame(b"p", text.encode())
+
+
+def sent(name, value):
+    return transport.frame(b"r", transport.result_message(name, value))
+
+
+def test_run_worker_hands_over_the_job_and_keeps_the_first_result_of_each_check(tmp_path):
+    first = {"status": "ok", "outcomes": {"values": [transport.pack_outcome(worker_outcome())]}}
+    stream = frames_file(tmp_path, "stream", said("started"), said("cell 0"), sent("shift", first),
+                         sent("shift", {"status": "ok", "outcomes": {}}),        # a later cell's try: ignored
+                         sent("nobody", {"status": "ok"}),                        # no such check: ignored
+                         transport.frame(b"r", b"\0" * 8 + b"{no json"), said("done"))
+    script = (f'cp "$6" {tmp_path}/job.pkl; echo "$8" > {tmp_path}/jobdir; cat {stream} >&$7')
+    cells = [("code", "x = 1"), ("check", "shift"), ("check", "read")]
+    the_job = job(fake_worker(script))
+    the_job.specs = {"shift": {"practice": True}}
+    results, fate = runner.run_worker(cells, {"shift": {"values": []}}, the_job)
     assert fate is None
-    assert set(results) == {"shift", "read"}                                   # write: no file came back
-    assert results["shift"]["status"] == "ok"
+    assert set(results) == {"shift", "read"}
     assert torch.equal(results["shift"]["outcomes"]["values"][0]["got"], torch.ones(2))
-    assert results["read"]["status"] == "rejected"
-    assert results["read"]["detail"].startswith("not a valid result file (")
+    assert results["read"] == {"status": "rejected", "detail": "not a valid result (JSONDecodeError)"}
     with open(tmp_path / "job.pkl", "rb") as f:
-        assert pickle.load(f) == {"cells": cells, "cases": {"shift": {"values": []}}, "uid": None, "hide": []}
+        assert pickle.load(f) == {"cells": cells, "cases": {"shift": {"values": []}}, "uid": None,
+                                  "specs": {"shift": {"practice": True}}, "hide": []}
     assert not Path((tmp_path / "jobdir").read_text().strip()).exists()         # the job folder is removed
 
 
@@ -348,7 +371,10 @@ def worker_outcome():
     ("exit 3", "the submission's code ended the worker (exit code 3)"),
     ("exit 0", "the worker ended early (the submission's code exited)"),
     ("sleep 3 & exit 0", "the worker ended early (the submission's code exited)"),   # a child holds the pipe
-    ("echo done >&$6; kill -KILL $$", "the worker was killed (out of memory, or the submission killed it)"),
+    ("printf 'NTMGp\\0\\0\\0\\0\\0\\0\\0\\4done' >&$7; kill -KILL $$",
+     "the worker was killed (out of memory, or the submission killed it)"),
+    ("printf 'PK\\3\\4 a zip file, not frames' >&$7; sleep 30",
+     "the worker sent something other than results: the worker's channel carried something other than frames"),
 ])
 def test_run_worker_says_why_a_worker_stopped_early(script, fate):
     assert runner.run_worker([("check", "shift")], {}, job(fake_worker(script))) == ({}, fate)
@@ -375,29 +401,41 @@ def pipe_process():
         proc.wait()
 
 
+def printf(*frames):
+    """A bash ``printf`` command writing ``frames`` (bytes) to ``$FD``."""
+    text = "".join(f"\\{b:o}" for frame in frames for b in frame)
+    return f"printf '{text}' >&$FD"
+
+
 def test_watch_a_worker_that_finishes(pipe_process):
-    proc, fd = pipe_process('echo started >&$FD; echo "cell 0" >&$FD; echo done >&$FD')
-    assert runner._watch(proc, fd, timeout=5, n_cells=1) is None
+    proc, fd = pipe_process(printf(said("started"), said("cell 0"), said("done")))
+    assert runner._watch(proc, fd, job(timeout=5), set()) == ({}, None)
 
 
 def test_watch_a_worker_that_exits_while_a_child_keeps_the_pipe_open(pipe_process):
     proc, fd = pipe_process("sleep 30 & exit 3")       # the child holds the pipe: no end of file
-    assert runner._watch(proc, fd, timeout=5, n_cells=1) == "the submission's code ended the worker (exit code 3)"
+    assert runner._watch(proc, fd, job(timeout=5), set()) == (
+        {}, "the submission's code ended the worker (exit code 3)")
 
 
-@pytest.mark.parametrize("done, fate", [(True, None), (False, "stopped at the time limit (an endless loop?)")])
-def test_watch_a_worker_that_closes_the_pipe_and_does_not_end(pipe_process, done, fate):
-    proc, fd = pipe_process(("echo done >&$FD; " if done else "") + 'eval "exec $FD>&-"; sleep 30')
-    assert runner._watch(proc, fd, timeout=0.3, n_cells=1) == fate
+def test_the_time_limit_is_one_wall_clock_from_the_start_that_the_submission_cannot_move(pipe_process):
+    """The clock starts at the worker's first "started" (sent before any submitted code runs); progress lines,
+    another "started" or "done" sent by the submission later move nothing."""
+    fakes = " ; ".join([printf(said("started")), *[f"sleep 0.1; {printf(said('started'), said('cell 5'))}"] * 8,
+                        "sleep 30"])
+    proc, fd = pipe_process(fakes)
+    began = time.monotonic()
+    results, fate = runner._watch(proc, fd, job(timeout=0.5), set())
+    assert time.monotonic() - began < 3
+    assert fate == "stopped at the time limit (0.5 s for the whole submission, in code cell 5; an endless loop?)"
 
 
-def test_watch_waits_for_a_quiet_worker_then_stops_it_at_the_time_limit(pipe_process, monkeypatch):
-    proc, fd = pipe_process("sleep 30")
-    # the clock: the start, a first look (a second of waiting, nothing came, the worker runs: go on), then
-    # every later look 1000 s further
-    clock = itertools.chain([0, 0], itertools.count(1000, 1000))
-    monkeypatch.setattr(runner.time, "monotonic", lambda: next(clock))
-    assert runner._watch(proc, fd, timeout=5, n_cells=1) == "stopped at the time limit (an endless loop?)"
+def test_a_stopped_run_interrupts_the_watch_at_once(pipe_process):
+    proc, fd = pipe_process(printf(said("started")) + "; sleep 30")
+    the_job = job(timeout=60)
+    the_job.stop.set()
+    with pytest.raises(runner.Interrupted):
+        runner._watch(proc, fd, the_job, set())
 
 
 # --- the gradebook file -------------------------------------------------------------------------------------
@@ -474,7 +512,7 @@ def test_feedback_page_without_a_reason_says_points_lost_and_has_no_list():
 
 def test_feedback_pages_of_submissions_with_one_name_do_not_overwrite_each_other(tmp_path):
     used = set()
-    folder = tmp_path / "feedback" / "deep"
+    folder = Folder(tmp_path / "feedback", create=True)
     paths = [feedback.write_feedback(submission.Grade(f"{d}/hw.ipynb", SHIFT, {}, {}), folder, used)
              for d in ("a", "b", "c")]
     assert [p.name for p in paths] == ["hw.html", "hw-2.html", "hw-3.html"]
@@ -518,7 +556,7 @@ def test_run_with_a_folder_without_solutions_is_exit_code_2(tmp_path, capsys):
 def test_the_grade_command_grades_each_submission_once_into_a_stable_gradebook(tmp_path, monkeypatch, capsys):
     seen = []
 
-    def fake_grade(path, assignments, timeout, job):
+    def fake_grade(path, assignments, timeout, job, run):
         seen.append((path, timeout, job))
         name = identify(path, None, assignments)
         scores = {c.grade_id: 4.0 for c in assignments.get(name, [])}
@@ -541,8 +579,8 @@ def test_the_grade_command_grades_each_submission_once_into_a_stable_gradebook(t
     assert rows[0] == gb.header(["read_check", "shift_check"])                    # the unnamed one adds no column
     assert [r[0] for r in rows[1:]] == subs                                       # in the order given
     assert sorted(p.name for p in (tmp_path / "pages").iterdir()) == sorted(f"{Path(s).stem}.html" for s in subs)
-    assert out.splitlines()[-1] == f"gradebook written to {book} (the grader's verdict: scores computed outside " \
-                                   "the submissions)"
+    assert out.splitlines()[-1].startswith(f"gradebook written to {book} (the grader's verdict: scores computed "
+                                           "outside the submissions; cases drawn with --seed ")
     # a rerun skips them all and keeps the rows; --regrade grades the named ones again, listed last
     assert cli.main(["grade", *subs, *options]) == 0
     assert "3 submission(s) already in" in capsys.readouterr().out and len(seen) == 3

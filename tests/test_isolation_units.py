@@ -14,20 +14,23 @@ import pytest
 from ntm_course_instructor.grading import isolation
 
 
-UNSHARE = "/usr/bin/unshare"
+UNSHARE, BWRAP = "/usr/bin/unshare", "/usr/bin/bwrap"
 FULL = ["--net", "--mount", "--pid", "--fork", "--kill-child"]
 NOT_ROOT = "the grader is not root, so submissions run as your user"
+NO_BWRAP = "bubblewrap (bwrap) is not installed: falling back to unshare"
 
 
 # --- probe: the strongest isolation the system grants ---------------------------------------------------
 
 @pytest.fixture
 def linux(monkeypatch):
-    """A fresh probe on a Linux with ``unshare`` at UNSHARE; ``grant(root, *accepted)`` sets whether the grader is
-    root and which option lists ``unshare`` accepts, and returns the list of the commands probe tried."""
+    """A fresh probe on a Linux with ``unshare`` at UNSHARE, no bubblewrap and a memory cgroup; ``grant(root,
+    *accepted)`` sets whether the grader is root and which commands succeed, and returns the list of the commands
+    probe tried."""
     monkeypatch.setattr(isolation, "_PROBED", {})
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(shutil, "which", lambda name: UNSHARE if name == "unshare" else None)
+    monkeypatch.setattr(isolation, "memory_cgroup_root", lambda: "/sys/fs/cgroup/memory/mine")
 
     def grant(root, *accepted):
         tried = []
@@ -45,7 +48,8 @@ def test_root_with_every_namespace_gets_the_full_sandbox(linux):
     full = [UNSHARE, *FULL, "--"]
     tried = linux(True, full)
     box = isolation.probe()
-    assert (box.prefix, box.hide, box.drop_uid, box.warnings) == (full, True, True, [])
+    assert (box.kind, box.prefix, box.hide, box.drop_uid) == ("unshare", full, True, True)
+    assert len(box.warnings) == 1 and box.warnings[0].startswith(NO_BWRAP)
     assert tried == [full]
 
 
@@ -55,14 +59,15 @@ def test_a_user_falls_back_to_the_namespaces_granted_and_is_warned_about_its_uid
     box = isolation.probe()
     assert tried == [base + FULL + ["--"], base + ["--net", "--mount", "--"]]
     assert box.prefix == base + ["--net", "--mount", "--"] and box.hide and not box.drop_uid
-    assert len(box.warnings) == 1 and box.warnings[0].startswith(NOT_ROOT)
+    assert len(box.warnings) == 2 and box.warnings[0].startswith(NO_BWRAP) and box.warnings[1].startswith(NOT_ROOT)
 
 
 def test_network_namespace_alone_warns_that_the_solutions_are_readable(linux):
     linux(True, [UNSHARE, "--net", "--"])
     box = isolation.probe()
     assert box.prefix == [UNSHARE, "--net", "--"] and not box.hide and box.drop_uid
-    assert box.warnings == ["no mount namespace (`unshare --mount` not permitted): submissions can read the solutions"]
+    assert box.warnings[1:] == ["no mount namespace (`unshare --mount` not permitted): submissions can read the "
+                                "solutions"]
 
 
 def test_no_namespace_at_all_warns_about_the_network(linux):
@@ -70,7 +75,7 @@ def test_no_namespace_at_all_warns_about_the_network(linux):
     box = isolation.probe()
     assert len(tried) == 3 and box.prefix == [] and not box.hide
     assert box.drop_uid   # a root grader still runs each worker as its own uid
-    assert len(box.warnings) == 1 and box.warnings[0].startswith("no network namespace (`unshare --net` is missing")
+    assert len(box.warnings) == 2 and box.warnings[1].startswith("no network namespace (`unshare --net` is missing")
 
 
 def test_without_unshare_nothing_is_tried(linux, monkeypatch):
@@ -78,8 +83,8 @@ def test_without_unshare_nothing_is_tried(linux, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     box = isolation.probe()
     assert tried == [] and box.prefix == [] and not box.drop_uid
-    assert len(box.warnings) == 2
-    assert box.warnings[0].startswith("no network namespace") and box.warnings[1].startswith(NOT_ROOT)
+    assert len(box.warnings) == 3
+    assert box.warnings[1].startswith("no network namespace") and box.warnings[2].startswith(NOT_ROOT)
 
 
 def test_isolation_off_and_other_systems_only_warn(linux, monkeypatch):
@@ -103,13 +108,39 @@ def test_probe_is_cached_per_setting(linux):
     assert isolation.probe(False) is not first and len(tried) == 1
 
 
-def test_this_systems_prefix_really_cuts_the_network(monkeypatch):
-    """probe() on this very machine: the prefix it picks runs a command that sees only the loopback device
+def bwrap_found(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: {"bwrap": BWRAP, "unshare": UNSHARE}.get(name))
+
+
+def test_bubblewrap_when_it_runs_is_the_sandbox(linux, monkeypatch):
+    tried = linux(True, isolation.bwrap_base(BWRAP, True) + ["--ro-bind", "/", "/", "--"])
+    bwrap_found(monkeypatch)
+    box = isolation.probe()
+    assert (box.kind, box.prefix, box.hide, box.drop_uid, box.warnings) == ("bwrap", [BWRAP], False, True, [])
+    assert len(tried) == 1 and "--unshare-user" not in tried[0]   # root: the worker drops to its own uid itself
+    assert box.cgroup == "/sys/fs/cgroup/memory/mine"
+
+
+def test_bubblewrap_that_is_not_permitted_falls_back_to_unshare_and_says_so(linux, monkeypatch):
+    tried = linux(False, [UNSHARE, "--map-root-user", *FULL, "--"])
+    bwrap_found(monkeypatch)
+    monkeypatch.setattr(isolation, "memory_cgroup_root", lambda: None)
+    box = isolation.probe()
+    assert box.kind == "unshare" and "--unshare-user" in tried[0]   # not root: bwrap needs a user namespace
+    assert box.warnings[0].startswith("bubblewrap (bwrap) is not permitted here: falling back to unshare")
+    assert box.warnings[1].startswith("no memory cgroup to create here")
+
+
+def test_this_systems_sandbox_really_cuts_the_network(monkeypatch):
+    """probe() on this very machine: its sandbox runs a command that sees only the loopback device
     (/proc/self/net/dev lists the devices of the caller's network namespace); without one, it says so."""
     monkeypatch.setattr(isolation, "_PROBED", {})
     box = isolation.probe()
-    if box.prefix:
-        out = subprocess.run(box.prefix + ["cat", "/proc/self/net/dev"], capture_output=True, text=True,
+    prefix = (isolation.bwrap_base(box.prefix[0], os.geteuid() == 0) + ["--ro-bind", "/", "/", "--proc", "/proc",
+                                                                          "--"]
+              if box.kind == "bwrap" else box.prefix)
+    if prefix:
+        out = subprocess.run(prefix + ["cat", "/proc/self/net/dev"], capture_output=True, text=True,
                              timeout=20, check=True).stdout
         devices = [line.split(":")[0].strip() for line in out.splitlines() if ":" in line]
         assert devices == ["lo"], out

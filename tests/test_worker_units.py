@@ -5,14 +5,12 @@ takes itself (:mod:`.isolation`), the poisoned reference, the cases, and ``main`
 the same worker for real, in a subprocess."""
 import builtins
 import errno
-import functools
+import json
 import os
 import pickle
-import re
 import shutil
 import sys
 import tempfile
-import types
 
 import pytest
 import torch
@@ -23,7 +21,6 @@ from ntm_course.teaching.practice.checker import Foreign, GradOutcome, Outcome, 
 
 
 FOREIGN, DEVICE = transport.FOREIGN, transport.DEVICE
-REFUSED = "the library's own version of this function cannot be handed in: write your own"
 RIGHT_INTERPOLATE = "def interpolate(w_content, w_prev, g):\n    return g * w_content + (1 - g) * w_prev\n"
 
 
@@ -140,80 +137,93 @@ def test_pack_outcome_and_pack_gradient():
         "grads": None, "error": ["ZeroDivisionError", "z"]}
 
 
-# --- load_results and outcomes_from: the grader reads data, never code -----------------------------------
+# --- the wire and outcomes_from: the grader reads data, never code -----------------------------------
 
-def saved(tmp_path, data, name="r.pt"):
-    path = tmp_path / name
-    torch.save(data, path)
-    return str(path)
+def wire(value):
+    """``value`` as the grader receives it: encoded by the worker, decoded by the grader."""
+    return transport.decode(transport.encode(value))
 
 
-def test_load_results_returns_a_dict_of_plain_values(tmp_path):
-    data = {"status": "ok", "outcomes": {"values": [transport.pack_outcome(Outcome(got=[torch.ones(2), {"k": 1}]))]},
-            "reference_called": False}
-    back = transport.load_results(saved(tmp_path, data))
-    assert back["status"] == "ok" and back["reference_called"] is False
+def test_values_cross_the_wire_as_they_were():
+    value = {"status": "ok", "outcomes": {"values": [transport.pack_outcome(Outcome(got=[torch.ones(2), {"k": 1}]))]},
+             "t": (1, 2.5, None, True, "s", float("nan"), float("-inf")),
+             "tensors": [torch.arange(6).to(dt).reshape(2, 3) for dt in (torch.float32, torch.float64,
+                                                                         torch.int64, torch.bool)],
+             "odd": [torch.zeros(0, 3), torch.tensor(2.5, dtype=torch.bfloat16), torch.ones(3)[::2]]}
+    back = wire(value)
     assert torch.equal(back["outcomes"]["values"][0]["got"][0], torch.ones(2))
+    assert back["t"][:5] == (1, 2.5, None, True, "s") and type(back["t"]) is tuple
+    assert back["t"][5] != back["t"][5] and back["t"][6] == float("-inf")
+    for sent, got in zip(value["tensors"] + value["odd"], back["tensors"] + back["odd"]):
+        assert type(got) is torch.Tensor and got.dtype == sent.dtype and torch.equal(got, sent)
 
 
-@pytest.mark.parametrize("value, reason", [
-    (b"bytes", "a value of type bytes"),
-    (torch.Size([2]), "a value of type Size"),
-    ({1: "int key"}, "a dict key that is not a string"),
-    (torch.eye(2).to_sparse(), "a tensor of an unusual kind"),
-    (torch.nn.Parameter(torch.ones(1)), "a value of type Parameter"),
-])
-def test_load_results_rejects_values_that_are_not_plain(tmp_path, value, reason):
-    with pytest.raises(transport.Rejected, match=f"^{re.escape(reason)}$"):
-        transport.load_results(saved(tmp_path, {"status": "ok", "x": [value]}))
+def test_a_decoded_value_is_plain_and_every_size_is_checked_before_anything_is_built():
+    good = transport.encode({"t": torch.ones(4)})
+    n = int.from_bytes(good[:8], "big")
+    head = json.loads(good[8:8 + n])
+    variants = {
+        "truncated": good[:-3],
+        "more bytes than it says": good + b"xx",
+        "a huge claimed tensor": transport.encode({"t": torch.ones(1)}).replace(b"[1]", b"[100000000]"),
+        "garbage": b"\x00" * 8 + b"{not json",
+        "an unknown marker": _encoded({"tree": {"__pickle__": "x"}, "sizes": []}),
+        "a dtype not on the list": _encoded({"tree": {"__tensor__": [0, "object", [1]]}, "sizes": [8]}, b"\0" * 8),
+        "an int key": _encoded({"tree": {"__dict__": [[1, 2]]}, "sizes": []}),
+        "too deep": _encoded({"tree": _nest(40), "sizes": []}),
+    }
+    assert head["sizes"] == [16]
+    for what, data in variants.items():
+        with pytest.raises(transport.Rejected):
+            transport.decode(data)
+        assert what
 
 
-def test_load_results_rejects_fifos_and_folders_without_blocking(tmp_path):
-    """A submission can put a FIFO where its result file goes: opening it for reading would wait for a writer
-    forever, after the worker's time limits, and stall the whole class."""
-    os.mkfifo(tmp_path / "fifo.pt")
-    (tmp_path / "dir.pt").mkdir()
-    for name in ("fifo.pt", "dir.pt"):
-        with pytest.raises(transport.Rejected, match="^not a file$"):
-            transport.load_results(str(tmp_path / name))
+def _encoded(head, blobs=b""):
+    text = json.dumps(head).encode()
+    return len(text).to_bytes(8, "big") + text + blobs
 
 
-def test_a_result_packed_to_the_depth_limit_arrives_with_its_marker(tmp_path):
-    """pack cuts a deep value off with a marker; the grader must accept what pack sends, marker and all."""
-    deep = 1
-    for _ in range(12):
-        deep = [deep]
-    result = {"status": "ok", "outcomes": {"values": [{"got": transport.pack(deep)}]}}
-    got = transport.load_results(saved(tmp_path, result))["outcomes"]["values"][0]["got"]
-    for _ in range(9):
-        got = got[0]
-    assert got == {FOREIGN: "too large a result"}
+def _nest(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_frames_are_read_whole_across_chunks_and_a_frame_too_large_is_refused_unread():
+    frames = transport.Frames(max_frame=100)
+    data = transport.frame(b"p", b"started") + transport.frame(b"r", b"x" * 50)
+    got = []
+    for i in range(0, len(data), 7):
+        got += frames.feed(data[i:i + 7])
+    assert got == [(b"p", b"started"), (b"r", b"x" * 50)] and frames.broken is None
+    big = transport.frame(b"r", b"")[:5] + (10 ** 12).to_bytes(8, "big")   # says 1 TB; nothing more is read
+    assert frames.feed(big + b"y" * 1000) == [] and frames.broken == "a result larger than 0 MiB"
+    assert frames.feed(transport.frame(b"p", b"done")) == []              # nothing after a broken frame
+    junk = transport.Frames()
+    assert junk.feed(b"PK\x03\x04" + b"\0" * 20) == [] and junk.broken.startswith("the worker's channel carried")
+
+
+def test_a_result_message_names_its_check_and_anything_else_is_rejected():
+    name, result = transport.read_result(transport.result_message("shift", {"status": "ok"}))
+    assert (name, result) == ("shift", {"status": "ok"})
+    for payload in (transport.encode(["shift"]), transport.encode({"check": 1, "result": {}}), b"nonsense"):
+        with pytest.raises(transport.Rejected):
+            transport.read_result(payload)
 
 
 def test_pack_names_sparse_tensors_instead_of_failing():
     assert transport.pack(torch.eye(3).to_sparse()) == {FOREIGN: "torch.sparse_coo tensor"}
 
 
-def test_load_results_rejects_what_is_no_result_file(tmp_path):
-    deep = "leaf"
-    for _ in range(17):
-        deep = [deep]
-    cases = {"missing": (str(tmp_path / "absent.pt"), "unreadable (No such file or directory)"),
-             "list": (saved(tmp_path, ["status"], "list.pt"), "not a dict"),
-             "deep": (saved(tmp_path, {"x": deep}, "deep.pt"), "nested too deeply")}
-    garbage = tmp_path / "garbage.pt"
-    garbage.write_bytes(b"not a zip, not a pickle")
-    link = tmp_path / "link.pt"
-    link.symlink_to(saved(tmp_path, {"status": "ok"}, "target.pt"))
-    for path, reason in cases.values():
-        with pytest.raises(transport.Rejected, match=f"^{re.escape(reason)}$"):
-            transport.load_results(path)
-    with pytest.raises(transport.Rejected, match=r"^not a valid result file \(\w+\)$"):
-        transport.load_results(str(garbage))
-    with pytest.raises(transport.Rejected, match=r"^unreadable \(Too many levels of symbolic links\)$"):
-        transport.load_results(str(link))
-    with pytest.raises(transport.Rejected, match="^too large$"):
-        transport.load_results(str(tmp_path / "target.pt"), max_bytes=10)
+def test_a_result_packed_to_the_depth_limit_arrives_with_its_marker():
+    """pack cuts a deep value off with a marker; the grader must accept what pack sends, marker and all."""
+    result = {"status": "ok", "outcomes": {"values": [{"got": transport.pack(_nest(12))}]}}
+    got = wire(result)["outcomes"]["values"][0]["got"]
+    for _ in range(9):
+        got = got[0]
+    assert got == {FOREIGN: "too large a result"}
 
 
 def test_outcomes_from_rebuilds_outcomes_and_gradients():
@@ -370,68 +380,16 @@ def test_drop_privileges_drops_groups_then_gid_then_uid_and_verifies(monkeypatch
         isolation.drop_privileges(1234)
 
 
-# --- the poisoned reference and reference hand-ins -----------------------------------------------------
-
-def test_poisoned_reference_raises_and_records_then_comes_back():
-    namespace = {}
-    exec("def ref(x):\n    return x + 1\n", namespace)
-    ref = namespace["ref"]
-    alias = ref
-    with worker.Poisoned(ref) as poison:
-        for _ in range(2):
-            with pytest.raises(RuntimeError, match=f"^{re.escape(REFUSED)}$"):
-                alias(1)
-        assert poison.calls == [1, 1] and namespace[worker.POISON_FLAG] is poison.calls
-    assert ref(1) == 2 and worker.POISON_FLAG not in namespace      # nothing of the poison is left behind
-    with pytest.raises(KeyError), worker.Poisoned(ref):   # an error inside still restores the reference
-        raise KeyError("inside")
-    assert ref(1) == 2
-
-
-def test_poisoned_leaves_closures_and_builtins_alone():
-    def outer():
-        y = 1
-
-        def closure(x):
-            return x + y
-        return closure
-    closure = outer()
-    with worker.Poisoned(closure) as poison, worker.Poisoned(len):
-        assert closure(1) == 2 and len([1]) == 1
-    assert poison.calls == [] and closure(1) == 2
-
-
-def test_is_reference_sees_through_copies_wrappers_and_partials():
-    ref = ntm_course.interpolate
-    copy = types.FunctionType(ref.__code__, ref.__globals__, "mine")
-
-    @functools.wraps(ref)
-    def wrapped(*args):
-        return ref(*args)
-    partial = functools.partial(wrapped)
-    for fn in (ref, copy, wrapped, partial):
-        assert worker.is_reference(fn, ref), fn
-    own = learner(RIGHT_INTERPOLATE, "interpolate")
-    assert not worker.is_reference(own, ref) and not worker.is_reference(None, ref)
-    chain = ref
-    for layers in range(1, 11):
-        chain = functools.wraps(chain)(lambda *args, inner=chain: inner(*args))
-        assert worker.is_reference(chain, ref) == (layers < 10), layers   # gives up after ten layers
-    assert worker.is_reference(len, len) and not worker.is_reference(own, len)
-
-
 # --- run_cases --------------------------------------------------------------------------------------------
 
-def test_run_cases_sends_back_outcomes_that_score_like_check(tmp_path):
+def test_run_cases_sends_back_outcomes_that_score_like_check():
     ex, cases = EXERCISES["interpolate"], cases_of("interpolate")
     fn = learner(RIGHT_INTERPOLATE, "interpolate")
     steps = []
     result = worker.run_cases(ex, fn, cases, steps.append)
     assert steps == ["case"] * sum(len(v) for v in cases.values())
-    assert result["reference_called"] is False
     assert [len(result["outcomes"][g]) for g in cases] == [len(v) for v in cases.values()]
-    data = transport.load_results(saved(tmp_path, {"status": "ok", **result}))
-    scored = score_outcomes(ex, transport.outcomes_from(data))
+    scored = score_outcomes(ex, transport.outcomes_from(wire({"status": "ok", **result})))
     assert scored.passed and scored.points == check("interpolate", fn, verbose=False).points
 
 
@@ -440,20 +398,19 @@ def test_run_cases_stops_at_the_exercise_stub():
         raise NotImplementedError
     steps = []
     result = worker.run_cases(EXERCISES["interpolate"], stub, cases_of("interpolate"), steps.append)
-    assert steps == ["case"] and result["reference_called"] is False
+    assert steps == ["case"]
     assert list(result["outcomes"]) == ["values"] and result["outcomes"]["values"][0]["notimpl"] is True
 
 
-def test_run_cases_records_a_call_of_the_poisoned_reference():
-    def handed_in(w_content, w_prev, g):
-        return ntm_course.addressing.interpolate(w_content, w_prev, g)
-    cases = cases_of("interpolate")
-    result = worker.run_cases(EXERCISES["interpolate"], handed_in, cases, lambda message: None)
-    assert result["reference_called"] is True
-    errors = [item["error"] for group in ("values", "edge cases") for item in result["outcomes"][group]]
-    assert errors == [["RuntimeError", REFUSED]] * (len(cases["values"]) + len(cases["edge cases"]))
-    w = torch.tensor([[1.0, 0.0]])
-    assert torch.equal(ntm_course.interpolate(w, 1 - w, torch.ones(1, 1)), w)   # restored afterwards
+def test_the_worker_finds_a_graded_check_by_its_call_and_a_practice_check_in_its_registry():
+    practice = worker.exercise_of("interpolate", {"practice": True})
+    assert practice is ntm_course.teaching.practice.EXERCISES["interpolate"]
+    graded = worker.exercise_of("scalar_shift", {"call": "ntm_course_instructor.grading.scalar_shift:_call",
+                                                 "grad_args": [0]})
+    assert graded.name == "scalar_shift" and graded.grad_args == (0,)
+    assert graded.call is EXERCISES["scalar_shift"].call
+    plain = worker.exercise_of("ntm_step", {"call": None, "grad_args": []})
+    assert plain.call(lambda *a: sum(a), (1, 2)) == 3
 
 
 # --- main: one job folder, in this process --------------------------------------------------------------
@@ -466,9 +423,10 @@ class Exited(Exception):
 
 @pytest.fixture
 def run_main(tmp_path, monkeypatch):
-    """``run_main(cells, cases={}, uid=None, hide=())``: write a job folder as the grader does, run
-    ``worker.main`` on it here, and return ``(progress lines, jobdir)``. What main changes in this process (the
-    environment, the working directory) is restored afterwards; its final ``os._exit`` raises ``Exited``."""
+    """``run_main(cells, cases={}, uid=None, hide=(), specs=None)``: write a job as the grader does, run
+    ``worker.main`` on it here (the fallback's way, with a job folder), and return ``(progress lines, {check:
+    result}, jobdir)`` read off its channel. What main changes in this process (the environment, the working
+    directory) is restored afterwards; its final ``os._exit`` raises ``Exited``."""
     for key in ("HOME", "TMPDIR", "MPLBACKEND", "MPLCONFIGDIR"):
         monkeypatch.setenv(key, os.environ.get(key, ""))
     monkeypatch.chdir(tmp_path)
@@ -477,62 +435,58 @@ def run_main(tmp_path, monkeypatch):
         raise Exited(code)
     monkeypatch.setattr(os, "_exit", exit_)
 
-    def run(cells, cases=None, uid=None, hide=()):
+    def run(cells, cases=None, uid=None, hide=(), specs=None):
         jobdir = tempfile.mkdtemp(dir=tmp_path)
-        for sub in ("work", "results"):
-            os.mkdir(os.path.join(jobdir, sub))
+        os.mkdir(os.path.join(jobdir, "work"))
+        names = [name for kind, name in cells if kind == "check"]
+        job = {"cells": cells, "cases": cases or {}, "uid": uid, "hide": list(hide),
+               "specs": specs or {n: {"practice": True} for n in names}}
         with open(os.path.join(jobdir, "job.pkl"), "wb") as f:
-            pickle.dump({"cells": cells, "cases": cases or {}, "uid": uid, "hide": list(hide)}, f)
+            pickle.dump(job, f)
         read_end, write_end = os.pipe()
+        os.set_blocking(write_end, True)
         try:
             with pytest.raises(Exited) as exited:
-                worker.main(jobdir, write_end)
+                worker.main(os.path.join(jobdir, "job.pkl"), write_end, jobdir)
             assert exited.value.code == 0
-            with os.fdopen(os.dup(read_end)) as pipe:   # main closed the write end: read to the end
-                lines = pipe.read().splitlines()
+            os.close(write_end)
+            with os.fdopen(os.dup(read_end), "rb") as pipe:
+                frames = transport.Frames().feed(pipe.read())
         finally:
             os.close(read_end)
-        return lines, jobdir
+        lines = [p.decode() for kind, p in frames if kind == b"p"]
+        results = dict(transport.read_result(p) for kind, p in frames if kind == b"r")
+        return lines, results, jobdir
     return run
 
 
-def result_of(jobdir, name):
-    return transport.load_results(os.path.join(jobdir, "results", f"{name}.pt"))
-
-
-def test_main_runs_the_cells_and_saves_each_checks_values(run_main):
+def test_main_runs_the_cells_and_sends_each_checks_values(run_main):
     cases = {"interpolate": cases_of("interpolate")}
     cells = [("code", "%matplotlib inline\nimport torch\n" + RIGHT_INTERPOLATE), ("check", "interpolate"),
              ("code", "raise SystemExit(3)"), ("check", "shift")]
-    lines, jobdir = run_main(cells, cases)
+    lines, results, jobdir = run_main(cells, cases)
     n = sum(len(v) for v in cases["interpolate"].values())
-    assert lines == ["started", "cell 0", "cell 1", *["case"] * n, "check interpolate", "cell 2", "cell 3",
-                     "check shift", "done"]
-    assert sorted(os.listdir(os.path.join(jobdir, "results"))) == ["interpolate.pt", "shift.pt"]   # no .part left
-    data = result_of(jobdir, "interpolate")
-    assert data["status"] == "ok" and data["reference_called"] is False
-    assert score_outcomes(EXERCISES["interpolate"], transport.outcomes_from(data)).passed
+    assert lines == ["started", "cell 0", "cell 1", *["case"] * n, "cell 2", "cell 3", "done"]
+    assert sorted(results) == ["interpolate", "shift"]
+    assert results["interpolate"]["status"] == "ok"
+    assert score_outcomes(EXERCISES["interpolate"], transport.outcomes_from(results["interpolate"])).passed
     # SystemExit in a cell is recorded, and the worker goes on
-    assert result_of(jobdir, "shift") == {"status": "missing",
-                                          "detail": "`shift` is not defined (code cell 3 raised SystemExit: 3)"}
+    assert results["shift"] == {"status": "missing",
+                                "detail": "`shift` is not defined (code cell 3 raised SystemExit: 3)"}
     work = os.path.join(jobdir, "work")
     assert os.getcwd() == work
     assert [os.environ[k] for k in ("HOME", "TMPDIR", "MPLCONFIGDIR", "MPLBACKEND")] == [work, work, work, "Agg"]
 
 
-def test_main_reports_missing_functions_hand_ins_and_stopped_cases(run_main):
-    cells = [("code", "1 / 0"), ("check", "shift"),
-             ("code", ("sharpen = 3\nfrom ntm_course import interpolate\n"
-                       "def read(memory, w):\n    return memory\n")),
-             ("check", "sharpen"), ("check", "interpolate"), ("check", "read")]
-    lines, jobdir = run_main(cells)   # no cases at all: read's cases stop at once
-    assert lines == ["started", "cell 0", "cell 1", "check shift", "cell 2", "cell 3", "check sharpen", "cell 4",
-                     "check interpolate", "cell 5", "check read", "done"]
-    assert result_of(jobdir, "shift")["detail"] == \
+def test_main_reports_missing_functions_and_stopped_cases(run_main):
+    cells = [("code", "1 / 0"), ("check", "shift"), ("code", "sharpen = 3\ndef read(memory, w):\n    return memory\n"),
+             ("check", "sharpen"), ("check", "read")]
+    lines, results, _ = run_main(cells, cases={"read": {"values": 5}})
+    assert lines == ["started", "cell 0", "cell 1", "cell 2", "cell 3", "cell 4", "done"]
+    assert results["shift"]["detail"] == \
         "`shift` is not defined (code cell 1 raised ZeroDivisionError: division by zero)"
-    assert result_of(jobdir, "sharpen") == {"status": "missing", "detail": "`sharpen` is not a function"}
-    assert result_of(jobdir, "interpolate") == {"status": "ok", "outcomes": {}, "reference_called": True}
-    assert result_of(jobdir, "read") == {"status": "missing", "detail": "the cases stopped: KeyError: 'read'"}
+    assert results["sharpen"] == {"status": "missing", "detail": "`sharpen` is not a function"}
+    assert results["read"]["status"] == "missing" and results["read"]["detail"].startswith("the cases stopped: ")
 
 
 @pytest.fixture
@@ -549,7 +503,7 @@ def steps(monkeypatch):
 
 def test_main_as_root_hides_exposes_and_drops_before_any_submitted_code(run_main, steps, monkeypatch):
     monkeypatch.setattr(os, "getuid", lambda: 0)
-    lines, jobdir = run_main([("code", "_ntm_test_step('code')")], uid=4321, hide=["/solutions", "/book.csv"])
+    lines, _, jobdir = run_main([("code", "_ntm_test_step('code')")], uid=4321, hide=["/solutions", "/book.csv"])
     stage = os.path.join(jobdir, "stage")
     assert [e[0] if isinstance(e, tuple) else e for e in steps] == ["hide", "expose", "drop", "code"]
     assert steps[0] == ("hide", ["/solutions", "/book.csv"]) and steps[2] == ("drop", 4321)
@@ -568,7 +522,7 @@ def test_main_says_what_it_could_not_hide_or_expose_and_still_drops(run_main, st
     monkeypatch.setattr(worker, "hide", refuse(errno.EPERM, "/solutions"))
     monkeypatch.setattr(worker, "expose", refuse(errno.EACCES, "/root/python"))
     monkeypatch.setattr(os, "getuid", lambda: 0)
-    lines, _ = run_main([], uid=4321, hide=["/solutions"])
+    lines, _, _ = run_main([], uid=4321, hide=["/solutions"])
     assert lines == [(f"started; could not hide /solutions: {os.strerror(errno.EPERM)}; "
                       f"could not expose /root/python: {os.strerror(errno.EACCES)}"), "done"]
     assert steps == [("drop", 4321)]

@@ -212,15 +212,15 @@ class MemoryCgroup:
             f.write(str(os.getpid()))
 
     def oom(self):
-        for name, key in (("memory.failcnt", None), ("memory.events", "oom_kill")):
+        """Whether the kernel killed a process of this cgroup for its memory limit (v1: ``oom_kill`` in
+        ``memory.oom_control``; v2: in ``memory.events``)."""
+        for name in ("memory.oom_control", "memory.events"):
             try:
                 with open(os.path.join(self.path, name)) as f:
-                    text = f.read()
+                    lines = f.read().splitlines()
             except OSError:
                 continue
-            if key is None and text.strip() not in ("", "0"):
-                return True
-            if key and any(line.split()[:1] == [key] and line.split()[1] != "0" for line in text.splitlines()):
+            if any(line.split()[:1] == ["oom_kill"] and line.split()[1:2] != ["0"] for line in lines):
                 return True
         return False
 

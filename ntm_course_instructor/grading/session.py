@@ -33,7 +33,7 @@ class GradingRun:
         self.seed = secrets.randbits(31) if seed is None else int(seed)
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.folder = tempfile.mkdtemp(prefix="ntm-grade-kits-")
+        self.folder = None
         self.kits, self.drawn = {}, {}
         self.uid_base, self.uid_lock = None, None
         if sandbox.drop_uid:
@@ -59,13 +59,15 @@ class GradingRun:
         cases = self.cases(names)
         with self.lock:
             if assignment not in self.kits:
+                self.folder = self.folder or tempfile.mkdtemp(prefix="ntm-grade-kits-")
                 folder = tempfile.mkdtemp(prefix=f"{assignment}-", dir=self.folder)
                 specs = build_kit(folder, [EXERCISES[n] for n in names], cases, tools(checks.locked.values()))
                 self.kits[assignment] = (folder, specs)
             return self.kits[assignment]
 
     def close(self):
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
         if self.uid_lock is not None:
             self.uid_lock.close()
             self.uid_lock = None
