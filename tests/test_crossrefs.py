@@ -1,6 +1,6 @@
 """The prose's cross-references resolve: every "lesson N", "exercise NN_topic", "section N" or "the section
 *Name*", relative link and lesson number in a link's text points at something that exists, in the lessons,
-the exercise notebooks and the README. Prose never cites a cell by its number (cells move; name the section).
+the exercise notebooks, the README and the model cards. Prose never cites a cell by its number (cells move; name the section).
 
 Each lesson also starts with the same header (learning objectives, prerequisites, a time estimate), and
 lessons 9 and 10 stay under about 2,000 words of prose: their training provenance lives in the model cards
@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
-SOURCES = [*LESSONS, *EXERCISES, ROOT / "README.md"]
+CARDS = sorted((ROOT / "docs" / "models").glob("*.md"))
+SOURCES = [*LESSONS, *EXERCISES, ROOT / "README.md", *CARDS]
 IDS = [str(p.relative_to(ROOT)) for p in SOURCES]
 LESSON_NUMBERS = {int(p.name[:2]): p for p in LESSONS}
 EXERCISE_NAMES = {p.stem for p in EXERCISES}
