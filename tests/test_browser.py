@@ -252,13 +252,14 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site(browser, tmp_path_factory):
-    """The website of two lessons, built by ``ntm-course-instructor render`` and served on 127.0.0.1:
-    (base url, folder).
+    """The website of two lessons and the guides of ``docs/`` (the cheat-sheet among them), built by
+    ``ntm-course-instructor render`` and served on 127.0.0.1: (base url, folder).
 
     Built only when there is a browser to open it (``browser`` fails or skips first, without the build)."""
     out = tmp_path_factory.mktemp("site") / "html"
     lessons = [str(ROOT / "notebooks" / name) for name in SITE_LESSONS]
-    assert main(["render", *lessons, "-o", str(out), "--site", str(ROOT / "site")]) == 0, "the site did not build"
+    built = main(["render", *lessons, "-o", str(out), "--site", str(ROOT / "site"), "--docs", str(ROOT / "docs")])
+    assert built == 0, "the site did not build"
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=out))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -309,3 +310,31 @@ def test_site_navigation_links_the_lessons_and_search_finds_them(site, page):
     page.wait_for_selector("#search-results a[href^='02_content_addressing.html']", timeout=30_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTIFACTS / "site-search.png")
+
+
+def test_site_cheatsheet_typesets_every_equation_and_prints_on_one_page(site, page):
+    """The cheat-sheet (``docs/cheatsheet.md``) is a page of the site: its nine equations typeset, its tables and
+    its links to the two diagrams work, and it prints on one A4 page (``docs/_static/cheatsheet-print.css``)."""
+    url, out = site
+    page.goto(f"{url}/cheatsheet.html")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+    page.evaluate("() => MathJax.startup.promise")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "site-cheatsheet.png", full_page=True)
+    assert page.locator("article h1").first.inner_text().startswith("NTM cheat-sheet")
+    errors = page.locator("article mjx-merror").all_inner_texts()
+    assert not errors, f"the cheat-sheet: MathJax could not typeset {errors[:3]}"
+    raw = re.findall(r"\$|\\[a-zA-Z]+", page.evaluate(PROSE))
+    assert not raw, f"the cheat-sheet: TeX left untypeset: {raw[:5]}"
+    equations = page.locator("article table").first.locator("tbody tr")
+    assert equations.count() == 9
+    assert [equations.nth(i).locator("td").first.inner_text().split()[0] for i in range(9)] == \
+        [str(n) for n in range(1, 10)]
+    assert all(equations.nth(i).locator("mjx-container").count() > 0 for i in range(9)), "an equation is not typeset"
+    for name in ("ntm_machine.svg", "addressing_pipeline.svg"):
+        href = page.locator(f"article a[href$='{name}']").first.get_attribute("href")
+        status = page.evaluate("async href => (await fetch(href)).status", href)
+        assert status == 200, f"the cheat-sheet's link to {name} ({href}) gives HTTP {status}"
+    pdf = page.pdf(path=ARTIFACTS / "site-cheatsheet.pdf", format="A4", print_background=True)
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert pages == 1, f"the cheat-sheet prints on {pages} A4 pages"
