@@ -9,12 +9,12 @@
 #
 # The container holds only the course (CPU torch) and what you mount: no credentials, no network
 # (--network none), bounded memory and processes. The grader runs as root inside it, so each submission's
-# worker drops to its own unprivileged uid; per-worker network/mount/PID namespaces also need
-# `--cap-add SYS_ADMIN` (or a seccomp profile that allows unshare) -- without it the grader prints a warning
-# and relies on the container's own isolation.
+# worker drops to its own unprivileged uid; each worker's private machine (bubblewrap: namespaces, a minimal
+# filesystem) also needs `--cap-add SYS_ADMIN` (or a seccomp profile that allows namespaces) -- without it the
+# grader prints a warning and relies on the container's own isolation.
 FROM python:3.11-slim
 
-RUN apt-get update && apt-get install -y --no-install-recommends util-linux && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends util-linux bubblewrap && rm -rf /var/lib/apt/lists/*
 WORKDIR /course
 COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY ntm_course ./ntm_course

@@ -11,18 +11,21 @@ score; only computing the right values does. The notebook's own ``check`` cell s
 feedback (and what ``nbgrader autograde`` reads); the gradebook's verdict is the one that counts.
 
 **Handing in the reference earns nothing**: an answer cell that imports or calls the library's own version of
-the function it must write scores 0 on that check with a reason (the grader reads the cell's syntax tree; in
-the worker, the library's function also raises when called during the check).
+the function it must write scores 0 on that check with a reason (the grader reads the cell's syntax tree; the
+worker's kit holds no reference, only stubs that raise: :mod:`.kit`). The cases are drawn from a secret seed of
+each run (``--seed`` repeats one).
 
 **Whatever goes wrong in one submission** (an unreadable file, deleted cells, a crash, an endless loop, a
 memory or fork bomb, a worker that kills itself) costs the points of the checks it stopped, is given as a
 reason, and the rest of the class is graded all the same. ``--jobs N`` grades N submissions at once; the
-gradebook is written as results come in, and a rerun with the same ``--csv`` skips the submissions it already
-holds (``--regrade`` to redo them). ``--feedback DIR`` writes one HTML page per submission.
+gradebook is written as results come in (each time a new file renamed into place: :mod:`.safe_files`), and a
+rerun with the same ``--csv`` skips the submissions it already holds (``--regrade`` to redo them); Ctrl-C keeps
+what was graded. ``--feedback DIR`` writes one HTML page per submission.
 
 The pieces: :mod:`.assignments` (the syllabus's exercises, from the solution notebooks), :mod:`.submission`
-(grading one), :mod:`.handins` (the syntax-tree scan), :mod:`.runner` (one worker process, the grader's side),
-:mod:`.worker` (the worker itself), :mod:`.transport` (values across the boundary), :mod:`.isolation`, and
+(grading one), :mod:`.handins` (the syntax-tree scan), :mod:`.session` (a run's cases, kits and uids), :mod:`.kit`
+(the worker's course code), :mod:`.runner` (one worker process, the grader's side), :mod:`.worker` (the worker
+itself), :mod:`.transport` (values across the boundary), :mod:`.isolation`, :mod:`.safe_files` and
 :mod:`.feedback` (the pages). This module: the CSV gradebook and the command.
 """
 import csv

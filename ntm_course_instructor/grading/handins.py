@@ -3,8 +3,8 @@ graded function.
 
 The grader reads each learner cell's syntax tree before any worker runs: an answer that imports or calls the
 library's own version of the function it must write scores 0 on that check, and one that uses dynamic code or
-the course's reference helpers (which the scan cannot follow) scores 0 on every check. In the worker, the
-library's function also raises when called during a check (:class:`.worker.Poisoned`).
+the course's reference helpers (which the scan cannot follow) scores 0 on every check. What the scan cannot see
+finds no answer in the worker either: there the library's function is a stub that raises (:mod:`.kit`).
 """
 import ast
 

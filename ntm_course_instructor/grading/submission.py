@@ -2,9 +2,11 @@
 
 :func:`grade` restores the course's locked cells and check cells in the submission (:func:`program`), scans the
 learner's cells for the library's own version of a graded function (:func:`.handins.handins`: 0 points, no run),
-runs the rest in an isolated worker (:func:`.runner.run_worker`) with the grader's cases, and scores the values
-that come back against the reference in this process, with the same scoring as ``check``
-(:func:`.checker.score_outcomes`). Whatever goes wrong costs the points of the checks it stopped, with a reason.
+runs the rest in an isolated worker (:func:`.runner.run_worker`, with the assignment's kit, :mod:`.kit`) on the
+cases of this grading run (:class:`.session.GradingRun`: drawn from its own seed), and scores the values that come
+back against the reference in this process, with the same scoring as ``check`` (:func:`.checker.score_outcomes`).
+Whatever goes wrong costs the points of the checks it stopped, with a reason (reasons and reports cut to
+``MAX_REASON`` and ``MAX_REPORT`` characters).
 """
 from dataclasses import dataclass, field
 
