@@ -258,6 +258,22 @@ def test_nothing_is_left_outside_the_sandbox(attacked):
     assert not [u for u in left if isolation.UID_BASE <= int(u) < isolation.UID_BASE + 2 ** 20]
 
 
+def test_without_bubblewrap_the_fallback_still_grades_with_the_kit_and_says_so(tmp_path, monkeypatch, capsys):
+    """With bwrap missing, workers run under unshare as their own uid, with the same kit: right scores, a hand-in
+    that reaches the library at run time finds a stub."""
+    which = isolation.shutil.which
+    monkeypatch.setattr(isolation.shutil, "which", lambda name: None if name == "bwrap" else which(name))
+    monkeypatch.setattr(isolation, "_PROBED", {})
+    subs = [submission(tmp_path, f"right_{SHIFT}.ipynb", SHIFT, answered=("shift",)),
+            submission(tmp_path, f"frames_{SHIFT}.ipynb", SHIFT, replace={"shift": FRAMES})]
+    assert cli.main(["grade", *map(str, subs), "--csv", str(tmp_path / "book.csv"), "--timeout", "20"]) == 0
+    assert "bubblewrap (bwrap) is not installed: falling back to unshare" in capsys.readouterr().err
+    with open(tmp_path / "book.csv", newline="") as f:
+        rows = {Path(r["submission"]).name: r for r in csv.DictReader(f)}
+    assert rows[f"right_{SHIFT}.ipynb"]["points_by_grader"] == "1", rows
+    assert "calls the library's own shift" in rows[f"frames_{SHIFT}.ipynb"]["reasons"], rows
+
+
 # --- links planted where the grader writes -----------------------------------------------------------------
 
 @pytest.fixture

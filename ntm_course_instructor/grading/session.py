@@ -10,6 +10,7 @@
 """
 import ast
 import dataclasses
+import os
 import secrets
 import shutil
 import tempfile
@@ -59,7 +60,9 @@ class GradingRun:
         cases = self.cases(names)
         with self.lock:
             if assignment not in self.kits:
-                self.folder = self.folder or tempfile.mkdtemp(prefix="ntm-grade-kits-")
+                if self.folder is None:
+                    self.folder = tempfile.mkdtemp(prefix="ntm-grade-kits-")
+                    os.chmod(self.folder, 0o711)   # the fallback's worker user reads its kit through it
                 folder = tempfile.mkdtemp(prefix=f"{assignment}-", dir=self.folder)
                 specs = build_kit(folder, [EXERCISES[n] for n in names], cases, tools(checks.locked.values()))
                 self.kits[assignment] = (folder, specs)
