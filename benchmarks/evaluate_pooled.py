@@ -139,7 +139,7 @@ def markdown(record):
     seeds, per_seed = record["seeds"], record["sequences_per_seed"]
     lines = [f"# The shipped models, pooled over {len(seeds)} test seeds",
              "",
-             f"Written by `{record['command']}` ({record['torch']}, {record['device']}, {record['threads']} "
+             f"Written by `{record['command'].strip()}` ({record['torch']}, {record['device']}, {record['threads']} "
              f"thread(s), {record['seconds']:.0f} s). Each setting: {per_seed:,} fresh sequences from each of the "
              f"seeds {seeds[0]}-{seeds[-1]} ({len(seeds) * per_seed:,} in all; seed {seeds[0]}'s are the ones "
              f"`evaluate_shipped.py` scores with `--sequences {per_seed}`). *perfect* = no bit error in the whole "
@@ -167,9 +167,8 @@ def markdown(record):
                 rate, low, high = _percents(row["perfect"], row["perfect_low"], row["perfect_high"])
                 lines.append(
                     f"| {row['setting']} | {row['n']:,} | {row['perfect_count']:,}/{row['n']:,} = "
-                    f"{rate}% | {low}-{high}% "
-                    f"| {min(by_seed)}-{max(by_seed)} | {_number(row['errors'])} ({_number(max(row['errors_low'], 0))}"
-                    f"-{_number(row['errors_high'])}) |")
+                    f"{rate}% | {low}-{high}% | {min(by_seed):,}-{max(by_seed):,} | {_number(row['errors'])} "
+                    f"({_number(max(row['errors_low'], 0))}-{_number(row['errors_high'])}) |")
         lines.append("")
     return "\n".join(lines)
 
@@ -206,7 +205,8 @@ def main(argv=None):
                                                       for row in by_seed[seed]), flush=True)
         models[name] = {"task": shipped.task, "model": shipped.config.get("model", "ntm"),
                         "pooled": pool(by_seed), "by_seed": {str(seed): rows for seed, rows in by_seed.items()}}
-    record = {"command": "python benchmarks/evaluate_pooled.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    given = sys.argv[1:] if argv is None else list(argv)
+    record = {"command": " ".join(["python benchmarks/evaluate_pooled.py", *given]),
               "seeds": args.seeds, "sequences_per_seed": args.sequences, "batch_size": args.batch_size,
               "device": args.device, "threads": args.threads, "torch": f"torch {torch.__version__}",
               "machine": platform.machine(), "seconds": time.perf_counter() - start,
