@@ -26,7 +26,7 @@ from statistics import mean, stdev
 import torch
 
 from ntm_course.experiments.evaluation import BATCH_SIZE, evaluate_generalisation, wilson_interval
-from ntm_course.experiments.pretrained import available, load_pretrained
+from ntm_course.experiments.pretrained import HERE, available, load_pretrained
 
 
 SEEDS = tuple(range(1234, 1244))      # ten seeds; the first is the shipped JSON's seed
@@ -185,10 +185,16 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=OUT, help="writes OUT.json and OUT.md (default: "
                                                               "benchmarks/results/shipped_pooled)")
     parser.add_argument("--markdown-only", action="store_true", help="evaluate nothing: rewrite OUT.md from OUT.json")
+    parser.add_argument("--records", action="store_true",
+                        help="also copy each model's pooled rows into its record, ntm_course/experiments/pretrained/"
+                             "NAME.json (key \"pooled\"), where the lessons, the results page and its test read them")
     args = parser.parse_args(argv)
     if args.markdown_only:
-        args.out.with_suffix(".md").write_text(markdown(json.loads(args.out.with_suffix(".json").read_text())))
+        record = json.loads(args.out.with_suffix(".json").read_text())
+        args.out.with_suffix(".md").write_text(markdown(record))
         print(f"wrote {args.out.with_suffix('.md')}")
+        if args.records:
+            write_records(record)
         return
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f"--seeds must be different seeds, got {args.seeds}")
@@ -216,6 +222,20 @@ def main(argv=None):
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=1))
     args.out.with_suffix(".md").write_text(markdown(record))
     print(f"wrote {args.out.with_suffix('.json')} and .md in {record['seconds']:.0f} s")
+    if args.records:
+        write_records(record)
+
+
+def write_records(record, folder=HERE):
+    """Put each evaluated model's pooled rows into its record ``folder/NAME.json`` (key ``"pooled"``: the command,
+    the seeds, the sequences per seed and the rows); the rest of the record is left as it was."""
+    for name, found in record["models"].items():
+        path = folder / f"{name}.json"
+        info = json.loads(path.read_text())
+        info["pooled"] = {"command": record["command"], "seeds": record["seeds"],
+                          "sequences_per_seed": record["sequences_per_seed"], "rows": found["pooled"]}
+        path.write_text(json.dumps(info, indent=1))
+        print(f"wrote the pooled rows into {path}")
 
 
 if __name__ == "__main__":

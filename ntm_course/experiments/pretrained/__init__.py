@@ -23,13 +23,16 @@ class Pretrained(NamedTuple):
 
     model: ready to call on ``(T, B, in)`` inputs, in eval mode; task: the task name (its module in
     :mod:`ntm_course.experiments.tasks` documents the channel layout); config: the full training configuration;
-    results: the recorded evaluation rows; command: the command that trained it.
+    results: the recorded evaluation rows (one test seed); command: the command that trained it; pooled: the same
+    settings evaluated over several test seeds (``benchmarks/evaluate_pooled.py``: the numbers to quote), each row
+    with its ``n``, the perfect rate's interval and the means' intervals.
     """
     model: torch.nn.Module
     task: str
     config: dict
     results: list
     command: str
+    pooled: list = []
 
 
 def load_pretrained(name, device=None):
@@ -38,4 +41,4 @@ def load_pretrained(name, device=None):
     model, config = model_from_checkpoint(load_checkpoint(path), str(path))
     info = json.loads(path.with_suffix(".json").read_text())
     return Pretrained(model.to(device or get_device()).eval(), config["task"], config, info["results"],
-                      info["command"])
+                      info["command"], info.get("pooled", {}).get("rows", []))
