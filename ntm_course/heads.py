@@ -33,9 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .addressing import shift_offsets
+from .addressing import address, shift_offsets
 from .checks import check_heads, check_lead
-from .pieces import LIBRARY
 
 
 HEAD_PARAMS = ("key", "beta", "g", "s", "gamma")
@@ -133,12 +132,12 @@ class HeadParams(nn.Module):
         return f"heads={self.H}, params={dict(self.sizes)}, clip={self.clip}"
 
 
-def address_with_params(memory, params, w_prev, pieces=LIBRARY):
+def address_with_params(memory, params, w_prev, pieces=None):
     """Address memory with a head's parameters (the dict from :func:`split_head_params`).
 
     ``w_prev`` ``(B, N)`` (or ``(B, H, N)``, with ``(B, H, ...)`` parameters); returns the new weighting, the
-    same shape. ``pieces`` (a :class:`~ntm_course.pieces.Pieces`, the library's by default, or its unchecked
-    heads form :attr:`~ntm_course.pieces.Pieces.heads`) supplies the pipeline:
-    ``pieces.address(memory, key, beta, g, s, gamma, w_prev)``.
+    same shape. ``pieces`` (a :class:`~ntm_course.pieces.Pieces`, or its unchecked heads form
+    :attr:`~ntm_course.pieces.Pieces.heads`; default: the library's :func:`~ntm_course.addressing.address`)
+    supplies the pipeline: ``pieces.address(memory, key, beta, g, s, gamma, w_prev)``.
     """
-    return pieces.address(memory, *(params[name] for name in HEAD_PARAMS), w_prev)
+    return (address if pieces is None else pieces.address)(memory, *(params[name] for name in HEAD_PARAMS), w_prev)

@@ -14,10 +14,11 @@ One step of the NTM, in order::
 Writing before reading is this course's choice (the paper fixes no order within a step); it lets a value
 written at step t be read back at the same step.
 
-The memory and addressing functions the cell calls come from a :class:`~ntm_course.pieces.Pieces`
-(``pieces=``, the library's own by default), so an NTM can run on the learner's own ``read``, ``write``
-and addressing stages. A piece of theirs that fails stops the step with a
-:class:`~ntm_course.pieces.PieceError` that names it.
+Every stage the cell calls apart from torch's layers (the controller, the heads' linear layers, the output
+layer) comes from a :class:`~ntm_course.pieces.Pieces` (``pieces=``, the library's own by default): the head
+activations (``split_head_params``), the memory step (``memory_step``), and inside it ``address`` and its
+stages, ``read`` and ``write``. So an NTM can run on the learner's own code. A piece of theirs that fails stops
+the step with a :class:`~ntm_course.pieces.PieceError` that names it.
 """
 import inspect
 from typing import NamedTuple
@@ -166,8 +167,8 @@ class NTMCell(nn.Module):
         For callers that checked ``x (B, input_size)`` and ``state`` once already, as :class:`NTM` does.
         """
         h, controller_state = self.controller(torch.cat([x, state.reads.flatten(1)], dim=1), state.controller)
-        write_params = self.write_heads(h) if self.write_heads is not None else None
-        read_params = self.read_heads(h)
+        write_params = self.head_params(self.write_heads, h, write=True)
+        read_params = self.head_params(self.read_heads, h)
         memory, reads, read_weights, write_weights = memory_step(
             state.memory, write_params, read_params, state.write_weights, state.read_weights, self._pieces)
         info = {"read_weights": read_weights, "reads": reads}
@@ -178,6 +179,17 @@ class NTMCell(nn.Module):
             if write_params is not None:
                 info.update({f"write_{name}": write_params[name] for name in HEAD_PARAMS})
         return h, NTMState(memory, reads, read_weights, write_weights, controller_state), info
+
+    def head_params(self, layer, h, write=False):
+        """The parameters of the heads of one kind: their linear ``layer`` (torch's) on ``h (B, C)``, then the
+        pieces' ``split_head_params`` (the learner's, where they wrote it): a dict of ``(B, H, ...)``; None
+        without such heads."""
+        if layer is None:
+            return None
+        if "split_head_params" not in self._pieces.mine():
+            return layer(h)
+        raw = layer.fc(h).view(h.shape[0], layer.H, -1)
+        return self._pieces.heads.split_head_params(raw, layer.sizes["key"], layer.sizes["s"], write, layer.clip)
 
 
 class NTM(nn.Module):

@@ -1,16 +1,25 @@
-"""Your own machine: the NTM's memory and addressing functions as swappable pieces.
+"""Your own machine: every stage of the NTM as a swappable piece.
 
-The NTM is built from seven functions, the paper's equations 2-9. :class:`Pieces` holds one of each; its
-defaults are the library's own. Pass a ``Pieces`` whose fields are *your* functions to the NTM cell, the
-hand-programmed machines or training, and the machine runs on your code (minitorch-style)::
+The NTM is built from the functions the course has the learner write, in order: ``read`` and ``write`` (eqs.
+2-4), ``cosine_similarity``, ``content_addressing``, ``interpolate``, ``shift``, ``sharpen`` (eqs. 5-9),
+``address`` (the pipeline, fig. 2), ``split_head_params`` (controller output -> head parameters),
+``memory_step`` (the write head writes, the read head reads) and ``training_step`` (one optimisation step).
+:class:`Pieces` holds one of each; its defaults are the library's own. Pass a ``Pieces`` whose fields are *your*
+functions to the NTM cell, the hand-programmed machines or training, and the machine runs on your code
+(minitorch-style); only torch's own layers (the controller, the heads' linear layers) and its optimiser are not
+pieces::
 
     pieces = Pieces(shift=my_shift, sharpen=my_sharpen)      # the rest stay the library's
     NTM(9, 8, pieces=pieces)
 
 A piece of yours that fails, or returns the wrong shape, stops the machine with a :class:`PieceError` that
-names the piece and the shapes, instead of a traceback from deep inside the cell.
+names the piece, the line of your code that failed and the shapes, instead of a traceback from deep inside the
+cell.
 """
-from dataclasses import dataclass, fields, replace
+import inspect
+import os
+import traceback
+from dataclasses import dataclass, fields
 from functools import partial
 from types import SimpleNamespace
 from typing import Callable
@@ -18,56 +27,152 @@ from typing import Callable
 import torch
 
 from . import addressing, memory
+from .heads import _split_head_params, head_param_names, head_param_sizes, split_head_params
+from .step import composed_step, single_head_step, training_step
 
 
 class PieceError(ValueError):
-    """One of the learner's pieces failed inside a machine: the message names the piece."""
+    """One of the learner's pieces failed inside a machine: the message names the piece (and, when it raised,
+    the line of the learner's code; the exception itself is :attr:`original`)."""
+
+    original = None
 
 
 def _shape(x):
-    return "(" + ", ".join(str(n) for n in x.shape) + ")" if isinstance(x, torch.Tensor) else type(x).__name__
+    if isinstance(x, torch.Tensor):
+        return "(" + ", ".join(str(n) for n in x.shape) + ")"
+    if isinstance(x, dict):
+        return "dict"
+    return type(x).__name__
 
 
-def _guarded(name, fn, expected_shape):
-    """``fn`` wrapped so that an exception or a wrongly shaped result names the piece ``name``.
+_OURS = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch, addressing))   # torch's files and ours
 
-    ``expected_shape(*args)`` gives the shape the result must have.
+
+def _their_line(error):
+    """``" at line 3 of your shift: `return ...`"`` for the last frame of the learner's code in ``error``'s
+    traceback (not torch's, not the course's), or ``""``."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)[1:] if not f.filename.startswith(_OURS)]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    line = f": `{frame.line.strip()}`" if frame.line else ""
+    return f" at line {frame.lineno} of your {frame.name}{line}"
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__
+
+
+def _guarded(name, fn, problem, signature):
+    """``fn`` wrapped so that an exception or a wrong result names the piece ``name``.
+
+    ``problem(out, *args)`` says what is wrong with the result (None when it is right), the arguments bound to
+    ``signature`` (the library function's) with their defaults.
     """
-    def piece(*args):
+    def piece(*args, **kwargs):
         try:
-            out = fn(*args)
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise PieceError(f"your {name} was called with arguments that do not fit the library's "
+                             f"{name}{signature}: {error}") from None
+        bound.apply_defaults()
+        called = ", ".join(_shape(a) for a in bound.arguments.values())
+        try:
+            out = fn(*args, **kwargs)
+        except PieceError as error:          # one of their pieces inside another: it names itself
+            raise error.with_traceback(None) from None
         except Exception as error:
-            raise PieceError(f"your {name} failed inside the machine: {type(error).__name__}: {error} "
-                             f"(called with shapes {', '.join(_shape(a) for a in args)})") from error
-        want = expected_shape(*args)
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
-            raise PieceError(f"your {name} returned {_shape(out)}, but the machine needs a tensor of shape "
-                             f"{want} (called with shapes {', '.join(_shape(a) for a in args)})")
+            found = PieceError(f"your {name} failed inside the machine: {_first_line(error)}{_their_line(error)} "
+                               f"(called with {called})")
+            found.original = error
+            raise found from None
+        wrong = problem(out, *bound.arguments.values())
+        if wrong:
+            raise PieceError(f"your {name} returned {wrong} (called with {called})")
         return out
     piece.__wrapped__ = fn
+    piece.__name__ = getattr(fn, "__name__", name)
     return piece
 
 
-# The shape each piece returns, from its arguments.
-_SHAPES = {
-    "read": lambda mem, w: (mem.shape[0], mem.shape[2]),
-    "write": lambda mem, *rest: tuple(mem.shape),
-    "cosine_similarity": lambda mem, key: tuple(mem.shape[:2]),
-    "content_addressing": lambda mem, key, beta: tuple(mem.shape[:2]),
-    "interpolate": lambda w_content, w_prev, g: tuple(w_prev.shape),
-    "shift": lambda w, s: tuple(w.shape),
-    "sharpen": lambda w, gamma: tuple(w.shape),
+def _tensor_of(want):
+    """A ``problem`` check: the result must be a tensor of the shape ``want(*args)``."""
+    def problem(out, *args):
+        shape = want(*args)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != shape:
+            return f"{_shape(out)}, but the machine needs a tensor of shape {shape}"
+        return None
+    return problem
+
+
+def _head_params_problem(out, raw, M, K, write=False, clip=20.0):
+    want = {name: (raw.shape[0], width) for name, width in head_param_sizes(M, K, write).items()}
+    if not isinstance(out, dict) or set(out) != set(want):
+        got = sorted(out) if isinstance(out, dict) else type(out).__name__
+        return f"{got}, but the machine needs a dict with the keys {list(want)}"
+    for key, shape in want.items():
+        if not isinstance(out[key], torch.Tensor) or tuple(out[key].shape) != shape:
+            return f"{_shape(out[key])} for {key!r}, but the machine needs {shape}"
+    return None
+
+
+def _step_problem(out, memory_, write_params, read_params, w_write_prev, w_read_prev):
+    B, N, M = memory_.shape
+    want = (("memory", (B, N, M)), ("r", (B, M)), ("w_read", (B, N)), ("w_write", (B, N)))
+    if not isinstance(out, (tuple, list)) or len(out) != 4:
+        return f"{_shape(out)}, but the machine needs a tuple (memory, r, w_read, w_write)"
+    for (what, shape), got in zip(want, out):
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != shape:
+            return f"{_shape(got)} for {what}, but the machine needs {shape}"
+    return None
+
+
+def _loss_problem(out, *args):
+    if not isinstance(out, torch.Tensor) or out.numel() != 1:
+        return f"{_shape(out)}, but the training loop needs the loss, a tensor of one number (what loss_of() gave)"
+    return None
+
+
+# What is wrong with each piece's result, from its arguments (None: nothing).
+_PROBLEMS = {
+    "read": _tensor_of(lambda mem, w: (mem.shape[0], mem.shape[2])),
+    "write": _tensor_of(lambda mem, *rest: tuple(mem.shape)),
+    "cosine_similarity": _tensor_of(lambda mem, key, *rest: tuple(mem.shape[:2])),
+    "content_addressing": _tensor_of(lambda mem, key, beta: tuple(mem.shape[:2])),
+    "interpolate": _tensor_of(lambda w_content, w_prev, g: tuple(w_prev.shape)),
+    "shift": _tensor_of(lambda w, s: tuple(w.shape)),
+    "sharpen": _tensor_of(lambda w, gamma, *rest: tuple(w.shape)),
+    "address": _tensor_of(lambda mem, key, beta, g, s, gamma, w_prev: tuple(w_prev.shape)),
+    "split_head_params": _head_params_problem,
+    "memory_step": _step_problem,
+    "training_step": _loss_problem,
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pieces:
-    """The seven functions an NTM is made of; any of them may be the learner's own.
+    """The functions an NTM is made of; any of them may be the learner's own.
 
-    Each field has the library function's signature (``read(memory, w)``, ``shift(w, s)``, ...), in the
-    single-head forms: memory ``(B, N, M)``, weighting ``(B, N)``, key ``(B, M)``, scalars ``(B, 1)``,
-    shift ``(B, K)``. ``content_addressing`` is used as given (if yours calls your ``cosine_similarity``,
-    both are yours).
+    Each field has the library function's signature, in the single-head forms: memory ``(B, N, M)``, weighting
+    ``(B, N)``, key ``(B, M)``, scalars ``(B, 1)``, shift ``(B, K)``:
+
+    - ``read(memory, w)``, ``write(memory, w, erase, add)`` (eqs. 2-4);
+    - ``cosine_similarity(memory, key)``, ``content_addressing(memory, key, beta)``, ``interpolate(w_content,
+      w_prev, g)``, ``shift(w, s)``, ``sharpen(w, gamma)`` (eqs. 5-9);
+    - ``address(memory, key, beta, g, s, gamma, w_prev)``: the pipeline. Unless it is given, it is the pipeline
+      on *these* pieces' stages; a learner's ``address`` is used as written (it calls whatever stages it calls);
+    - ``split_head_params(raw, M, K, write=False, clip=20.0)``: a head's raw controller output ``(B, P)`` ->
+      its parameters (:func:`~ntm_course.heads.split_head_params`);
+    - ``memory_step(memory, write_params, read_params, w_write_prev, w_read_prev)``: one write head writes,
+      then one read head reads (:func:`~ntm_course.step.single_head_step`). A machine with several heads of a
+      kind, or none that writes, runs the library's multi-head step on the other pieces instead (writing that
+      step is exercise ``08_ntm_step``);
+    - ``training_step(model, optimizer, loss_of, clip=10.0)``: one optimisation step
+      (:func:`~ntm_course.step.training_step`); the training loop calls it, on the learner's NTM.
+
+    ``content_addressing`` is used as given (if yours calls your ``cosine_similarity``, both are yours).
     """
     read: Callable = memory.read
     write: Callable = memory.write
@@ -76,45 +181,56 @@ class Pieces:
     interpolate: Callable = addressing.interpolate
     shift: Callable = addressing.shift
     sharpen: Callable = addressing.sharpen
+    address: Callable = addressing.address
+    split_head_params: Callable = split_head_params
+    memory_step: Callable = single_head_step
+    training_step: Callable = training_step
 
     def __post_init__(self):
+        given = []
         for f in fields(self):
             fn = getattr(self, f.name)
             if not callable(fn):
                 raise ValueError(f"{f.name} must be a function, got {type(fn).__name__}")
-            if fn is not f.default and not hasattr(fn, "__wrapped__"):
-                object.__setattr__(self, f.name, _guarded(f.name, fn, _SHAPES[f.name]))
+            if fn is f.default:
+                continue
+            given.append(f.name)
+            if not hasattr(fn, "__wrapped__"):
+                object.__setattr__(self, f.name, _guarded(f.name, fn, _PROBLEMS[f.name],
+                                                          inspect.signature(f.default)))
+        object.__setattr__(self, "_given", tuple(given))
+        if "address" not in given:       # the pipeline on these pieces' stages
+            object.__setattr__(self, "address", partial(_address, self))
         object.__setattr__(self, "_heads", _on_heads(self))
 
     def mine(self):
-        """The names of the pieces that are not the library's."""
-        return [f.name for f in fields(self) if getattr(self, f.name) is not f.default]
-
-    def address(self, memory, key, beta, g, s, gamma, w_prev):
-        """The addressing pipeline (fig. 2) on these pieces: content (eq. 5), gate (7), shift (8), sharpen (9).
-
-        Shapes as in :func:`ntm_course.addressing.address`; returns the weighting ``(B, N)``.
-        """
-        return _address(self, memory, key, beta, g, s, gamma, w_prev)
+        """The names of the pieces that are not the library's, in the order the course builds them."""
+        return list(self._given)
 
     @property
     def heads(self):
         """The pieces on a heads axis, for a machine that has checked its inputs: ``pieces.heads.shift(w, s)``.
 
-        Every function takes and returns the heads form (memory ``(B, N, M)``, the rest ``(B, H, ...)``) and
-        ``heads.address(memory, key, beta, g, s, gamma, w_prev)`` runs the pipeline. The library's pieces are
-        its unchecked versions, all heads in one call; a learner's single-head piece gets every head at once
-        with the heads folded into the batch (``write``: see :func:`_write_per_head`).
+        Every function takes and returns the heads form (memory ``(B, N, M)``, the rest ``(B, H, ...)``;
+        ``split_head_params(raw (B, H, P), M, K, write, clip)``; ``memory_step`` with ``(B, H, ...)`` parameters
+        and weightings, as :func:`~ntm_course.step.memory_step`). The library's pieces are its unchecked
+        versions, all heads in one call; a learner's single-head piece gets every head at once with the heads
+        folded into the batch (``write``: see :func:`_write_per_head`; ``memory_step``: one head of each kind).
         """
         return self.__dict__["_heads"]
 
     def replace(self, **changes):
         """A copy with some pieces changed."""
-        return replace(self, **changes)
+        return Pieces(**{**{name: getattr(self, name) for name in self._given}, **changes})
+
+    def __repr__(self):
+        return f"Pieces(yours: {', '.join(self._given) or 'none'})"
 
 
 PIECE_NAMES = tuple(f.name for f in fields(Pieces))
 """The pieces' names, in the order the course builds them (and :class:`Pieces` holds them)."""
+STAGES = PIECE_NAMES[:7]
+"""The pieces that are the paper's equations 2-9, one function each."""
 
 
 def _fold(fn, shared_memory):
@@ -152,22 +268,54 @@ def _write_per_head(write):
     return per_head
 
 
+def _split_per_head(split):
+    """A single-head ``split_head_params(raw (B, P), ...)`` applied to ``raw (B, H, P)``: dict of ``(B, H, ...)``."""
+    def per_head(raw, M, K, write=False, clip=20.0):
+        B, H = raw.shape[:2]
+        params = split(raw.reshape(B * H, raw.shape[2]), M, K, write, clip)
+        return {name: value.reshape(B, H, *value.shape[1:]) for name, value in params.items()}
+    return per_head
+
+
+def _library_split(raw, M, K, write=False, clip=20.0):
+    return _split_head_params(raw, head_param_sizes(M, K, write), clip)
+
+
+def _one_head_step(step, heads):
+    """The heads-form memory step from a learner's single-head ``step``: one write and one read head run on
+    it; any other machine runs the library's step on the learner's other pieces (``heads``)."""
+    def memory_step(memory_, write_params, read_params, w_write_prev, w_read_prev):
+        if write_params is None or w_write_prev.shape[1] != 1 or w_read_prev.shape[1] != 1:
+            return composed_step(memory_, write_params, read_params, w_write_prev, w_read_prev, heads)
+        first = {name: value[:, 0] for name, value in write_params.items()}
+        second = {name: value[:, 0] for name, value in read_params.items()}
+        new, r, w_read, w_write = step(memory_, first, second, w_write_prev[:, 0], w_read_prev[:, 0])
+        return new, r.unsqueeze(1), w_read.unsqueeze(1), w_write.unsqueeze(1)
+    return memory_step
+
+
 _UNCHECKED = {**memory.UNCHECKED, **addressing.UNCHECKED}
 
 
 def _on_heads(pieces):
     """The heads-form functions of ``pieces`` (see :attr:`Pieces.heads`)."""
+    mine = set(pieces.mine())
     fns = {}
-    for f in fields(pieces):
-        fn = getattr(pieces, f.name)
-        if fn is f.default:
-            fns[f.name] = _UNCHECKED[f.name]
-        elif f.name == "write":
-            fns[f.name] = _write_per_head(fn)
+    for name in STAGES:
+        fn = getattr(pieces, name)
+        if name not in mine:
+            fns[name] = _UNCHECKED[name]
+        elif name == "write":
+            fns[name] = _write_per_head(fn)
         else:
-            fns[f.name] = _fold(fn, shared_memory=f.name in ("read", "cosine_similarity", "content_addressing"))
+            fns[name] = _fold(fn, shared_memory=name in ("read", "cosine_similarity", "content_addressing"))
     heads = SimpleNamespace(**fns)
-    heads.address = partial(_address, heads)
+    heads.address = (_fold(pieces.address, shared_memory=True) if "address" in mine else partial(_address, heads))
+    heads.split_head_params = _split_per_head(pieces.split_head_params) if "split_head_params" in mine \
+        else _library_split
+    heads.memory_step = (_one_head_step(pieces.memory_step, heads) if "memory_step" in mine
+                         else partial(composed_step, heads=heads))
+    heads.training_step = pieces.training_step
     return heads
 
 
@@ -177,3 +325,4 @@ def _address(stages, memory, key, beta, g, s, gamma, w_prev):
 
 
 LIBRARY = Pieces()
+"""The library's own pieces (what every machine runs on unless given others)."""

@@ -108,6 +108,8 @@ class TrainState:
         anything changes, when the loss or a gradient is not finite."""
         model, config = self.model, self.config
         model.train()
+        if isinstance(model, NTM) and "training_step" in model.pieces.mine():
+            return self._learners_update(batch)
         logits = run_model(model, batch.inputs, self.data)   # a random initial memory draws from the data generator
         loss = bits_per_sequence(logits, batch.targets, batch.mask)
         self.optimizer.zero_grad()
@@ -125,6 +127,32 @@ class TrainState:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.rate(self.step)
         self.optimizer.step()
+        self._observe(loss, logits, batch)
+
+    def _learners_update(self, batch):
+        """:meth:`update` through the learner's ``training_step`` (``model.pieces.training_step``): their step
+        runs the forward pass (``loss_of``), the backward pass, the clip to ``grad_clip`` and the optimiser's
+        step. The spike and norm clips, which would come between their clip and their step, are not applied."""
+        model, config, seen = self.model, self.config, []
+
+        def loss_of():
+            logits = run_model(model, batch.inputs, self.data)
+            seen.append(logits)
+            return bits_per_sequence(logits, batch.targets, batch.mask)
+
+        if self.rate.scheduled:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.rate(self.step)
+        loss = model.pieces.training_step(model, self.optimizer, loss_of, config["grad_clip"])
+        if not seen:
+            raise TrainingDiverged("your training_step never called loss_of(): the model did not run on the batch")
+        if not (torch.isfinite(loss).all() and all(torch.isfinite(p).all() for p in model.parameters())):
+            raise TrainingDiverged(f"training diverged at step {self.step + 1}: the loss is {loss.item()}. Try a "
+                                   f"lower lr (now {config['lr']}) or a smaller grad_clip")
+        self._observe(loss.reshape(()), seen[-1], batch)
+
+    def _observe(self, loss, logits, batch):
+        """After an update: count it, and note the batch's loss and bit errors (curriculum, learning rate)."""
         self.step += 1
         errors = bit_errors(logits.detach(), batch.targets, batch.mask).item()
         self.losses.append(loss.item())

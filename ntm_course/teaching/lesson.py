@@ -18,18 +18,25 @@ reference is only in the instructor's package).
 
 Saved pieces live in ``$NTM_COURSE_MINE`` (default ``~/.ntm_course/mine``), one file per piece.
 """
+import builtins
+import dis
+import importlib
 import inspect
 import math
 import os
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from .. import syllabus
-from ..pieces import LIBRARY, Pieces
+from ..heads import split_head_params
+from ..pieces import LIBRARY, PieceError, Pieces
 from .practice import EXERCISES, check, reference
+from .practice.values import WIDTH, wrap
 
 
 def mine_dir():
@@ -37,33 +44,165 @@ def mine_dir():
     return Path(os.environ.get("NTM_COURSE_MINE") or Path.home() / ".ntm_course" / "mine")
 
 
+def say(text):
+    """Print ``text`` with each line wrapped at :data:`~ntm_course.teaching.practice.values.WIDTH`, between
+    words only (a browser that wraps a long line breaks it anywhere, mid-word included)."""
+    print(wrap(text))
+
+
 def your_turn(name, fn, save=True):
     """Check the learner's ``fn`` for the stage ``name``; return it if it passes, else the course's version.
 
     Prints the check's report. A passing function of one of the NTM's pieces (``syllabus.pieces()``) is saved
     for :func:`my_pieces` (unless ``save=False``). Never raises because of ``fn``.
+
+    The course's own function (what this returned the last time, when the stub was still unanswered) is never
+    checked nor saved as the learner's: it says so and returns it.
     """
+    if _is_courses(name, fn):
+        say(f"-> this {name} is the course's, not yours: the stub cell still raises NotImplementedError, so the "
+            f"last run of this cell handed back the course's {name}. Write your {name} in the stub cell above, "
+            f"run that cell, then run this one again. Until then the lesson goes on with the course's {name}.")
+        return reference(name)
     result = check(name, fn)
     if result.passed:
         note = _save(name, fn) if save and name in syllabus.pieces() else ""
-        print(f"-> from here on, the lesson uses your {name}.{note}")
+        say(f"-> from here on, the lesson uses your {name}.{note}")
         return fn
-    print(f"-> until your {name} passes, the lesson goes on with the course's {name} "
-          f"(stuck? reveal({name!r}) gives a hint, one more each time).")
+    say(f"-> until your {name} passes, the lesson goes on with the course's {name} "
+        f"(stuck? reveal({name!r}) gives a hint, one more each time).")
     return reference(name)
+
+
+def _is_courses(name, fn):
+    """True when ``fn`` is the course's own code: the reference of ``name``, a library piece, or a guard around one."""
+    seen = set()
+    while fn is not None and id(fn) not in seen:
+        seen.add(id(fn))
+        if name in EXERCISES and fn is reference(name):
+            return True
+        inner = getattr(fn, "func", None)            # a functools.partial: the library's address
+        module = getattr(inner if inner is not None else fn, "__module__", None) or ""
+        if module == "ntm_course" or module.startswith("ntm_course."):
+            return getattr(fn, "__wrapped__", None) is None or _is_courses(name, fn.__wrapped__)
+        fn = getattr(fn, "__wrapped__", None)
+    return False
+
+
+class CannotSave(Exception):
+    """A piece whose source cannot be saved so that it loads again: the message says why and what to do."""
 
 
 def _save(name, fn):
     try:
-        source = textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError):
-        return " (its source could not be found, so later lessons will not use it: define it with `def`)"
-    if fn.__name__ != name:
-        source += f"\n{name} = {fn.__name__}\n"
+        source = piece_source(name, fn)
+    except CannotSave as error:
+        return f" But it is not saved for later lessons: {error}"
     path = mine_dir() / f"{name}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source)
     return f" Saved to {path} for the machine you build in lessons 7-9."
+
+
+def _load_globals(code):
+    """The global names ``code`` (and the functions and comprehensions inside it) reads."""
+    names = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            names.add(ins.argval)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _load_globals(const)
+    return names
+
+
+def _namespace():
+    """What every saved piece finds when it is loaded: torch, ``F``, ``math`` and the pieces (the library's
+    until the learner's are loaded)."""
+    return {"torch": torch, "F": F, "math": math, **{n: getattr(LIBRARY, n) for n in syllabus.pieces()}}
+
+
+def _plain(value):
+    return value is None or isinstance(value, (bool, int, float, complex, str)) or (
+        isinstance(value, tuple) and all(_plain(v) for v in value))
+
+
+def piece_source(name, fn):
+    """The source of the learner's piece ``fn`` as a file that loads on its own: the function, the functions of
+    theirs it calls (from other cells), the modules and library functions it uses (as imports) and the plain
+    constants (numbers, strings) it reads. :class:`CannotSave` saying why for a lambda, a function defined inside
+    another, one without a source file, or one that reads a value that cannot be written down (a tensor, say)."""
+    given = set(_namespace()) | set(vars(builtins))
+    parts, imports, done = [], [], set()
+
+    def add(f, label):
+        if getattr(f, "__name__", "") == "<lambda>":
+            raise CannotSave(f"{label} is a lambda, whose source cannot be saved on its own. Define it with "
+                             f"`def` instead, run its cell, then this one again.")
+        if f.__closure__:
+            raise CannotSave(f"{label} is defined inside another function and uses its variables. Define it "
+                             f"at the top level of a cell, with `def`.")
+        try:
+            text = textwrap.dedent(inspect.getsource(f))
+        except (OSError, TypeError):
+            raise CannotSave(f"the source of {label} could not be found: define it with `def` in a cell") from None
+        done.add(f.__name__)
+        for var in sorted(_load_globals(f.__code__) - given - done - {name}):
+            if var not in f.__globals__:
+                continue
+            value = f.__globals__[var]
+            if inspect.ismodule(value):
+                imports.append(f"import {value.__name__}" + ("" if value.__name__ == var else f" as {var}"))
+            elif inspect.isfunction(value) and (value.__module__ in (f.__module__, "__main__")
+                                                 or value.__module__ is None):
+                add(value, f"{var}, which your {name} calls,")
+            elif callable(value) and _importable(value):
+                imports.append(f"from {value.__module__} import {value.__qualname__}"
+                               + ("" if value.__qualname__ == var else f" as {var}"))
+            elif _plain(value):
+                imports.append(f"{var} = {value!r}")
+            else:
+                raise CannotSave(f"your {name} reads {var}, a {type(value).__name__} from another cell, which "
+                                 f"cannot be saved with it. Compute it inside your function (or pass it in), "
+                                 f"run that cell, then this one again.")
+            done.add(var)
+        parts.append(text)
+
+    add(fn, f"your {name}")
+    source = "\n".join(sorted(set(imports)) + [""] * bool(imports) + parts[::-1])
+    if fn.__name__ != name:
+        source += f"\n{name} = {fn.__name__}\n"
+    _loads(name, source)
+    return source
+
+
+def _importable(value):
+    module = getattr(value, "__module__", None)
+    if not module or module == "__main__" or "<" in getattr(value, "__qualname__", "<"):
+        return False
+    try:
+        found = importlib.import_module(module)
+        for part in value.__qualname__.split("."):
+            found = getattr(found, part)
+        return found is value
+    except Exception:
+        return False
+
+
+def _loads(name, source):
+    """:class:`CannotSave` unless ``source`` runs on its own and defines a function ``name`` whose global names
+    all exist."""
+    namespace = _namespace()
+    try:
+        exec(compile(source, f"<your saved {name}>", "exec"), namespace)
+    except Exception as error:
+        raise CannotSave(f"saved on its own, it would not load ({type(error).__name__}: {error})") from None
+    fn = namespace.get(name)
+    if not callable(fn):
+        raise CannotSave(f"saved on its own, it defines no function {name}")
+    missing = sorted(var for var in _load_globals(fn.__code__) if var not in namespace and var not in vars(builtins))
+    if missing:
+        raise CannotSave(f"it reads {', '.join(missing)}, which it would not find once saved")
 
 
 class HintLadder:
@@ -103,9 +242,9 @@ class HintLadder:
             lines[0] += f" (the last one again; reveal({name!r}, rung=1) starts over)"
         lines += [_rung_text(exercise, rung), ""]
         if rung < last:
-            lines.append(f"(stuck still? reveal({name!r}) again gives hint {rung + 1} of {last}: {RUNGS[rung]})")
+            lines.append(wrap(f"(stuck still? reveal({name!r}) again gives hint {rung + 1} of {last}: {RUNGS[rung]})"))
         else:
-            lines.append(f"(that was the last hint: write your own {name} now, then check it with your_turn)")
+            lines.append(wrap(f"(that was the last hint: write your own {name} now, then check it with your_turn)"))
         print("\n".join(lines))
 
     def reset(self):
@@ -157,7 +296,8 @@ def _rung_text(exercise, rung):
     else:
         text = (ladder.nudge, ladder.shapes, ladder.steps)[rung - 1]
     hang = 4 if rung == 3 else 0          # pseudo-code: a wrapped line hangs under its own
-    return "\n".join(textwrap.fill(line, 110, subsequent_indent=" " * (len(line) - len(line.lstrip()) + hang))
+    return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent=" " * (len(line) - len(line.lstrip()) + hang),
+                                   break_long_words=False, break_on_hyphens=False)
                      for line in text.splitlines())
 
 
@@ -165,7 +305,7 @@ def _course_computation(exercise):
     """Rung 4: the source of the library functions that compute ``exercise``'s stub (``Exercise.worked``)."""
     public = exercise.reference
     functions = exercise.worked()
-    if not functions:                     # no private worker: the public function is the computation
+    if not functions or functions == [public]:   # no private worker: the public function is the computation
         return f"# {public.__module__}.{public.__name__}\n" + textwrap.dedent(inspect.getsource(public))
     note = (f"# The course's {exercise.name}: {public.__module__}.{public.__name__} checks its arguments, then "
             f"calls the code below.\n# It also takes a heads axis, (B, H, ...), which is why it may branch or count "
@@ -175,7 +315,7 @@ def _course_computation(exercise):
 
 
 def _load(name, namespace):
-    """The learner's saved piece ``name``, run in ``namespace``, and ``""``; or ``(None, reason)``.
+    """The learner's saved piece ``name``, run in its own copy of ``namespace``, and ``""``; or ``(None, reason)``.
 
     ``namespace`` holds torch, ``F``, ``math`` and the pieces loaded so far (the library's for the others), so
     a saved ``content_addressing`` may call the learner's own ``cosine_similarity``.
@@ -183,35 +323,134 @@ def _load(name, namespace):
     path = mine_dir() / f"{name}.py"
     if not path.exists():
         return None, "not written yet"
+    own = dict(namespace)
     try:
-        exec(compile(path.read_text(), str(path), "exec"), namespace)
-        fn = namespace[name]
+        exec(compile(path.read_text(), str(path), "exec"), own)
+        fn = own[name]
     except Exception as error:
         return None, f"{path} could not be loaded ({type(error).__name__}: {error})"
     result = check(name, fn, verbose=False)
     if not result.passed:
-        return None, f"{path} no longer passes its check ({result.points}/{result.max_points})"
+        return None, f"{path} no longer passes its check ({result.points}/{result.max_points}: {_why(result)})"
     return fn, ""
 
 
-def my_pieces(verbose=True):
+def _why(result):
+    """What the first failing case of a check says (the exception, when the piece raised one), in a line."""
+    if not result.failures:
+        return "it raises NotImplementedError" if "not implemented" in result.report else "see check()"
+    group, failure = next(iter(result.failures.items()))
+    problem = failure.problem.splitlines()[0] if failure.problem else ""
+    return f"{group}, case {failure.case.label!r}: {problem[:300]}"
+
+
+def my_pieces(verbose=True, timing=True):
     """A :class:`~ntm_course.pieces.Pieces` made of the learner's saved pieces, the library's for the rest.
 
     Each saved piece is loaded and checked again; one that fails to load or to pass is replaced by the
-    library's, with the reason printed.
+    library's, with the reason printed. Then (``timing``) each of the learner's pieces is timed against the
+    course's on a machine's sizes, and a piece much slower than the course's gets a warning with its measured
+    slowdown, before a long run pays for it (:func:`slow_pieces`).
     """
     found, missing = {}, {}
     names = syllabus.pieces()   # in the order the course builds them: later pieces may call earlier ones
-    namespace = {"torch": torch, "F": F, "math": math, **{name: getattr(LIBRARY, name) for name in names}}
+    namespace = _namespace()
     for name in names:
         fn, reason = _load(name, namespace)
         if fn is None:
             missing[name] = reason
-            namespace[name] = getattr(LIBRARY, name)
         else:
-            found[name] = fn
+            found[name] = namespace[name] = fn
+    pieces = Pieces(**found)
     if verbose:
-        print(f"Your pieces: {', '.join(found) or 'none yet'}.")
+        say(f"Your pieces: {', '.join(found) or 'none yet'}.")
         for name, reason in missing.items():
-            print(f"  the course's {name} ({reason})")
-    return Pieces(**found)
+            say(f"  the course's {name} ({reason})")
+        if timing:
+            for name, (theirs, ours) in slow_pieces(pieces).items():
+                say(f"  warning: your {name} is {theirs / ours:.0f} times slower than the course's "
+                    f"({1e3 * theirs:.2f} ms a call against {1e3 * ours:.3f} ms, measured on a batch of 32 in "
+                    f"a memory of 128 x 20). A machine calls it at every step of every sequence, so a training "
+                    f"run on it takes that much longer. A Python loop over rows or examples? Whole-tensor "
+                    f"operations do it in one go (reveal({name!r}) shows the shapes).")
+    return pieces
+
+
+SLOW = 5.0
+"""A piece this many times slower than the course's (and at least :data:`SLOW_MS` a call slower) is slow."""
+SLOW_MS = 0.2
+
+
+def slow_pieces(pieces, ratio=SLOW, B=32, N=128, M=20, K=3):
+    """``{name: (seconds a call of the learner's, of the course's)}`` for each of the learner's pieces in
+    ``pieces`` that is at least ``ratio`` times slower than the course's (and :data:`SLOW_MS` slower), timed on
+    the arguments a machine gives it (batch ``B``, memory ``N`` x ``M``, ``K`` shifts). The training step is
+    not timed (the model's own passes dominate it)."""
+    slow = {}
+    args = _timing_args(B, N, M, K)
+    for name in pieces.mine():
+        if name not in args:
+            continue
+        theirs = _seconds(getattr(pieces, name), args[name])
+        ours = _seconds(getattr(LIBRARY, name), args[name])
+        if theirs is not None and ours and theirs > ratio * ours and theirs - ours > SLOW_MS / 1e3:
+            slow[name] = (theirs, ours)
+    return slow
+
+
+def _seconds(fn, args, budget=0.05):
+    """The median seconds a call of ``fn(*args)`` takes without gradients (calls until ``budget`` seconds have
+    passed, 3 to 20 calls); None when it raises."""
+    times = []
+    try:
+        with torch.no_grad():
+            fn(*args)
+            while len(times) < 20 and (len(times) < 3 or sum(times) < budget):
+                start = time.perf_counter()
+                fn(*args)
+                times.append(time.perf_counter() - start)
+    except Exception:
+        return None
+    return sorted(times)[len(times) // 2]
+
+
+def _timing_args(B, N, M, K):
+    """The arguments each piece gets inside a machine of these sizes (one head of each kind)."""
+    gen = torch.Generator().manual_seed(0)
+    memory = torch.randn(B, N, M, generator=gen)
+    w = torch.softmax(torch.randn(B, N, generator=gen), dim=1)
+    key, scalar, s = torch.randn(B, M, generator=gen), torch.rand(B, 1, generator=gen) + 1, torch.softmax(
+        torch.randn(B, K, generator=gen), dim=1)
+    write_params = split_head_params(torch.randn(B, 3 * M + K + 3, generator=gen), M, K, write=True)
+    read_params = split_head_params(torch.randn(B, M + K + 3, generator=gen), M, K)
+    return {"read": (memory, w), "write": (memory, w, torch.rand(B, M, generator=gen), key),
+            "cosine_similarity": (memory, key), "content_addressing": (memory, key, scalar),
+            "interpolate": (w, w.flip(1), scalar / 2), "shift": (w, s), "sharpen": (w, scalar),
+            "address": (memory, key, scalar, scalar / 2, s, scalar, w),
+            "split_head_params": (torch.randn(B, 3 * M + K + 3, generator=gen), M, K, True),
+            "memory_step": (memory, write_params, read_params, w, w.flip(1))}
+
+
+def show_piece_errors_short(shell=None):
+    """In IPython (Jupyter), show a :class:`~ntm_course.pieces.PieceError` as its message alone, first and
+    short, instead of at the bottom of a long traceback (``%tb`` still prints the whole traceback). Done when
+    this module is imported in a notebook; returns True when a shell was found."""
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+        if shell is None:
+            return False
+    shell.set_custom_exc((PieceError,), _short)
+    return True
+
+
+def _short(shell, etype, value, tb, tb_offset=None):
+    """IPython's display of a PieceError: its message, wrapped, and how to see the rest."""
+    return (wrap(f"{etype.__name__}: {value}") + "\n" + wrap(
+        "(the message names what failed; %tb prints the whole traceback)")).splitlines()
+
+
+show_piece_errors_short()                      # in a notebook: PieceErrors short from the start

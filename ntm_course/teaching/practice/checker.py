@@ -37,12 +37,12 @@ from .results import (CheckResult, Failure, Foreign, GradOutcome, NotImplemented
                       type_name)
 from .runner import (LocalOutcomes, RemoteOutcomes, Runner, brief, call_learner, learner_gradients,
                      projected_gradients)
-from .values import TOLERANCES, clone, compare, format_failure, format_value, same
+from .values import TOLERANCES, clone, compare, format_failure, format_value, same, wrap
 
 __all__ = ["CheckResult", "Failure", "Foreign", "GradOutcome", "NotImplementedYet", "Outcome", "rebuild_error",
            "type_name", "LocalOutcomes", "RemoteOutcomes", "Runner", "call_learner", "learner_gradients",
            "projected_gradients", "TOLERANCES", "clone", "compare", "format_value", "same", "session_kept",
-           "run_check", "score_outcomes", "not_callable"]
+           "run_check", "score_outcomes", "not_callable", "wrap"]
 
 MARKS = {True: "✓", False: "✗", None: "·"}   # a group passed, failed, or was not scored
 
@@ -133,7 +133,7 @@ def _report(exercise, result, failures):
     for group in exercise.groups:
         ok = groups[group]
         note = "(scored once the values are right)" if ok is None else exercise.group_notes.get(group, "")
-        lines.append(f"  {MARKS[ok]} {group}" + (f": {note}" if note else ""))
+        lines.append(wrap(f"  {MARKS[ok]} {group}" + (f": {note}" if note else ""), hang=4))
         if ok is False:
             lines.append(format_failure(failures[group], exercise.arg_names))
     return "\n".join(lines)
@@ -146,8 +146,9 @@ def _score(exercise, runner, verbose, worth):
         failures = _failures(exercise, runner)
     except NotImplementedYet:
         result = CheckResult(exercise.name, 0, max_points, worth=worth)
-        result.report = (f"{exercise.name}: not implemented yet (0/{_text(result.worth_or_max)} points) -- replace "
-                         f"`raise NotImplementedError()` with your code, then run this cell again")
+        result.report = wrap(f"{exercise.name}: not implemented yet (0/{_text(result.worth_or_max)} points) -- "
+                             f"replace `raise NotImplementedError()` in your {exercise.name} with your code, run "
+                             f"that cell, then this one again")
         return _finish(result, verbose)
     values_ok = "values" not in failures
     groups = {g: (g not in failures) if (values_ok or g == "values") else None for g in exercise.groups}

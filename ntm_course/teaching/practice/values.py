@@ -2,6 +2,7 @@
 that differs (and what kind of difference it is), :func:`format_failure` writes a failed case for the report."""
 import copy
 import math
+import textwrap
 
 import numpy as np
 import torch
@@ -173,11 +174,28 @@ def _values_shown(failure, arg_names):
     return lines + [f"expected: {format_value(expected, brief)}", f"got:      {format_value(got, brief)}"]
 
 
+WIDTH = 100
+"""A report's lines are at most this wide (values aside), broken between words, never inside one."""
+
+
+def wrap(text, width=WIDTH, hang=2):
+    """``text`` with each line wrapped at ``width`` between words (never inside a word, nor at a hyphen); a
+    wrapped line hangs ``hang`` spaces under its own."""
+    out = []
+    for line in str(text).splitlines() or [""]:
+        lead = " " * (len(line) - len(line.lstrip()))
+        out.append(textwrap.fill(line.strip(), width, initial_indent=lead, subsequent_indent=lead + " " * hang,
+                                 break_long_words=False, break_on_hyphens=False) if line.strip() else "")
+    return "\n".join(out)
+
+
 def format_failure(failure, arg_names):
-    """A failed case for the report: its label, the problem, the values (if any) and the hint, indented."""
-    lines = [f"case: {failure.case.label}", failure.problem]
+    """A failed case for the report: its label, the problem, the values (if any) and the hint, indented; the
+    words wrapped at :data:`WIDTH`, the values as they are."""
+    indent = "      "
+    words = [wrap(indent + f"case: {failure.case.label}"), wrap(indent + failure.problem)]
+    values = []
     if failure.expected is not None:
-        lines += _values_shown(failure, arg_names)
-    if failure.hint:
-        lines.append(f"hint: {failure.hint}")
-    return "\n".join("      " + line for line in "\n".join(lines).splitlines())
+        values = ["\n".join(indent + line for line in "\n".join(_values_shown(failure, arg_names)).splitlines())]
+    hint = [wrap(indent + f"hint: {failure.hint}", hang=6)] if failure.hint else []
+    return "\n".join(words + values + hint)
