@@ -1,0 +1,113 @@
+"""Lesson 9's live run (ntm_course.experiments.live) on tiny settings: what it returns, that a seed fixes it, that
+both models get the same budget, and the per-length test. Whether the recipe meets its bar is measured in
+benchmarks/live_copy.py, not here (no timing asserts)."""
+import pytest
+import torch
+
+from ntm_course import NTM, Pieces
+from ntm_course.experiments.live import RECIPE, Recipe, generalisation, live_copy
+from ntm_course.ntm import LSTMBaseline
+from ntm_course.pieces import LIBRARY
+
+TINY = Recipe(max_length=3, N=8, M=4, controller_size=8, batch_size=4, lstm_size=8, eval_every=2, eval_size=4)
+HISTORY_KEYS = {"step", "sequences", "seconds", "loss", "train_errors", "eval_bits", "eval_errors", "level"}
+
+
+def calls(counter, fn):
+    def counted(*args):
+        counter[fn.__name__] = counter.get(fn.__name__, 0) + 1
+        return fn(*args)
+    return counted
+
+
+def test_a_run_returns_both_models_and_their_histories():
+    run = live_copy(steps=5, seconds=None, seed=0, recipe=TINY, progress=False)
+    assert isinstance(run.ntm, NTM) and isinstance(run.lstm, LSTMBaseline)
+    assert not run.ntm.training and not run.lstm.training
+    assert run.ntm.cell.N == 8 and run.ntm.cell.M == 4 and run.lstm.lstm.hidden_size == 8
+    assert set(run.histories) == {"NTM", "LSTM"}
+    for rows in run.histories.values():
+        assert [row["step"] for row in rows] == [2, 4, 5] and set(rows[-1]) == HISTORY_KEYS
+        assert rows[-1]["sequences"] == 5 * TINY.batch_size and rows[-1]["level"] == TINY.max_length
+    assert run.config["steps"] == 5 and run.config["seconds"] is None and run.config["max_length"] == 3
+    with torch.no_grad():
+        out = run.ntm(torch.zeros(7, 2, 9))
+    assert out.shape == (7, 2, 8)
+
+
+def test_a_seed_fixes_the_run_and_another_changes_it():
+    first, again, other = (live_copy(steps=4, seconds=None, seed=seed, recipe=TINY, progress=False)
+                           for seed in (3, 3, 4))
+    for name in ("NTM", "LSTM"):
+        strip = [{k: v for k, v in row.items() if k != "seconds"} for row in first.histories[name]]
+        assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in again.histories[name]]
+        assert strip != [{k: v for k, v in row.items() if k != "seconds"} for row in other.histories[name]]
+    for a, b in zip(first.ntm.state_dict().values(), again.ntm.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_the_caller_keeps_its_thread_count_and_random_state():
+    before_threads, before_rng = torch.get_num_threads(), torch.get_rng_state()
+    live_copy(steps=2, seconds=None, seed=0, recipe=TINY, progress=False)
+    assert torch.get_num_threads() == before_threads and torch.equal(torch.get_rng_state(), before_rng)
+
+
+def test_both_models_get_the_same_cpu_seconds():
+    run = live_copy(seconds=0.3, seed=0, recipe=TINY, progress=False)
+    ntm, lstm = run.histories["NTM"][-1], run.histories["LSTM"][-1]
+    assert ntm["seconds"] >= 0.3 and lstm["seconds"] >= 0.3        # each trains until its clock reaches the budget
+    assert ntm["step"] >= 1 and lstm["step"] >= 1
+    # the steps cap binds the same way for both: 3 updates each, whatever their speed
+    run = live_copy(seconds=60, steps=3, seed=0, recipe=TINY, progress=False)
+    assert run.histories["NTM"][-1]["step"] == run.histories["LSTM"][-1]["step"] == 3
+
+
+def test_the_ntm_runs_on_the_pieces_given():
+    counter = {}
+    mine = Pieces(read=calls(counter, lambda memory, w: LIBRARY.read(memory, w)))
+    run = live_copy(pieces=mine, steps=2, seconds=None, seed=0, recipe=TINY, progress=False)
+    assert run.ntm.pieces is mine and counter["<lambda>"] > 0
+
+
+def test_a_progress_bar_per_model(capsys):
+    live_copy(steps=3, seconds=None, seed=0, recipe=TINY, progress=True)
+    err = capsys.readouterr().err
+    assert "NTM" in err and "LSTM" in err and "3/3" in err
+
+
+@pytest.mark.parametrize("bad", [dict(seconds=None, steps=None), dict(seconds=0), dict(seconds=-1.0),
+                                 dict(seconds="30"), dict(steps=0), dict(steps=2.5), dict(steps=True)])
+def test_a_bad_budget_is_a_value_error(bad):
+    with pytest.raises(ValueError, match="seconds|steps"):
+        live_copy(recipe=TINY, progress=False, **{"seconds": None, "steps": 2, **bad})
+
+
+def test_generalisation_counts_perfect_sequences_per_length():
+    run = live_copy(steps=2, seconds=None, seed=0, recipe=TINY, progress=False)
+    rows = generalisation(run.ntm, [2, 4], n_sequences=30, seed=1)
+    assert [row["length"] for row in rows] == [2, 4] and all(row["n"] == 30 for row in rows)
+    for row in rows:
+        assert 0 <= row["perfect_count"] <= 30 and row["perfect"] == row["perfect_count"] / 30
+        assert row["perfect_low"] <= row["perfect"] <= row["perfect_high"]
+    assert generalisation(run.ntm, [2, 4], n_sequences=30, seed=1) == rows
+    with pytest.raises(ValueError, match="n_sequences"):
+        generalisation(run.ntm, [2], n_sequences=0)
+
+
+def test_generalisation_scores_a_perfect_copier_as_perfect():
+    class Oracle(torch.nn.Module):        # outputs the input delayed by L + 1 steps: a perfect copier
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            L = (x.shape[0] - 1) // 2
+            out = torch.full((x.shape[0], x.shape[1], 8), -10.0)
+            out[L + 1:] = (x[:L, :, :8] * 20 - 10)
+            return out
+    rows = generalisation(Oracle(), [5, 12], n_sequences=50, seed=0)
+    assert [row["perfect_count"] for row in rows] == [50, 50]
+
+
+def test_the_recipe_trains_lengths_up_to_half_the_memory():
+    assert 2 * RECIPE.max_length <= RECIPE.N     # twice the training length still fits in the memory
