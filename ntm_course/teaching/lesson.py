@@ -448,9 +448,15 @@ def show_piece_errors_short(shell=None):
 
 
 def _short(shell, etype, value, tb, tb_offset=None):
-    """IPython's display of a PieceError: its message, wrapped, and how to see the rest."""
-    return (wrap(f"{etype.__name__}: {value}") + "\n" + wrap(
+    """IPython's display of a PieceError: its message, wrapped, and how to see the rest (shown as the cell's
+    error, so the cell still counts as failed)."""
+    stb = (wrap(f"{etype.__name__}: {value}") + "\n" + wrap(
         "(the message names what failed; %tb prints the whole traceback)")).splitlines()
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb      # what %tb shows
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
+    shell._showtraceback(etype, value, stb)
+    return stb
 
 
 show_piece_errors_short()                      # in a notebook: PieceErrors short from the start
