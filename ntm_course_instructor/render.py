@@ -185,13 +185,22 @@ def widget_pictures(state, model_id):
     return [png for child in children for png in widget_pictures(state, child.removeprefix("IPY_MODEL_"))]
 
 
+STILL = ("A still of an interactive widget: on this page it does not move. Open the lesson live (the rocket "
+         "button at the top) to drag its sliders.")
+"""The label above a widget's pictures on the site, so no reader tries to drag a picture."""
+
+
 def as_pictures(output, state):
-    """``output``, or when it shows a widget, one output per picture in that widget."""
+    """``output``, or when it shows a widget, one output per picture in that widget, after a label saying they
+    are a still (none when the widget showed no picture)."""
     view = output.get("data", {}).get(WIDGET_VIEW)
     if view is None:
         return [output]
-    return [nbformat.v4.new_output("display_data", data={"image/png": png})
-            for png in widget_pictures(state, view["model_id"])]
+    pictures = [nbformat.v4.new_output("display_data", data={"image/png": png})
+                for png in widget_pictures(state, view["model_id"])]
+    label = nbformat.v4.new_output("display_data", data={"text/html": f'<p class="widget-still">{STILL}</p>',
+                                                         "text/plain": STILL})
+    return [label, *pictures] if pictures else []
 
 
 def freeze_widgets(nb):

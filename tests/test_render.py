@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from ntm_course_instructor import render as render_module
 from ntm_course_instructor.cli import main
-from ntm_course_instructor.render import (WIDGET_STATE, WIDGET_VIEW, find_docs, find_notebooks, freeze_widgets,
+from ntm_course_instructor.render import (STILL, WIDGET_STATE, WIDGET_VIEW, find_docs, find_notebooks, freeze_widgets,
                                           on_site, relink, write_toc)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,10 +219,11 @@ def test_a_widget_becomes_the_picture_it_showed(built):
     site = built[3]
     nb = nbformat.read(site / "_sources" / "00_good.ipynb", as_version=4)
     assert "widgets" not in nb.metadata
-    assert [list(o.data) for o in nb.cells[3].outputs] == [["image/png"]]
-    assert nb.cells[3].outputs[0].data["image/png"] == PNG
+    assert [list(o.data) for o in nb.cells[3].outputs] == [["text/html", "text/plain"], ["image/png"]]
+    assert nb.cells[3].outputs[1].data["image/png"] == PNG
     page = (site / "00_good.html").read_text()
     assert page.count('<img alt="_images/') == 1 and WIDGET_VIEW not in page
+    assert page.count('class="widget-still"') == 1 and STILL in page                 # labelled as a still
 
 
 def test_named_notebooks_only_with_an_unreadable_one_and_a_timeout(course, tmp_path):
@@ -281,7 +282,8 @@ def test_freeze_widgets_keeps_each_widgets_pictures_in_order_and_other_outputs()
     freeze_widgets(nb)
     assert "widgets" not in nb.metadata
     assert nb.cells[0].outputs[0] == text
-    assert [o.data for o in nb.cells[0].outputs[1:]] == [{"image/png": "YQ=="}, {"image/png": "Yg=="}]  # a, b
+    still = {"text/html": f'<p class="widget-still">{STILL}</p>', "text/plain": STILL}
+    assert [o.data for o in nb.cells[0].outputs[1:]] == [still, {"image/png": "YQ=="}, {"image/png": "Yg=="}]  # a, b
     nbformat.validate(nb)
 
 
@@ -318,3 +320,16 @@ def test_render_reports_a_site_that_does_not_build(tmp_path, monkeypatch, capsys
     assert err[0].startswith(f"FAILED   {args.paths[0]}: cannot read it: ")
     assert err[-1] == "ntm-course-instructor render: Jupyter Book could not build the site: sphinx failed"
     assert not Path(args.output).exists()                     # no MathJax copied into a site that was not built
+
+
+def test_the_site_has_one_search_box_and_code_that_wraps(built):
+    """The article header's search button is the only search box: the sidebar's field is left out and the top
+    bar's hidden by the course's stylesheet, which also wraps long code lines instead of clipping them and is on
+    every page."""
+    site = built[3]
+    page = (site / "00_good.html").read_text()
+    sidebar = page.split('id="pst-primary-sidebar"', 1)[1].split("</div>\n    </div>", 1)[0]
+    assert "search" not in sidebar and page.count("search-button search-button__button") == 1
+    assert '_static/course.css' in page
+    css = (site / "_static" / "course.css").read_text()
+    assert "white-space: pre-wrap" in css and ".navbar-persistent--container" in css
