@@ -51,3 +51,23 @@ def test_show_gives_html_with_alt_text_and_a_visible_caption():
     png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", page).group(1))
     assert png.startswith(b"\x89PNG")
     assert show(fig, "Another caption.").caption == "Another caption."
+
+
+def test_enable_captions_every_figure_the_notebook_displays():
+    """After enable(), displaying any matplotlib figure gives an HTML output beside the PNG: the picture with its
+    caption as alt text and under it. Outside IPython it does nothing and says so."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    from ntm_course.presentation import captions
+    shell = InteractiveShell.instance()
+    fig = Figure()
+    fig.add_subplot().set_title("Eight stored patterns")
+    assert "text/html" not in shell.display_formatter.format(fig)[0]
+    assert captions.enable(shell) is True
+    data, _ = shell.display_formatter.format(fig)
+    assert "image/png" in data or "text/plain" in data
+    assert 'alt="Figure: Eight stored patterns.' in data["text/html"] and "<figcaption" in data["text/html"]
+    shell.display_formatter.formatters["text/html"].pop(Figure)
+    InteractiveShell.clear_instance()
+    assert captions.enable() is False            # no running IPython

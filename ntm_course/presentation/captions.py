@@ -6,8 +6,9 @@ itself (its title, each panel's title, kind and axes, the legend's entries and t
 story of a step, for instance). :func:`caption` gives the caption if one was set, else the description.
 
 :func:`show` displays a figure in a notebook as HTML: the picture with its caption as alt text (what a screen
-reader reads) and below it as a visible caption. The widgets (:class:`~ntm_course.presentation.widgets.LiveFigure`)
-print the caption of the figure they draw under it.
+reader reads) and below it as a visible caption; :func:`enable` does that for every figure a notebook displays
+from then on (each lesson asks for it in its set-up cell). The widgets
+(:class:`~ntm_course.presentation.widgets.LiveFigure`) print the caption of the figure they draw under it.
 """
 import base64
 import html
@@ -109,3 +110,20 @@ def show(fig, text=None):
     """Display ``fig`` with a caption (``text``, else :func:`caption`) as its alt text and under it: the last line of
     a notebook cell, e.g. ``show(viz.plot_memory(memory))``."""
     return Captioned(fig, text)
+
+
+def enable(shell=None):
+    """From now on, show every matplotlib figure this notebook displays with its caption, as the picture's alt text
+    and under it (an HTML display beside the PNG); a lesson asks for it once, in its set-up cell. Returns whether
+    it took effect (False outside IPython). ``shell``: the IPython shell (default: the running one)."""
+    from matplotlib.figure import Figure
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.formatters["text/html"].for_type(Figure, lambda fig: Captioned(fig)._repr_html_())
+    return True
