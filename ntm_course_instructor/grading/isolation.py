@@ -96,7 +96,10 @@ def probe(isolate=True):
         if box.cgroup is None:
             box.warnings.append("no memory cgroup to create here: memory held in tmpfs files or memfds is not "
                                 "counted (only the address-space limit holds); the container recipe has one")
-        if not root:
+        if not root and box.kind == "bwrap":
+            box.warnings.append("the grader is not root, so workers run as your user inside their sandboxes (they "
+                                "see and write only their own folders) and two runs at once share that user")
+        elif not root:
             box.warnings.append("the grader is not root, so submissions run as your user: they cannot change "
                                 "the hidden files, but can change anything else you can")
     _PROBED[isolate] = box
