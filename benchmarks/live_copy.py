@@ -1,11 +1,13 @@
-"""Lesson 9's live run over seeds and piece sets: does an NTM trained for ``--seconds`` CPU seconds copy sequences
-twice as long as any it saw, and does the LSTM trained beside it for the same time fail there?
+"""Lesson 9's live run over seeds and piece sets: does the NTM trained by the recipe copy sequences twice as long
+as any it saw, and does the LSTM trained after it for the same CPU time fail there?
 
-    python benchmarks/live_copy.py [--seeds 0 1 ... 9] [--sets course einsum rolls matrix] [--seconds 30]
-                                   [--sequences 500] [--set-seeds 0 1 2] [--out benchmarks/results]
+    python benchmarks/live_copy.py [--seeds 0 1 ... 9] [--sets course einsum rolls matrix] [--set-seeds 0 1 2]
+                                   [--steps S] [--seconds 60] [--checkpoints 800 1000] [--sequences 500]
+                                   [--out benchmarks/results]
 
-For each piece set and seed: :func:`ntm_course.experiments.live.live_copy` (the NTM on those pieces, then the LSTM
-for the same CPU seconds of one thread), then :func:`~ntm_course.experiments.live.generalisation` on
+For each piece set and seed: :func:`ntm_course.experiments.live.live_copy` (the NTM on those pieces for the recipe's
+steps or ``--seconds`` CPU seconds, whichever comes first; then, for the course's pieces, the LSTM for as many CPU
+seconds of one thread: it does not depend on the pieces), then :func:`~ntm_course.experiments.live.generalisation` on
 ``--sequences`` fresh sequences at the longest training length and at twice it. The course's pieces run on every
 seed of ``--seeds``; every other set on ``--set-seeds``. Each row: the CPU and wall seconds each model trained,
 its updates, and the perfect rates with their Wilson 95% intervals. Writes ``live_copy.json`` and ``live_copy.md``
@@ -162,26 +164,41 @@ def check_set(name):
 
 # ------------------------------------------------------------------ the measurement
 
-def measure(set_name, seed, seconds, sequences, steps=None):
-    """One live run and its test: a result row."""
+def measure(set_name, seed, sequences, steps=None, seconds=None, checkpoints=(), baseline=True):
+    """One live run and its test: a result row. ``checkpoints``: earlier step counts at which the NTM is also
+    tested at twice the training length (outside its clock), to see how many steps the recipe needs."""
     pieces = check_set(set_name)
+    L = RECIPE.max_length
+    early = {}
+
+    def test_early(name, step, model):
+        if name == "NTM" and step in checkpoints:
+            model.eval()
+            early[step] = generalisation(model, [2 * L], n_sequences=sequences, seed=10_000 + seed)[0]
+            model.train()
+
     wall = time.perf_counter()
-    run = live_copy(pieces=None if set_name == "course" else pieces, seconds=seconds, steps=steps, seed=seed,
-                    progress=False)
+    run = live_copy(pieces=None if set_name == "course" else pieces, steps=steps, seconds=seconds, seed=seed,
+                    progress=False, baseline=baseline, callback=test_early)
     wall = time.perf_counter() - wall
-    L = run.config["max_length"]
-    row = {"set": set_name, "seed": seed, "train_wall_seconds": round(wall, 1)}
+    row = {"set": set_name, "seed": seed, "wall_seconds": round(wall, 1)}
     for name, model in (("ntm", run.ntm), ("lstm", run.lstm)):
-        last = run.histories[name.upper()][-1]
-        row[f"{name}_seconds"] = last["seconds"]
-        row[f"{name}_steps"] = last["step"]
+        if model is None:
+            continue
+        history = run.histories[name.upper()]
+        row[f"{name}_seconds"], row[f"{name}_steps"] = history[-1]["seconds"], history[-1]["step"]
         for test in generalisation(model, [L, 2 * L], n_sequences=sequences, seed=10_000 + seed):
-            key = f"{name}_at_{test['length']}"
-            row[key] = {k: test[k] for k in ("n", "perfect_count", "perfect", "perfect_low", "perfect_high",
-                                             "errors")}
+            row[f"{name}_at_{test['length']}"] = {k: test[k] for k in KEYS}
+    seconds_at = {r["step"]: r["seconds"] for r in run.histories["NTM"]}
+    row["ntm_early"] = {str(step): {"seconds": seconds_at.get(step), **{k: test[k] for k in KEYS}}
+                        for step, test in sorted(early.items())}
     row["passed"] = row[f"ntm_at_{2 * L}"]["perfect"] >= 0.95
-    row["lstm_failed"] = row[f"lstm_at_{2 * L}"]["perfect"] < 0.05
+    if baseline:
+        row["lstm_failed"] = row[f"lstm_at_{2 * L}"]["perfect"] < 0.05
     return row
+
+
+KEYS = ("n", "perfect_count", "perfect", "perfect_low", "perfect_high", "errors")
 
 
 def _rate(cell):
@@ -191,17 +208,24 @@ def _rate(cell):
 
 def markdown(result):
     L = result["recipe"]["max_length"]
-    lines = [f"# Lesson 9's live run: {result['seconds']} CPU s per model, lengths 1-{L}, tested at {L} and {2 * L}",
+    lines = [f"# Lesson 9's live run: the NTM {result['steps']} steps (at most {result['seconds']:.0f} CPU s), "
+             f"the LSTM for as long; lengths 1-{L}, tested at {L} and {2 * L}",
              "", f"`{result['command']}` on {result['machine']}, torch {result['torch']}, one thread; "
              f"{result['sequences']} fresh sequences per length; rates with Wilson 95% intervals. "
              "Passed: the NTM copies at least 95% of the sequences at twice the training length perfectly.", "",
              f"| set | seed | NTM s (steps) | NTM at {L} | NTM at {2 * L} | LSTM s (steps) | LSTM at {L} | "
              f"LSTM at {2 * L} | passed |", "|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
+        lstm = (f"{r['lstm_seconds']:.1f} ({r['lstm_steps']}) | {_rate(r[f'lstm_at_{L}'])} | "
+                f"{_rate(r[f'lstm_at_{2 * L}'])}" if "lstm_steps" in r else "not trained (the same as the course's) | | ")
         lines.append(f"| {r['set']} | {r['seed']} | {r['ntm_seconds']:.1f} ({r['ntm_steps']}) | "
-                     f"{_rate(r[f'ntm_at_{L}'])} | {_rate(r[f'ntm_at_{2 * L}'])} | "
-                     f"{r['lstm_seconds']:.1f} ({r['lstm_steps']}) | {_rate(r[f'lstm_at_{L}'])} | "
-                     f"{_rate(r[f'lstm_at_{2 * L}'])} | {'yes' if r['passed'] else 'no'} |")
+                     f"{_rate(r[f'ntm_at_{L}'])} | {_rate(r[f'ntm_at_{2 * L}'])} | {lstm} | "
+                     f"{'yes' if r['passed'] else 'no'} |")
+    early = [(r, step, cell) for r in result["rows"] for step, cell in r["ntm_early"].items()]
+    if early:
+        lines += ["", f"The NTM at twice the training length after fewer steps (the same runs):", "",
+                  "| set | seed | steps (CPU s) | NTM at twice the length |", "|---|---|---|---|"]
+        lines += [f"| {r['set']} | {r['seed']} | {step} ({cell['seconds']}) | {_rate(cell)} |" for r, step, cell in early]
     lines += ["", "| set | passed | seeds | median NTM rate at twice the length |", "|---|---|---|---|"]
     for name, summary in result["summary"].items():
         lines.append(f"| {name} | {summary['passed']} of {summary['seeds']} | {summary['seed_list']} | "
@@ -215,8 +239,11 @@ def main(argv=None):
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--set-seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="seeds for the piece sets other than the course's")
-    parser.add_argument("--seconds", type=float, default=None, help="CPU seconds per model (default the lesson's)")
-    parser.add_argument("--steps", type=int, default=None, help="also stop each model after this many updates")
+    parser.add_argument("--steps", type=int, default=None, help="the NTM's updates (default the recipe's)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="stop the NTM sooner once it has used this many CPU seconds (default the lesson's limit)")
+    parser.add_argument("--checkpoints", type=int, nargs="*", default=[],
+                        help="also test the NTM at twice the length after these many steps")
     parser.add_argument("--sequences", type=int, default=500)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
@@ -225,7 +252,8 @@ def main(argv=None):
     rows = []
     for set_name in args.sets:
         for seed in (args.seeds if set_name == "course" else args.set_seeds):
-            row = measure(set_name, seed, seconds, args.sequences, args.steps)
+            row = measure(set_name, seed, args.sequences, args.steps, seconds, set(args.checkpoints),
+                          baseline=set_name == "course")
             rows.append(row)
             print(json.dumps(row), flush=True)
     L = RECIPE.max_length
@@ -235,10 +263,11 @@ def main(argv=None):
         summary[set_name] = {"passed": sum(r["passed"] for r in mine), "seeds": len(mine),
                              "seed_list": [r["seed"] for r in mine],
                              "median_perfect": statistics.median(r[f"ntm_at_{2 * L}"]["perfect"] for r in mine),
-                             "lstm_failed": sum(r["lstm_failed"] for r in mine)}
+                             "lstm_failed": sum(r.get("lstm_failed", False) for r in mine)}
     result = {"command": "python benchmarks/live_copy.py " + " ".join(argv if argv is not None else []),
               "machine": f"{platform.machine()}, {platform.processor() or platform.system()}",
-              "torch": torch.__version__, "seconds": seconds, "sequences": args.sequences,
+              "torch": torch.__version__, "seconds": seconds, "steps": args.steps or RECIPE.steps,
+              "sequences": args.sequences,
               "recipe": dict(run_recipe()), "rows": rows, "summary": summary}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "live_copy.json").write_text(json.dumps(result, indent=1))

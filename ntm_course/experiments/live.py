@@ -4,15 +4,15 @@ same CPU time, then tested on sequences twice as long as any they saw (the paper
 Python::
 
     from ntm_course.experiments.live import generalisation, live_copy
-    run = live_copy(pieces=my_pieces(), seconds=30, seed=9)       # run.ntm, run.lstm, run.histories
+    run = live_copy(pieces=my_pieces(), seed=9)                   # run.ntm, run.lstm, run.histories
     generalisation(run.ntm, [10, 20], n_sequences=500, seed=9)    # per length: perfect count, rate, interval
 
 The recipe (:data:`RECIPE`, measured over seeds and piece sets by ``benchmarks/live_copy.py``) is
 :func:`~ntm_course.experiments.training.train`'s own update (:class:`~ntm_course.experiments.state.TrainState`)
-with options chosen for a short run: lengths 1-10 in every batch, a small memory and controller, Adam with a guard
-against gradient spikes. The budget is CPU time of one torch thread, the same for both models: each trains until
-its own clock reaches ``seconds`` (or until ``steps`` updates, whichever comes first), so the LSTM, whose steps
-are cheaper, makes more of them in the same time.
+with options chosen for a short run: lengths 1-10, one per batch, a small memory and controller, Adam with a guard
+against gradient spikes. The NTM makes the recipe's updates (or fewer, if a learner's slow pieces reach the
+``seconds`` limit first); then the LSTM trains for as many CPU seconds of one torch thread as the NTM took, so the
+LSTM, whose steps are cheaper, makes more of them in the same time.
 """
 import time
 from dataclasses import asdict, dataclass
@@ -31,10 +31,11 @@ from .tasks import get_task
 class Recipe:
     """What :func:`live_copy` trains: the task's lengths, the two models and the options of the update.
 
-    ``max_length``: training lengths are 1 to ``max_length``, mixed in every batch of ``batch_size``; the NTM has
+    ``max_length``: training lengths are 1 to ``max_length``, one length drawn for each batch of ``batch_size``
+    (``one_size_per_batch``: a batch runs for ``2L + 1`` steps rather than for its longest episode's); the NTM has
     ``N`` rows of width ``M`` and an LSTM controller of ``controller_size``; the LSTM baseline ``lstm_layers`` of
     ``lstm_size``. ``lr``, ``lr_halflife``, ``grad_clip_spikes``: as in :func:`~ntm_course.experiments.training.train`.
-    ``eval_every``: steps between the history's rows, scored on ``eval_size`` held-out episodes (outside the clock).
+    ``steps``: the NTM's updates. ``eval_every``: steps between the history's rows, scored on ``eval_size`` held-out episodes (outside the clock).
     """
     max_length: int = 10
     N: int = 32
@@ -46,6 +47,8 @@ class Recipe:
     grad_clip_spikes: float = 2.0
     lstm_size: int = 256
     lstm_layers: int = 1
+    one_size_per_batch: bool = True
+    steps: int = 1200
     eval_every: int = 50
     eval_size: int = 64
 
@@ -55,83 +58,95 @@ class Recipe:
                            N=self.N, M=self.M, controller_size=self.controller_size, hidden_size=self.lstm_size,
                            num_layers=self.lstm_layers, batch_size=self.batch_size, lr=self.lr,
                            lr_halflife=self.lr_halflife, grad_clip_spikes=self.grad_clip_spikes,
+                           one_size_per_batch=self.one_size_per_batch,
                            eval_every=self.eval_every, eval_size=self.eval_size)
 
 
 RECIPE = Recipe()
-SECONDS = 30.0
-"""The default CPU seconds of training for each model."""
+SECONDS = 60.0
+"""The NTM's default limit in CPU seconds: a learner's slower pieces stop there, before the recipe's steps."""
 
 
 class LiveRun(NamedTuple):
-    """What :func:`live_copy` returns: both trained models (in eval mode), their histories (``{"NTM": rows,
-    "LSTM": rows}``, rows as in :func:`~ntm_course.experiments.training.train`, ``seconds`` being CPU seconds of
-    training) and the recipe's options (``recipe``, with ``seconds`` and ``steps``, the budget)."""
+    """What :func:`live_copy` returns: both trained models (in eval mode; ``lstm`` is None without the baseline),
+    their histories (``{"NTM": rows, "LSTM": rows}``, rows as in :func:`~ntm_course.experiments.training.train`,
+    ``seconds`` being CPU seconds of training) and the run's options (the recipe's, ``steps``, ``seconds``, ``seed``)."""
     ntm: torch.nn.Module
     lstm: torch.nn.Module
     histories: dict
     config: dict
 
 
-def live_copy(pieces=None, seconds=SECONDS, steps=None, seed=0, recipe=RECIPE, progress=True, device=None):
-    """Train an NTM made of ``pieces`` and the LSTM baseline on copy, each for the same budget; a :class:`LiveRun`.
+def live_copy(pieces=None, steps=None, seconds=SECONDS, seed=0, recipe=RECIPE, progress=True, device=None,
+              baseline=True, callback=None):
+    """Train an NTM made of ``pieces`` on copy, then the LSTM baseline for the same CPU time; a :class:`LiveRun`.
 
     Args:
         pieces: the :class:`~ntm_course.pieces.Pieces` the NTM runs on (e.g. ``my_pieces()``; default the library's).
-        seconds: each model trains until it has used this many CPU seconds of training (evaluations not
-            counted), or ``None`` for no time limit.
-        steps: ... or until this many updates (``None``: no limit); at least one of the two must be given. With
-            ``steps`` alone the run is reproducible exactly: the same seed gives the same models.
-        seed: seeds both models' initialisation and their batches (the same batches for both).
+        steps: the NTM's updates (default the recipe's ``steps``) ...
+        seconds: ... or fewer, if it has used this many CPU seconds of training first (``None``: no time limit).
+        seed: seeds both models' initialisation and their batches (the same batches, in the same order).
         recipe: a :class:`Recipe` (default :data:`RECIPE`).
-        progress: a progress bar per model (tqdm, the notebook kind inside Jupyter), over seconds or steps.
+        progress: a progress bar per model (tqdm, the notebook kind inside Jupyter).
         device: where to train (default :func:`ntm_course.get_device`).
+        baseline: also train the LSTM, for as many CPU seconds as the NTM took (its steps are cheaper, so it
+            makes more of them).
+        callback: ``callback(name, step, model)`` after every update of either model (``name``: "NTM" or "LSTM").
 
-    Trains on one torch thread (the caller's count restored afterwards) and on forked random generators: the
-    caller's thread count and random states are the same afterwards as before.
+    The clock is the CPU time of the training updates on one torch thread (evaluations for the history not
+    counted); the caller's thread count and random states are the same afterwards as before. The NTM's run is
+    reproducible (the same seed and steps give the same model, unless ``seconds`` cut it short); the LSTM's
+    length depends on the machine's speed.
     """
-    if seconds is None and steps is None:
-        raise ValueError("give seconds or steps (or both): the budget of each model")
-    if seconds is not None and not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
-                                    and seconds > 0):
+    steps = recipe.steps if steps is None else steps
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
+    if seconds is not None and (not isinstance(seconds, (int, float)) or isinstance(seconds, bool)
+                                or not seconds > 0):
         raise ValueError(f"seconds must be a number > 0 or None, got {seconds!r}")
-    if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
-        raise ValueError(f"steps must be a whole number >= 1 or None, got {steps!r}")
     device = torch.device(device) if device is not None else get_device()
-    histories, models = {}, {}
+    histories, models = {}, {"LSTM": None}
     with threads(1):
-        for name, model in (("NTM", "ntm"), ("LSTM", "lstm")):
+        for name in ("NTM", "LSTM") if baseline else ("NTM",):
             with rng_isolated(seed):
-                state = TrainState.start(recipe.config(model, seed), device, pieces if model == "ntm" else None)
-                _train(state, seconds, steps, device, name, progress)
+                state = TrainState.start(recipe.config(name.lower(), seed), device,
+                                         pieces if name == "NTM" else None)
+                if name == "NTM":
+                    _train(state, seconds, steps, device, name, progress, callback)
+                else:                               # the NTM's CPU seconds, however many steps they buy
+                    _train(state, histories["NTM"][-1]["seconds"], None, device, name, progress, callback)
             state.model.eval()
             models[name], histories[name] = state.model, state.history
     return LiveRun(models["NTM"], models["LSTM"], histories,
-                   {**asdict(recipe), "seconds": seconds, "steps": steps, "seed": seed})
+                   {**asdict(recipe), "steps": steps, "seconds": seconds, "seed": seed})
 
 
-def _train(state, seconds, steps, device, name, progress):
-    """Update ``state`` until its CPU clock reaches ``seconds`` or it has made ``steps`` updates; a history row
-    every ``eval_every`` updates and at the end."""
+def _train(state, seconds, steps, device, name, progress, callback):
+    """Update ``state`` until its CPU clock reaches ``seconds`` or it has made ``steps`` updates (``None``: no such
+    limit); a history row every ``eval_every`` updates and at the end."""
     from tqdm.auto import tqdm
     c = state.config
     spec = get_task("copy")
     held_out = batch_to(spec.make(c["eval_size"], **c["task_options"],
                                   generator=torch.Generator().manual_seed(c["seed"] + 1_000_000)), device)
-    by_time = seconds is not None
-    bar = tqdm(total=float(seconds) if by_time else steps, disable=not progress, desc=f"{name}",
-               unit="s" if by_time else "step", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} {postfix}")
+    by_steps = steps is not None
+    bar = tqdm(total=steps if by_steps else round(seconds, 1), disable=not progress, desc=name,
+               unit="step" if by_steps else "s", bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total} "
+                                                            "{unit} [{elapsed}] {postfix}")
     try:
         while (seconds is None or state.elapsed < seconds) and (steps is None or state.step < steps):
             started = time.thread_time()
             state.update(state.batch(spec, device))
             spent = time.thread_time() - started
             state.elapsed += spent
-            bar.update(min(spent, seconds - bar.n) if by_time else 1)
-            done = (seconds is not None and state.elapsed >= seconds) or (steps is not None and state.step >= steps)
+            bar.update(1 if by_steps else min(spent, bar.total - bar.n))
+            if callback is not None:
+                callback(name, state.step, state.model)
+            done = (seconds is not None and state.elapsed >= seconds) or (by_steps and state.step >= steps)
             if state.step % c["eval_every"] == 0 or done:
                 scores = state.record(held_out)
-                bar.set_postfix(steps=state.step, bits=f"{scores['bits']:.3g}", errors=f"{scores['errors']:.3g}")
+                bar.set_postfix_str(f"{state.step} steps, {state.elapsed:.1f} CPU s, held-out "
+                                    f"{scores['errors']:.2f} bit errors/seq")
     finally:
         bar.close()
 
