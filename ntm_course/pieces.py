@@ -38,6 +38,11 @@ class PieceError(ValueError):
     original = None
 
 
+class MachineSignal(Exception):
+    """An exception of the machine's own raised while a learner's piece runs (a training run diverging inside the
+    optimiser step their ``training_step`` calls): it is not their piece's failure, and passes its guard as it is."""
+
+
 def _shape(x):
     if isinstance(x, torch.Tensor):
         return "(" + ", ".join(str(n) for n in x.shape) + ")"
@@ -83,6 +88,8 @@ def _guarded(name, fn, problem, signature):
             out = fn(*args, **kwargs)
         except PieceError as error:          # one of their pieces inside another: it names itself
             raise error.with_traceback(None) from None
+        except MachineSignal:
+            raise
         except Exception as error:
             found = PieceError(f"your {name} failed inside the machine: {_first_line(error)}{_their_line(error)} "
                                f"(called with {called})")

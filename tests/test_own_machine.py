@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ntm_course import NTM, Pieces
-from ntm_course.experiments.training import train
+from ntm_course.experiments.training import TrainingDiverged, train
 from ntm_course.handcrafted import hand_programmed_copy
 from ntm_course.pieces import PIECE_NAMES
 from ntm_course.step import single_head_step, training_step
@@ -179,7 +179,9 @@ def test_lessons_7_to_9_run_on_the_learners_code_and_call_every_piece(learner, c
     assert all(count[name] > 0 for name in PIECE_NAMES), count
 
 
-def test_the_learners_training_step_trains_as_the_courses_does():
+@pytest.mark.parametrize("guards", [{}, {"grad_clip_spikes": 2.0, "grad_clip_norm": 1.0}])
+def test_the_learners_training_step_trains_as_the_courses_does(guards):
+    """The run's spike and norm clips still apply (inside the optimiser's step the learner calls): the same numbers."""
     calls = []
 
     def counted(model, optimizer, loss_of, clip=10.0):
@@ -187,11 +189,19 @@ def test_the_learners_training_step_trains_as_the_courses_does():
         return training_step(model, optimizer, loss_of, clip)
 
     options = dict(steps=4, controller_size=16, N=12, M=6, batch_size=4, eval_every=2, eval_size=8, lr=1e-2,
-                   task_options={"max_length": 3}, progress=False, device="cpu")
+                   task_options={"max_length": 3}, progress=False, device="cpu", **guards)
     ours = train("copy", **options)
     theirs = train("copy", pieces=Pieces(training_step=counted), **options)
     assert calls == [10.0] * 4
-    assert [r["eval_bits"] for r in theirs.history] == pytest.approx([r["eval_bits"] for r in ours.history], rel=1e-5)
+    assert [r["eval_bits"] for r in theirs.history] == pytest.approx([r["eval_bits"] for r in ours.history], rel=1e-6)
+
+
+def test_a_training_step_that_never_steps_is_named():
+    def lazy(model, optimizer, loss_of, clip=10.0):
+        return loss_of()
+    with pytest.raises(TrainingDiverged, match="your training_step never called optimizer.step()"):
+        train("copy", steps=1, controller_size=8, N=6, M=4, batch_size=2, eval_every=1, eval_size=2,
+              progress=False, device="cpu", pieces=Pieces(training_step=lazy))
 
 
 @pytest.mark.parametrize("heads", [(1, 1), (2, 1), (1, 2)])
@@ -220,3 +230,13 @@ def test_the_lessons_training_step_is_not_the_graded_exercises_answer():
     from ntm_course.teaching.practice.checker import run_check
     assert run_check(grading.TRAIN_STEP, training_step, verbose=False).points == 0
     assert check("training_step", grading.train_step, verbose=False).points == 0
+
+
+def test_a_run_that_diverges_inside_the_learners_training_step_says_so_not_blaming_the_step():
+    def poison(step, model):
+        if step == 2:
+            with torch.no_grad():
+                model.cell.output.weight[0, 0] = float("nan")
+    with pytest.raises(TrainingDiverged, match="training diverged at step 3"):
+        train("copy", steps=5, controller_size=8, N=6, M=4, batch_size=2, eval_every=5, eval_size=2,
+              progress=False, device="cpu", pieces=Pieces(training_step=training_step), callback=poison)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..ntm import NTM
+from ..pieces import MachineSignal
 from .config import build_model
 from .loading import warm_start
 from .schedule import Curriculum, LearningRate, SpikeClip
@@ -18,7 +19,7 @@ OPTIMIZERS = {
 }
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(RuntimeError, MachineSignal):
     """The loss or the gradients stopped being finite; the last good checkpoint was kept."""
 
 
@@ -130,26 +131,29 @@ class TrainState:
         self._observe(loss, logits, batch)
 
     def _learners_update(self, batch):
-        """:meth:`update` through the learner's ``training_step`` (``model.pieces.training_step``): their step
-        runs the forward pass (``loss_of``), the backward pass, the clip to ``grad_clip`` and the optimiser's
-        step. The spike and norm clips, which would come between their clip and their step, are not applied."""
+        """:meth:`update` through the learner's ``training_step`` (``model.pieces.training_step``): their step runs
+        the forward pass (``loss_of``), the backward pass, the clip to ``grad_clip`` and the optimiser's step. The
+        optimiser they get is this run's behind :class:`_Guarded`, whose ``step()`` first does what the course's
+        update does between its clip and its step (the finite check, the spike and norm clips), so a correct step
+        of theirs gives the course's numbers."""
         model, config, seen = self.model, self.config, []
 
         def loss_of():
             logits = run_model(model, batch.inputs, self.data)
-            seen.append(logits)
-            return bits_per_sequence(logits, batch.targets, batch.mask)
+            loss = bits_per_sequence(logits, batch.targets, batch.mask)
+            seen.append((loss, logits))
+            return loss
 
         if self.rate.scheduled:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.rate(self.step)
-        loss = model.pieces.training_step(model, self.optimizer, loss_of, config["grad_clip"])
-        if not seen:
-            raise TrainingDiverged("your training_step never called loss_of(): the model did not run on the batch")
-        if not (torch.isfinite(loss).all() and all(torch.isfinite(p).all() for p in model.parameters())):
-            raise TrainingDiverged(f"training diverged at step {self.step + 1}: the loss is {loss.item()}. Try a "
-                                   f"lower lr (now {config['lr']}) or a smaller grad_clip")
-        self._observe(loss.reshape(()), seen[-1], batch)
+        guarded = _Guarded(self, seen)
+        model.pieces.training_step(model, guarded, loss_of, config["grad_clip"])
+        if not seen or not guarded.stepped:
+            raise TrainingDiverged(f"your training_step {'never called loss_of()' if not seen else 'never called optimizer.step()'}"
+                                   f": the model was not trained on this batch")
+        loss, logits = seen[-1]
+        self._observe(loss.detach(), logits, batch)
 
     def _observe(self, loss, logits, batch):
         """After an update: count it, and note the batch's loss and bit errors (curriculum, learning rate)."""
@@ -173,3 +177,31 @@ class TrainState:
                              "eval_errors": scores["errors"], "level": self.curriculum.level})
         self.losses, self.errors = [], []
         return scores
+
+
+class _Guarded:
+    """The optimiser a learner's ``training_step`` is handed: the run's own, whose ``step()`` first checks that the
+    loss and the gradients are finite (:class:`TrainingDiverged` before anything changes) and applies the run's
+    spike and norm clips, as the course's update does after its elementwise clip; everything else is the
+    optimiser's."""
+
+    def __init__(self, state, seen):
+        self._state, self._seen, self.stepped = state, seen, False
+
+    def __getattr__(self, name):
+        return getattr(self._state.optimizer, name)
+
+    def step(self, closure=None):
+        state = self._state
+        params = list(state.model.parameters())
+        loss = self._seen[-1][0] if self._seen else torch.tensor(0.0)
+        grads_finite = all(torch.isfinite(p.grad).all() for p in params if p.grad is not None)
+        if not (torch.isfinite(loss).all() and grads_finite):
+            raise TrainingDiverged(f"training diverged at step {state.step + 1}: the loss is {loss.item()} and the "
+                                   f"gradients are {'finite' if grads_finite else 'not finite'}. Try a lower lr "
+                                   f"(now {state.config['lr']}) or a smaller grad_clip")
+        state.spikes(params)
+        if state.config["grad_clip_norm"] is not None:
+            torch.nn.utils.clip_grad_norm_(params, state.config["grad_clip_norm"])
+        self.stepped = True
+        return state.optimizer.step(closure)

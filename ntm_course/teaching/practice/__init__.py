@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from ... import syllabus
 from .checker import CheckResult, run_check
 from .registry import EXERCISES
+from .values import wrap
 
 
 GRADED_CHECKS = "ntm_course.graded_checks"
@@ -66,7 +67,7 @@ def _handed_in(name, fn, verbose):
                   f"answer; nothing on this machine does. The next cells run your {name}.")
         result = CheckResult(name, 0, points, report=report, pending=True, worth=points)
     if verbose:
-        print(result.report)
+        print(wrap(result.report))
     return result
 
 

@@ -37,7 +37,7 @@ from .results import (CheckResult, Failure, Foreign, GradOutcome, NotImplemented
                       type_name)
 from .runner import (LocalOutcomes, RemoteOutcomes, Runner, brief, call_learner, learner_gradients,
                      projected_gradients)
-from .values import TOLERANCES, clone, compare, format_failure, format_value, same, wrap
+from .values import TOLERANCES, WIDTH, clone, compare, format_failure, format_value, same, wrap
 
 __all__ = ["CheckResult", "Failure", "Foreign", "GradOutcome", "NotImplementedYet", "Outcome", "rebuild_error",
            "type_name", "LocalOutcomes", "RemoteOutcomes", "Runner", "call_learner", "learner_gradients",
@@ -124,18 +124,19 @@ def _failures(exercise, runner):
     return failures
 
 
-def _report(exercise, result, failures):
+def _report(exercise, result, failures, width=None):
     """The report: the score (on the check's scale), then one line per group (✓, ✗ with its first failing case,
-    or · not scored)."""
+    or · not scored). ``width``: wrap its words at that width (what is printed), else one line each."""
     groups = result.groups
     lines = [f"{exercise.name}: {_text(result.grade)}/{_text(result.worth_or_max)} points"
              + (" -- well done!" if result.points == result.max_points else "")]
     for group in exercise.groups:
         ok = groups[group]
         note = "(scored once the values are right)" if ok is None else exercise.group_notes.get(group, "")
-        lines.append(wrap(f"  {MARKS[ok]} {group}" + (f": {note}" if note else ""), hang=4))
+        line = f"  {MARKS[ok]} {group}" + (f": {note}" if note else "")
+        lines.append(line if width is None else wrap(line, width, hang=4))
         if ok is False:
-            lines.append(format_failure(failures[group], exercise.arg_names))
+            lines.append(format_failure(failures[group], exercise.arg_names, width))
     return "\n".join(lines)
 
 
@@ -146,19 +147,21 @@ def _score(exercise, runner, verbose, worth):
         failures = _failures(exercise, runner)
     except NotImplementedYet:
         result = CheckResult(exercise.name, 0, max_points, worth=worth)
-        result.report = wrap(f"{exercise.name}: not implemented yet (0/{_text(result.worth_or_max)} points) -- "
-                             f"replace `raise NotImplementedError()` in your {exercise.name} with your code, run "
-                             f"that cell, then this one again")
+        result.report = (f"{exercise.name}: not implemented yet (0/{_text(result.worth_or_max)} points) -- "
+                         f"replace `raise NotImplementedError()` in your {exercise.name} with your code, run "
+                         f"that cell, then this one again")
         return _finish(result, verbose)
     values_ok = "values" not in failures
     groups = {g: (g not in failures) if (values_ok or g == "values") else None for g in exercise.groups}
     result = CheckResult(exercise.name, sum(1 for ok in groups.values() if ok), max_points, groups,
                          failures=failures, worth=worth)
     result.report = _report(exercise, result, failures)
+    result.shown = _report(exercise, result, failures, WIDTH)
     return _finish(result, verbose)
 
 
 def _finish(result, verbose):
+    """Print the report (its words wrapped at :data:`~.values.WIDTH`, never inside a word) when ``verbose``."""
     if verbose:
-        print(result.report)
+        print(result.shown or wrap(result.report))
     return result

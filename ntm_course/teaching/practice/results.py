@@ -56,6 +56,7 @@ class CheckResult:
     failures: dict = field(default_factory=dict)   # group -> Failure, for the groups that failed
     pending: bool = False
     worth: float = None
+    shown: str = ""        # the report as printed: its words wrapped (empty: the report, wrapped when printed)
 
     @property
     def worth_or_max(self):

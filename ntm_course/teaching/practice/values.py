@@ -189,13 +189,16 @@ def wrap(text, width=WIDTH, hang=2):
     return "\n".join(out)
 
 
-def format_failure(failure, arg_names):
-    """A failed case for the report: its label, the problem, the values (if any) and the hint, indented; the
-    words wrapped at :data:`WIDTH`, the values as they are."""
+def format_failure(failure, arg_names, width=None):
+    """A failed case for the report: its label, the problem, the values (if any) and the hint, indented.
+    ``width``: wrap the words at that width (the values stay as they are), else one line each."""
     indent = "      "
-    words = [wrap(indent + f"case: {failure.case.label}"), wrap(indent + failure.problem)]
-    values = []
+
+    def words(text, hang=2):
+        return indent + text if width is None else wrap(indent + text, width, hang)
+    lines = [words(f"case: {failure.case.label}"), words(failure.problem)]
     if failure.expected is not None:
-        values = ["\n".join(indent + line for line in "\n".join(_values_shown(failure, arg_names)).splitlines())]
-    hint = [wrap(indent + f"hint: {failure.hint}", hang=6)] if failure.hint else []
-    return "\n".join(words + values + hint)
+        lines += [indent + line for line in "\n".join(_values_shown(failure, arg_names)).splitlines()]
+    if failure.hint:
+        lines.append(words(f"hint: {failure.hint}", hang=6))
+    return "\n".join(lines)
