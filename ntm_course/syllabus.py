@@ -127,6 +127,10 @@ STAGES = (
     Stage("11_where_next", "Where next", (), (),
           (Assignment("11_allocation", "DNC-style allocation: usage, then the allocation weighting",
                       {"usage_update": 4, "allocation": 4}, TRANSFER, GRADED_CHECKS + "allocation"),)),
+    Stage("12_capstone", "Capstone: design a task, train an NTM on it, read its algorithm", (), (),
+          (Assignment("12_sort_by_key", "Design a task: sort-by-key episodes and a whole-sequence metric",
+                      {"sort_by_key_episode": 4, "sequence_accuracy": 3}, TRANSFER,
+                      GRADED_CHECKS + "sort_by_key"),)),
 )
 
 

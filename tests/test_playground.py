@@ -372,3 +372,16 @@ def test_a_run_with_max_steps_finishes_and_the_buttons_follow():
     wait_for(lambda: pg.stop.disabled)
     assert pg.session.status == "finished" and pg.session.step == 6
     assert "finished · step 6" in pg.status.value and pg.figures[0].get_suptitle() == "copy, step 6"
+
+
+def test_head_path_reads_a_heads_walk_and_its_runs():
+    from ntm_course.experiments.playground import head_path
+    rows = [0, 1, 2, 3, 3, 3, 2, 1, 0, 7]
+    w = torch.full((len(rows), 8), 0.02)
+    w[torch.arange(len(rows)), rows] = 0.86
+    path = head_path(w)
+    assert path.rows == rows and path.moves == [1, 1, 1, 0, 0, -1, -1, -1, -1]   # 0 -> 7 is one step back
+    assert path.runs == [(1, 3), (0, 2), (-1, 4)] and path.focus[0] == pytest.approx(0.86)
+    assert head_path(torch.stack([w, w.roll(1, dims=1)], dim=1), head=1).rows == [(r + 1) % 8 for r in rows]
+    with pytest.raises(ValueError, match=r"weights must be \(T, N\) or \(T, H, N\) with T >= 1, got shape \(3,\)"):
+        head_path(torch.ones(3))

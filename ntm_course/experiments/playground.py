@@ -475,3 +475,36 @@ def load_run(path, device=None):
         model = NTM(saved["input_size"], saved["output_size"], **{k: config[k] for k in MODEL_OPTIONS})
     model.load_state_dict(state["model"])
     return SavedRun(model.to(device or get_device()).eval(), saved["task"], config, state["history"])
+
+
+class HeadPath(NamedTuple):
+    """Where one head looks at each step: ``rows`` (the row of its largest weight, ``T`` ints), ``moves`` (how far
+    that row moved from the step before, ``T - 1`` ints, circular: in ``[-N//2, N//2)``), ``focus`` (that largest
+    weight, ``T`` floats: near 1 when the head looks at one row) and ``runs``: the moves run-length encoded,
+    ``[(move, how many steps in a row), ...]``, the head's algorithm in a line."""
+    rows: list
+    moves: list
+    focus: list
+    runs: list
+
+
+def head_path(weights, head=0):
+    """Read a head's walk over the memory from its weightings ``(T, N)`` (or ``(T, H, N)``, taking ``head``), e.g.
+    a probe's ``read_weights``. A trained copy NTM's write head moves +1 at every input step; its read head waits,
+    then walks the same rows +1 at every answer step."""
+    w = weights.detach().cpu()
+    if w.dim() == 3:
+        w = w[:, head]
+    if w.dim() != 2 or w.shape[0] == 0:
+        raise ValueError(f"weights must be (T, N) or (T, H, N) with T >= 1, got shape {tuple(weights.shape)}")
+    N = w.shape[1]
+    focus, rows = w.max(dim=1)
+    rows = rows.tolist()
+    moves = [(b - a + N // 2) % N - N // 2 for a, b in zip(rows, rows[1:])]
+    runs = []
+    for move in moves:
+        if runs and runs[-1][0] == move:
+            runs[-1] = (move, runs[-1][1] + 1)
+        else:
+            runs.append((move, 1))
+    return HeadPath(rows, moves, focus.tolist(), runs)
