@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from ntm_course import syllabus
 from ntm_course.pieces import PIECE_NAMES
 from ntm_course_instructor.grading import EXERCISES
 from ntm_course_instructor.grading.worker import strip_magics
@@ -215,7 +216,15 @@ def test_solved_lessons_run_on_the_learners_own_functions(solved_runs):
         for name in names:
             assert f"the lesson uses your {name}" in out, f"{lesson}: the solved {name} did not pass its check"
         assert "until your" not in out, f"{lesson}: a solved stub still fell back to the course's version"
-        if "Your pieces:" in out:  # lessons 7-9 build the machine from what lessons 1-6 saved
-            listed = out.split("Your pieces:")[1].splitlines()[0]
-            for piece in PIECE_NAMES:
-                assert piece in listed, f"{lesson}: the machine does not use the learner's {piece}: {listed}"
+        # lessons 7-9 build the machine from what the lessons before saved; lessons 8 and 9 build it again after
+        # their own stubs, with those too (a listing may wrap over lines: it ends at its full stop)
+        listings = [" ".join(part.split(".")[0].split()) for part in out.split("Your pieces:")[1:]]
+        number = int(lesson[:2])
+        for i, listed in enumerate(listings):
+            last = i == len(listings) - 1 and number in (8, 9)
+            wanted = [piece for stage in syllabus.STAGES for piece in stage.pieces
+                      if int(stage.lesson[:2]) < number or (last and int(stage.lesson[:2]) == number)]
+            for piece in wanted:
+                assert piece in listed.split(", "), f"{lesson}: the machine does not use the learner's {piece}: {listed}"
+        if number in (7, 8, 9):
+            assert listings, f"{lesson}: no machine built from the learner's pieces"
