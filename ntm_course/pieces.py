@@ -76,14 +76,22 @@ def _guarded(name, fn, problem, signature):
     ``problem(out, *args)`` says what is wrong with the result (None when it is right), the arguments bound to
     ``signature`` (the library function's) with their defaults.
     """
-    def piece(*args, **kwargs):
+    arity = len(signature.parameters)
+
+    def arguments(args, kwargs):
+        """The call's arguments in the library's order, with its defaults (a PieceError if they do not fit)."""
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as error:
             raise PieceError(f"your {name} was called with arguments that do not fit the library's "
                              f"{name}{signature}: {error}") from None
         bound.apply_defaults()
-        called = ", ".join(_shape(a) for a in bound.arguments.values())
+        return list(bound.arguments.values())
+
+    def called(args):
+        return "called with " + ", ".join(_shape(a) for a in args)
+
+    def piece(*args, **kwargs):
         try:
             out = fn(*args, **kwargs)
         except PieceError as error:          # one of their pieces inside another: it names itself
@@ -92,12 +100,13 @@ def _guarded(name, fn, problem, signature):
             raise
         except Exception as error:
             found = PieceError(f"your {name} failed inside the machine: {_first_line(error)}{_their_line(error)} "
-                               f"(called with {called})")
+                               f"({called(arguments(args, kwargs))})")
             found.original = error
             raise found from None
-        wrong = problem(out, *bound.arguments.values())
+        full = arguments(args, kwargs) if kwargs or len(args) < arity else args
+        wrong = problem(out, *full)
         if wrong:
-            raise PieceError(f"your {name} returned {wrong} (called with {called})")
+            raise PieceError(f"your {name} returned {wrong} ({called(full)})")
         return out
     piece.__wrapped__ = fn
     piece.__name__ = getattr(fn, "__name__", name)

@@ -60,9 +60,10 @@ def your_turn(name, fn, save=True):
     checked nor saved as the learner's: it says so and returns it.
     """
     if _is_courses(name, fn):
-        say(f"-> this {name} is the course's, not yours: the stub cell still raises NotImplementedError, so the "
-            f"last run of this cell handed back the course's {name}. Write your {name} in the stub cell above, "
-            f"run that cell, then run this one again. Until then the lesson goes on with the course's {name}.")
+        say(f"-> this {name} is the course's, not yours: the last run of this cell handed it back (your {name} was "
+            f"unanswered or did not pass yet), so it is neither checked nor saved as yours. Write your {name} in "
+            f"the stub cell above, run that cell, then run this one again. Until then the lesson goes on with the "
+            f"course's {name}.")
         return reference(name)
     result = check(name, fn)
     if result.passed:
