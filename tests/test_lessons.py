@@ -39,13 +39,11 @@ LESSON_ANSWERS = {
     return memory, read(memory, w_read), w_read, w_write
 ''',
     "training_step": '''def training_step(model, optimizer, loss_of, clip=10.0):
-    """Zero the gradients, forward and backward, clip each element, step; return the loss."""
+    """Zero the gradients, forward and backward, clip each element (the paper's clip), step."""
     optimizer.zero_grad()
     loss = loss_of()
     loss.backward()
-    for p in model.parameters():
-        if p.grad is not None:
-            p.grad.clamp_(-clip, clip)
+    torch.nn.utils.clip_grad_value_(model.parameters(), clip)
     optimizer.step()
     return loss
 ''',

@@ -23,8 +23,6 @@ SOURCE = '''
 import piece_calls
 import torch
 
-NAMES = ("key", "beta", "g", "s", "gamma")
-
 
 def read(memory, w):
     piece_calls.COUNT["read"] += 1
@@ -95,10 +93,14 @@ def split_head_params(raw, M, K, write=False, clip=20.0):
 
 def memory_step(memory, write_params, read_params, w_write_prev, w_read_prev):
     piece_calls.COUNT["memory_step"] += 1
-    w_write = address(memory, *[write_params[n] for n in NAMES], w_write_prev)
-    after = write(memory, w_write, write_params["erase"], write_params["add"])
-    w_read = address(after, *[read_params[n] for n in NAMES], w_read_prev)
-    return after, read(after, w_read), w_read, w_write
+
+    def focus(where, head, previous):
+        return address(where, head["key"], head["beta"], head["g"], head["s"], head["gamma"], previous)
+
+    written = focus(memory, write_params, w_write_prev)
+    memory = write(memory, written, write_params["erase"], write_params["add"])
+    looked = focus(memory, read_params, w_read_prev)
+    return memory, read(memory, looked), looked, written
 
 
 def training_step(model, optimizer, loss_of, clip=10.0):
