@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ntm_course import NTM, Pieces
-from ntm_course.experiments.live import RECIPE, Recipe, generalisation, live_copy
+from ntm_course.experiments.live import RECIPE, Recipe, add_baseline, generalisation, live_copy
 from ntm_course.ntm import LSTMBaseline
 from ntm_course.pieces import LIBRARY
 
@@ -47,9 +47,13 @@ def test_a_seed_fixes_the_ntms_run_and_another_changes_it():
         assert torch.equal(a, b)
 
 
-def test_without_the_baseline_only_the_ntm_trains():
-    run = live_copy(steps=2, seconds=None, seed=0, recipe=TINY, progress=False, baseline=False)
+def test_without_the_baseline_only_the_ntm_trains_and_the_lstm_can_follow_in_another_call():
+    run = live_copy(steps=3, seconds=None, seed=0, recipe=TINY, progress=False, baseline=False)
     assert run.lstm is None and set(run.histories) == {"NTM"}
+    both = add_baseline(run, progress=False)
+    assert both.ntm is run.ntm and isinstance(both.lstm, LSTMBaseline) and both.lstm.lstm.hidden_size == 8
+    assert both.histories["NTM"] is run.histories["NTM"]
+    assert both.histories["LSTM"][-1]["seconds"] >= run.histories["NTM"][-1]["seconds"]
 
 
 def test_the_caller_keeps_its_thread_count_and_random_state():

@@ -105,20 +105,33 @@ def live_copy(pieces=None, steps=None, seconds=SECONDS, seed=0, recipe=RECIPE, p
                                 or not seconds > 0):
         raise ValueError(f"seconds must be a number > 0 or None, got {seconds!r}")
     device = torch.device(device) if device is not None else get_device()
-    histories, models = {}, {"LSTM": None}
-    with threads(1):
-        for name in ("NTM", "LSTM") if baseline else ("NTM",):
-            with rng_isolated(seed):
-                state = TrainState.start(recipe.config(name.lower(), seed), device,
-                                         pieces if name == "NTM" else None)
-                if name == "NTM":
-                    _train(state, seconds, steps, device, name, progress, callback)
-                else:                               # the NTM's CPU seconds, however many steps they buy
-                    _train(state, histories["NTM"][-1]["seconds"], None, device, name, progress, callback)
-            state.model.eval()
-            models[name], histories[name] = state.model, state.history
-    return LiveRun(models["NTM"], models["LSTM"], histories,
-                   {**asdict(recipe), "steps": steps, "seconds": seconds, "seed": seed})
+    config = {**asdict(recipe), "steps": steps, "seconds": seconds, "seed": seed}
+    ntm, history = _run("ntm", recipe, seed, pieces, seconds, steps, device, progress, callback)
+    run = LiveRun(ntm, None, {"NTM": history}, config)
+    return add_baseline(run, progress, device, callback) if baseline else run
+
+
+def add_baseline(run, progress=True, device=None, callback=None):
+    """``run`` (a :class:`LiveRun` made with ``baseline=False``) with the LSTM baseline trained for as many CPU
+    seconds as its NTM took, on the same batches; the arguments as in :func:`live_copy`.
+
+    :func:`live_copy` calls it; a lesson may call it in a cell of its own, after the NTM's.
+    """
+    device = torch.device(device) if device is not None else next(run.ntm.parameters()).device
+    recipe = Recipe(**{name: run.config[name] for name in Recipe.__dataclass_fields__})
+    seconds = run.histories["NTM"][-1]["seconds"]            # however many steps they buy the LSTM
+    lstm, history = _run("lstm", recipe, run.config["seed"], None, seconds, None, device, progress, callback)
+    return run._replace(lstm=lstm, histories={**run.histories, "LSTM": history})
+
+
+def _run(model, recipe, seed, pieces, seconds, steps, device, progress, callback):
+    """Train a fresh ``model`` ("ntm" or "lstm") of ``recipe`` on one thread and forked random generators; return
+    it in eval mode and its history."""
+    with threads(1), rng_isolated(seed):
+        state = TrainState.start(recipe.config(model, seed), device, pieces)
+        _train(state, seconds, steps, device, model.upper(), progress, callback)
+    state.model.eval()
+    return state.model, state.history
 
 
 def _train(state, seconds, steps, device, name, progress, callback):
