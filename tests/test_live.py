@@ -127,3 +127,25 @@ def test_generalisation_scores_a_perfect_copier_as_perfect():
 
 def test_the_recipe_trains_lengths_up_to_half_the_memory():
     assert 2 * RECIPE.max_length <= RECIPE.N     # twice the training length still fits in the memory
+
+
+def test_the_benchmark_writes_a_row_per_set_and_seed(tmp_path):
+    """benchmarks/live_copy.py end to end on a tiny budget (3 steps): its three piece sets pass the lessons' checks,
+    and it writes the JSON and the markdown it promises."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "benchmarks/live_copy.py", "--seeds", "0", "--set-seeds", "1",
+                           "--steps", "3", "--checkpoints", "2", "--sequences", "8", "--out", str(tmp_path)],
+                          cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "live_copy.json").read_text())
+    assert [(r["set"], r["seed"]) for r in result["rows"]] == [("course", 0), ("einsum", 1), ("rolls", 1),
+                                                                ("matrix", 1)]
+    course, *others = result["rows"]
+    assert course["ntm_steps"] == 3 and course["lstm_seconds"] >= course["ntm_seconds"]
+    assert course["ntm_at_20"]["n"] == 8 and set(course["ntm_early"]) == {"2"}
+    assert all("lstm_steps" not in r for r in others)
+    assert "| course | 0 |" in (tmp_path / "live_copy.md").read_text()
