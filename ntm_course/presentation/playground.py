@@ -34,7 +34,7 @@ CONTROLLERS = {"LSTM": "lstm", "feed-forward": "feedforward"}
 # ---- pure functions: what the dashboard draws ---------------------------------------------------------------
 
 def plot_curve(history, title="Learning curve"):
-    """The run so far: the training cost (bits per sequence, log scale) and the held-out bit errors per sequence
+    """The run so far: the training cost (bits per sequence, on a log scale once it spans a factor of 10) and the held-out bit errors per sequence
     against the updates done, from a session's ``history`` rows. An empty history draws empty axes."""
     fig = Figure(figsize=(9.0, 2.8), layout="constrained")
     cost, errors = fig.subplots(1, 2)
@@ -42,7 +42,8 @@ def plot_curve(history, title="Learning curve"):
     cost.plot(steps, [row["loss"] for row in history], marker=".", label="training batches")
     cost.plot(steps, [row["eval_bits"] for row in history], marker=".", linestyle="--", label="held-out")
     errors.plot(steps, [row["eval_errors"] for row in history], marker=".", color="C2", label="held-out")
-    if history and all(row["loss"] > 0 for row in history):
+    costs = [row[k] for row in history for k in ("loss", "eval_bits")]
+    if costs and min(costs) > 0 and max(costs) > 10 * min(costs):      # a log scale once it spans a decade
         cost.set_yscale("log")
     cost.set(title="cost (bits per sequence)", xlabel="updates")
     errors.set(title="bit errors per sequence", xlabel="updates", ylim=(0, None))
