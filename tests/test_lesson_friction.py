@@ -12,7 +12,7 @@ from ntm_course import NTM, PieceError, Pieces, addressing
 from ntm_course.pieces import LIBRARY
 from ntm_course.teaching import lesson
 from ntm_course.teaching.lesson import my_pieces, your_turn
-from ntm_course.teaching.practice import check
+from ntm_course.teaching.practice import reference
 from ntm_course.teaching.practice.values import WIDTH
 
 NOTEBOOK = '''
@@ -104,7 +104,7 @@ def test_rerunning_the_check_cell_of_an_untouched_stub_saves_nothing(mine, noteb
 
 @pytest.mark.parametrize("name", ["address", "shift", "split_head_params", "memory_step", "training_step"])
 def test_no_form_of_the_courses_piece_is_saved_as_the_learners(name, mine, capsys):
-    for fn in {getattr(LIBRARY, name), getattr(Pieces(), name), check.__globals__["reference"](name)}:
+    for fn in {getattr(LIBRARY, name), getattr(Pieces(), name), reference(name)}:
         your_turn(name, fn)
     assert "uses your" not in capsys.readouterr().out and not mine.exists()
 
