@@ -18,7 +18,7 @@ from ntm_course.presentation.playground import (Playground, explore, playground,
 from ntm_course.presentation.widgets import LiveFigure
 
 
-SMALL = dict(N=8, M=4, controller_size=8, batch_size=4, eval_size=8, chunk=3)
+SMALL = dict(N=8, M=4, controller_size=8, batch_size=4, eval_size=8, chunk=3, device="cpu")   # CPU: bit-for-bit
 
 
 def gen(seed=0):
@@ -267,7 +267,7 @@ def test_a_saved_run_goes_on_exactly_as_the_uninterrupted_one(tmp_path):
     assert resumed.step == 12 and resumed.task.name == "reverse_copy"
     assert same_weights(weights(resumed), weights(straight))
     assert [r["loss"] for r in resumed.history] == [r["loss"] for r in straight.history]
-    run = load_run(path)
+    run = load_run(path, device="cpu")
     assert run.task == "reverse_copy" and run.history == first.history and not run.model.training
     x = first.probe_batch.inputs
     first.model.eval()
@@ -279,7 +279,7 @@ def test_a_paper_tasks_run_loads_with_the_library_and_in_the_explorer(tmp_path):
     path = session.save(tmp_path / "copy.pt")
     model, config = load_model(path, device="cpu")
     assert config["task"] == "copy" and config["task_options"] == {"min_length": 1, "max_length": 6}
-    assert torch.equal(model(session.probe_batch.inputs), load_run(path).model(session.probe_batch.inputs))
+    assert torch.equal(model(session.probe_batch.inputs), load_run(path, device="cpu").model(session.probe_batch.inputs))
     assert isinstance(explore(path), LiveFigure)
     Session("reverse_copy", **SMALL).run_steps(3).save(tmp_path / "rev.pt")
     with pytest.raises(ValueError, match="the model explorer shows the paper's tasks .*'reverse_copy'"):

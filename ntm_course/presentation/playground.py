@@ -98,10 +98,10 @@ class Playground(widgets.VBox):
     ``explore``), ``status``, ``about``, and the images ``curve`` and ``heads`` are its widgets; ``figures`` the
     latest ``(curve, probe)`` matplotlib figures."""
 
-    def __init__(self, tasks=None, path="playground.pt", redraw_every=0.5, threads_=1, **session_options):
+    def __init__(self, tasks=None, path="playground.pt", redraw_every=0.5, n_threads=1, **session_options):
         self.tasks = {**dict(tasks or {}), **{name: name for name in BUILT_IN}}
         self.options = dict(session_options)
-        self.redraw_every, self.threads = redraw_every, threads_
+        self.redraw_every, self.n_threads = redraw_every, n_threads
         first = next(iter(tasks)) if tasks else "copy"
         o = {**dict(controller="lstm", controller_size=32, N=16, M=8, num_read_heads=1, num_write_heads=1,
                     lr=3e-3, seed=0), **self.options}
@@ -182,7 +182,7 @@ class Playground(widgets.VBox):
     def on_start(self):
         if self.session is None or self.session.running:
             return
-        self.session.start(threads=self.threads)
+        self.session.start(threads=self.n_threads)
         self._buttons()
         self._show(force=True)
 
