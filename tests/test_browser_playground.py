@@ -21,7 +21,8 @@ STEP = re.compile(r"(running|paused|stopped|finished|ready) · step (\d+)")
 STATUS = """() => { const area = Array.from(document.querySelectorAll('.jp-OutputArea')).find(a =>
     Array.from(a.querySelectorAll('button')).some(b => /Start|Continue/.test(b.textContent)));
   if (!area) return null;
-  const status = Array.from(area.querySelectorAll('.widget-html')).map(h => h.textContent).find(t => / · step \\d+/.test(t));
+  const status = Array.from(area.querySelectorAll('.widget-html')).map(h => h.textContent)
+    .find(t => / · step \\d+/.test(t));
   const images = Array.from(area.querySelectorAll('img')).map(i => i.src.length + ':' + i.src.slice(-40));
   return {status: status || '', curve: images[0] || ''}; }"""
 # Run a cell of one's own while the dashboard trains: the kernel answers between two chunks.
@@ -54,7 +55,7 @@ def _wait_until(page, condition, timeout=60):
     pytest.fail(f"timed out; the dashboard shows {_state(page)}")
 
 
-def test_the_playground_trains_live_pauses_and_stops(lab_page):
+def test_the_playground_trains_live_pauses_and_stops(lab_page):  # noqa: F811 (the imported fixture)
     page = lab_page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems = open_and_run(page, LESSON)

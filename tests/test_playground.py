@@ -279,7 +279,8 @@ def test_a_paper_tasks_run_loads_with_the_library_and_in_the_explorer(tmp_path):
     path = session.save(tmp_path / "copy.pt")
     model, config = load_model(path, device="cpu")
     assert config["task"] == "copy" and config["task_options"] == {"min_length": 1, "max_length": 6}
-    assert torch.equal(model(session.probe_batch.inputs), load_run(path, device="cpu").model(session.probe_batch.inputs))
+    x = session.probe_batch.inputs
+    assert torch.equal(model(x), load_run(path, device="cpu").model(x))
     assert isinstance(explore(path), LiveFigure)
     Session("reverse_copy", **SMALL).run_steps(3).save(tmp_path / "rev.pt")
     with pytest.raises(ValueError, match="the model explorer shows the paper's tasks .*'reverse_copy'"):

@@ -4,7 +4,8 @@ Pick a task (the built-ins, or your own generator), the memory's size, the heads
 rate; press Start, Pause (then Resume) and Stop. The learning curve and the heads' read and write weightings on a
 fixed probe episode redraw as it learns, while the notebook stays free: the training runs in a background thread
 (:class:`ntm_course.experiments.playground.Session`, where all the logic lives and is tested). Save writes the run
-to a checkpoint; Explore loads it into the model explorer (:func:`ntm_course.presentation.widgets_models.model_explorer`).
+to a checkpoint; Explore loads it into the model explorer
+(:func:`ntm_course.presentation.widgets_models.model_explorer`).
 
 This module is wiring: the figures are :func:`plot_curve` and :func:`plot_probe`, pure functions of a session's
 history and probe. Needs the ``lessons`` extra, and works with ipywidgets 7.7 and 8.
@@ -34,8 +35,9 @@ CONTROLLERS = {"LSTM": "lstm", "feed-forward": "feedforward"}
 # ---- pure functions: what the dashboard draws ---------------------------------------------------------------
 
 def plot_curve(history, title="Learning curve"):
-    """The run so far: the training cost (bits per sequence, on a log scale once it spans a factor of 10) and the held-out bit errors per sequence
-    against the updates done, from a session's ``history`` rows. An empty history draws empty axes."""
+    """The run so far: the training cost (bits per sequence, on a log scale once it spans a factor of 10) and the
+    held-out bit errors per sequence against the updates done, from a session's ``history`` rows. An empty history
+    draws empty axes."""
     fig = Figure(figsize=(9.0, 2.8), layout="constrained")
     cost, errors = fig.subplots(1, 2)
     steps = [row["step"] for row in history]

@@ -185,7 +185,8 @@ SORT_BY_KEY_EPISODE = Exercise(
          _episode_variant(descending=True)),
         ("sort along the time axis: the L items of one example are the rows of dim 0, one column of keys per "
          "example (dim 1 is the batch)", _episode_variant(batch_axis=True)),
-        ("the answer starts the step after the delimiter: steps L + 1 to 2L, as in copy", _episode_variant(no_gap=True)),
+        ("the answer starts the step after the delimiter: steps L + 1 to 2L, as in copy",
+         _episode_variant(no_gap=True)),
         ("the model must see each item's key: put it in input channel W, beside the item's bits",
          _episode_variant(no_key=True)),
         ("the mask scores only the answer's steps (L + 1 to 2L): while it reads, the model is not asked anything",
