@@ -13,9 +13,8 @@ So the first answer step (t = L + 1) is the last input x_{L-1}, and the last ans
 can solve it as it solves copy, writing each input one row further on, then reading the rows back while its read
 head shifts by -1 instead of +1.
 """
-import torch
-
-from .common import Batch, check_range, randint, random_bits
+from .common import Batch
+from .copy import copy_batch
 
 
 INPUT_SIZE = 9    # 8 data bits + the delimiter flag
@@ -27,19 +26,10 @@ def reverse_copy_batch(batch_size, min_length=1, max_length=20, width=8, generat
     """A batch of reverse-copy episodes, each of a length drawn uniformly from ``[min_length, max_length]``.
 
     Returns a :class:`Batch`: inputs ``(T, B, width + 1)``, targets ``(T, B, width)``, mask ``(T, B)``,
-    with ``T = 2 * longest + 1``. ``generator`` (a ``torch.Generator``) makes it reproducible.
+    with ``T = 2 * longest + 1``. ``generator`` (a ``torch.Generator``) makes it reproducible: the same generator
+    state gives copy's episodes (:func:`~.copy.copy_batch`), their answers reversed.
     """
-    check_range("min_length", min_length, "max_length", max_length)
-    lengths = randint(min_length, max_length, batch_size, generator)
-    longest = int(lengths.max())
-    T = 2 * longest + 1
-    bits = random_bits((longest, batch_size, width), generator)
-    inputs = torch.zeros(T, batch_size, width + 1)
-    targets = torch.zeros(T, batch_size, width)
-    mask = torch.zeros(T, batch_size)
-    for b, L in enumerate(lengths.tolist()):
-        inputs[:L, b, :width] = bits[:L, b]
-        inputs[L, b, width] = 1.0
-        targets[L + 1:2 * L + 1, b] = bits[:L, b].flip(0)
-        mask[L + 1:2 * L + 1, b] = 1.0
+    inputs, targets, mask = copy_batch(batch_size, min_length, max_length, width, generator)
+    for b, L in enumerate(mask.sum(dim=0).long().tolist()):
+        targets[L + 1:2 * L + 1, b] = targets[L + 1:2 * L + 1, b].flip(0)
     return Batch(inputs, targets, mask)
