@@ -386,3 +386,13 @@ def test_head_path_reads_a_heads_walk_and_its_runs():
     assert head_path(torch.stack([w, w.roll(1, dims=1)], dim=1), head=1).rows == [(r + 1) % 8 for r in rows]
     with pytest.raises(ValueError, match=r"weights must be \(T, N\) or \(T, H, N\) with T >= 1, got shape \(3,\)"):
         head_path(torch.ones(3))
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_IN))
+def test_the_probe_is_the_longest_answer_of_a_fixed_draw(name):
+    from ntm_course.experiments.playground import probe_episode
+    probe = probe_episode(BUILT_IN[name])
+    many = BUILT_IN[name].make(16, generator=gen(12345))
+    assert probe.inputs.shape[1] == 1 and probe.mask.sum() == many.mask.sum(dim=0).max()
+    assert probe.mask[-1, 0] == 1                                 # it ends at its last scored step
+    assert torch.equal(Session(name, **SMALL).probe()["inputs"], probe.inputs[:, 0])

@@ -166,8 +166,19 @@ def playground_task(task, metric=None):
     return custom_task(task, getattr(task, "__name__", "my task"), metric)
 
 
-MODEL_OPTIONS = ("controller", "controller_size", "N", "M", "num_read_heads", "num_write_heads")
 PROBE_SEED, HELD_OUT_SEED = 12345, 54321
+
+
+def probe_episode(task, candidates=16):
+    """The probe: of ``candidates`` episodes of ``task`` drawn from a fixed seed, the one with the most scored steps
+    (the longest answer, where a head's walk shows best), as a batch of one, up to its last scored step."""
+    batch = Batch(*task.make(candidates, generator=torch.Generator().manual_seed(PROBE_SEED)))
+    b = int(batch.mask.sum(dim=0).argmax())
+    end = int(batch.mask[:, b].nonzero().max()) + 1
+    return Batch(*(t[:end, b:b + 1] for t in batch))
+
+
+MODEL_OPTIONS = ("controller", "controller_size", "N", "M", "num_read_heads", "num_write_heads")
 
 
 class Session:
@@ -218,8 +229,7 @@ class Session:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=float(lr))
         self.data = torch.Generator().manual_seed(seed)
         self.held_out = Batch(*self.task.make(eval_size, generator=torch.Generator().manual_seed(HELD_OUT_SEED)))
-        probe = self.task.make(1, generator=torch.Generator().manual_seed(PROBE_SEED))
-        self.probe_batch = Batch(*probe)
+        self.probe_batch = probe_episode(self.task)
         self.step, self.seconds, self.history = 0, 0.0, []
         self.status, self.error, self.last_probe = "ready", None, None
         self.listeners = []
