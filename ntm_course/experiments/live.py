@@ -35,12 +35,17 @@ class Recipe:
     (``one_size_per_batch``: a batch runs for ``2L + 1`` steps rather than for its longest episode's); the NTM has
     ``N`` rows of width ``M`` and an LSTM controller of ``controller_size``; the LSTM baseline ``lstm_layers`` of
     ``lstm_size``. ``lr``, ``lr_halflife``, ``grad_clip_spikes``: as in :func:`~ntm_course.experiments.training.train`.
-    ``steps``: the NTM's updates. ``eval_every``: steps between the history's rows, scored on ``eval_size`` held-out episodes (outside the clock).
+    ``steps``: the NTM's updates. ``eval_every``: steps between the history's rows, scored on ``eval_size``
+    held-out episodes (outside the clock).
+
+    The controller is small on purpose: with 32 units, four of six seeds learned lengths 1-10 perfectly but copied
+    only 13-87% of length 20, worse the longer they trained; a controller that cannot hold the sequence itself has
+    to use the memory, and a program on the memory does not depend on the length (``benchmarks/README.md``).
     """
     max_length: int = 10
     N: int = 32
     M: int = 8
-    controller_size: int = 32
+    controller_size: int = 16
     batch_size: int = 64
     lr: float = 5e-3
     lr_halflife: float = None
