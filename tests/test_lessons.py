@@ -27,32 +27,9 @@ def stub_name(cell):
     return cell.get("metadata", {}).get("ntm_course", {}).get("stub")
 
 
-# The answers of the lesson stubs that no exercise re-checks (the graded exercises 08_ntm_step and 09_train_step
-# ask for more), written here as a learner would.
-LESSON_ANSWERS = {
-    "memory_step": '''def memory_step(memory, write_params, read_params, w_write_prev, w_read_prev):
-    """One write head writes, then one read head reads the new memory."""
-    names = ("key", "beta", "g", "s", "gamma")
-    w_write = address(memory, *[write_params[n] for n in names], w_write_prev)
-    memory = write(memory, w_write, write_params["erase"], write_params["add"])
-    w_read = address(memory, *[read_params[n] for n in names], w_read_prev)
-    return memory, read(memory, w_read), w_read, w_write
-''',
-    "training_step": '''def training_step(model, optimizer, loss_of, clip=10.0):
-    """Zero the gradients, forward and backward, clip each element (the paper's clip), step."""
-    optimizer.zero_grad()
-    loss = loss_of()
-    loss.backward()
-    torch.nn.utils.clip_grad_value_(model.parameters(), clip)
-    optimizer.step()
-    return loss
-''',
-}
-
-
 def solution_sources():
-    """``{grade_id: source}`` of the solution cells in ``solutions/``, and :data:`LESSON_ANSWERS`."""
-    found = dict(LESSON_ANSWERS)
+    """``{grade_id: source}`` of the solution cells in ``solutions/``."""
+    found = {}
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
