@@ -11,6 +11,7 @@ The copy runs in an environment of its own whose packages are this one's (a ``.p
 the path: no install, and the grader's worker processes see the copy too.
 """
 import csv
+import re
 import site
 import subprocess
 import textwrap
@@ -49,7 +50,7 @@ DOUBLE = Exercise(
 
 CHECKS = (DOUBLE,)
 '''
-ROW = ('    Stage("12_toy", "A toy stage", ("double",), (), (Assignment("12_toy", "Double it", {"double": 4}),),\n'
+ROW = ('    Stage("13_toy", "A toy stage", ("double",), (), (Assignment("13_toy", "Double it", {"double": 4}),),\n'
        '          PRACTICE_CHECKS + "toy"),\n')
 STUB = 'def double(x):\n    """Twice x: (B, N) -> (B, N)."""\n    raise NotImplementedError\n'
 SOLVED = ('def double(x):\n    """Twice x: (B, N) -> (B, N)."""\n'
@@ -75,16 +76,16 @@ def follow_the_recipe(root):
     end = text.index("\n)\n", start) + 1                   # the line that closes STAGES: the new row goes above it
     syllabus.write_text(text[:end] + ROW + text[end:])
     (root / "ntm_course" / "teaching" / "practice" / "exercises" / "toy.py").write_text(CHECK_MODULE)
-    write(root / "notebooks" / "12_toy.ipynb", [
-        new_markdown_cell("# Lesson 12 · A toy stage\n\nDouble a tensor."),
+    write(root / "notebooks" / "13_toy.ipynb", [
+        new_markdown_cell("# Lesson 13 · A toy stage\n\nDouble a tensor."),
         new_code_cell("import torch\n\nfrom ntm_course.teaching.lesson import your_turn"),
         new_code_cell(STUB, metadata={"tags": ["stub"], "ntm_course": {"stub": "double"}}),
         new_code_cell('double = your_turn("double", double)'),
         new_code_cell("x = torch.arange(3.0).reshape(1, 3)\nassert torch.equal(double(x), 2 * x)"),
-        new_markdown_cell("**Exercises:** [12_toy](../exercises/12_toy.ipynb) (`double` again: practice)."),
+        new_markdown_cell("**Exercises:** [13_toy](../exercises/13_toy.ipynb) (`double` again: practice)."),
     ])
-    write(root / "solutions" / "12_toy.ipynb", [
-        new_markdown_cell("# Exercise 12: double it\n\n**Lesson:** [12_toy](../notebooks/12_toy.ipynb) · "
+    write(root / "solutions" / "13_toy.ipynb", [
+        new_markdown_cell("# Exercise 13: double it\n\n**Lesson:** [13_toy](../notebooks/13_toy.ipynb) · "
                           "**Asks you to:** write `double`."),
         new_code_cell("from ntm_course.teaching.practice import check", metadata=nbgrader("imports", locked=True)),
         new_code_cell(SOLVED, metadata=nbgrader("double", solution=True)),
@@ -92,10 +93,9 @@ def follow_the_recipe(root):
                       metadata=nbgrader("double_check", grade=True, locked=True, points=4)),
     ])
     readme = root / "README.md"
-    row = "| 11 | [`11_where_next`]"
     text = readme.read_text()
-    line = next(line for line in text.splitlines() if line.startswith(row))
-    readme.write_text(text.replace(line, line + "\n| 12 | `12_toy`: a toy stage | `double` | `12_toy` | | |"))
+    line = [line for line in text.splitlines() if re.match(r"\| \d+ \| \[`", line)][-1]   # the map's last row
+    readme.write_text(text.replace(line, line + "\n| 13 | `13_toy`: a toy stage | `double` | `13_toy` | | |"))
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def test_the_stub_is_checked_in_the_lesson(toy):
         import torch
         from ntm_course import syllabus
         from ntm_course.teaching.lesson import your_turn
-        assert syllabus.lessons()[-1] == "12_toy" and "double" in syllabus.stubs()
+        assert syllabus.lessons()[-1] == "13_toy" and "double" in syllabus.stubs()
         assert your_turn("double", lambda x: x * x, save=False)(torch.tensor([3.0])).item() == 6.0  # the course's
         def double(x):
             return x + x
@@ -146,16 +146,16 @@ def test_the_stub_is_checked_in_the_lesson(toy):
 def test_the_exercise_is_released_graded_and_the_syllabus_holds(toy, tmp_path):
     root, _ = toy
     run(toy, "-m", "ntm_course_instructor.cli", "release")
-    exercise = root / "exercises" / "12_toy.ipynb"
+    exercise = root / "exercises" / "13_toy.ipynb"
     assert "raise NotImplementedError" in exercise.read_text() and "return 2 * x" not in exercise.read_text()
-    solved = tmp_path / "ada_12_toy.ipynb"
-    solved.write_text((root / "solutions" / "12_toy.ipynb").read_text())
+    solved = tmp_path / "ada_13_toy.ipynb"
+    solved.write_text((root / "solutions" / "13_toy.ipynb").read_text())
     book = tmp_path / "book.csv"
     run(toy, "-m", "ntm_course_instructor.cli", "grade", str(solved), str(exercise), "--csv", str(book),
         "--jobs", "2", "--no-isolation")
     with open(book) as f:
         rows = {Path(row["submission"]).name: row for row in csv.DictReader(f)}
-    assert rows["ada_12_toy.ipynb"]["double_check"] == "4" and rows["12_toy.ipynb"]["double_check"] == "0"
+    assert rows["ada_13_toy.ipynb"]["double_check"] == "4" and rows["13_toy.ipynb"]["double_check"] == "0"
     run(toy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_syllabus.py")
 
 
@@ -165,7 +165,7 @@ def test_the_lesson_is_rendered_in_the_syllabus_order(toy, tmp_path):
         from ntm_course_instructor.render import find_notebooks
         print(find_notebooks(["notebooks"])[-1].name, find_notebooks([])[-1].name)
     """)
-    assert out.split() == ["12_toy.ipynb", "12_toy.ipynb"]
+    assert out.split() == ["13_toy.ipynb", "13_toy.ipynb"]
     book = tmp_path / "book"                         # the site's page: executed, written into the book, in its TOC
     book.mkdir()
     run(toy, str(book), script="""
@@ -175,11 +175,11 @@ def test_the_lesson_is_rendered_in_the_syllabus_order(toy, tmp_path):
         from ntm_course_instructor.render import render_notebook, write_toc
         book = Path(sys.argv[1])
         config = yaml.safe_load(Path("site/_config.yml").read_text())
-        page, problem = render_notebook(Path("notebooks/12_toy.ipynb"), book, 60, config)
+        page, problem = render_notebook(Path("notebooks/13_toy.ipynb"), book, 60, config)
         assert page is not None and problem is None, problem
         write_toc(book, [page])
     """)
-    page = nbformat.read(str(book / "12_toy.ipynb"), as_version=4)
+    page = nbformat.read(str(book / "13_toy.ipynb"), as_version=4)
     assert "the lesson goes on with the course's double" in "".join(
         o.get("text", "") for c in page.cells if c.cell_type == "code" for o in c.outputs)
-    assert "file: 12_toy" in (book / "_toc.yml").read_text()
+    assert "file: 13_toy" in (book / "_toc.yml").read_text()
