@@ -135,7 +135,8 @@ def pytest_collection_modifyitems(config, items):
     """Mark every notebook cell that nbval runs slow (``-m "not slow"`` leaves the notebooks out), then, once -m
     and -k have deselected what they deselect, leave to the browser test each lesson that it will run.
 
-    ``test_browser.test_lesson_runs_and_widgets_respond`` runs every cell of the lesson in JupyterLab and fails on
+    ``test_browser.test_lesson_runs_and_widgets_respond`` (and a module naming ``RUNS_LESSON``, such as
+    ``test_browser_playground``) runs every cell of the lesson in JupyterLab and fails on
     any error output (and on any output to stderr, which nbval allows), so nbval's run would only repeat it. Where
     Chromium is missing the browser test is skipped (or fails, in CI) and nbval runs every lesson.
 
@@ -152,6 +153,8 @@ def pytest_collection_modifyitems(config, items):
         return
     in_browser = {item.callspec.params["notebook"] for item in items
                   if getattr(item, "originalname", None) == "test_lesson_runs_and_widgets_respond"}
+    # a browser test module that runs a whole lesson of its own (the playground's, lesson 12) names it RUNS_LESSON
+    in_browser |= {item.module.RUNS_LESSON for item in items if hasattr(getattr(item, "module", None), "RUNS_LESSON")}
 
     def run_twice(item):
         return item.path.suffix == ".ipynb" and item.path.parent.name == "notebooks" and item.path.name in in_browser

@@ -16,6 +16,7 @@ from test_browser import ARTIFACTS, PROBLEMS, browser, lab, lab_page, open_and_r
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LESSON = "12_capstone.ipynb"
+RUNS_LESSON = LESSON   # every cell runs here: tests/conftest.py leaves the lesson out of nbval's run
 STEP = re.compile(r"(running|paused|stopped|finished|ready) · step (\d+)")
 # The status line and the learning curve's picture of the dashboard (the only output with a Start button).
 STATUS = """() => { const area = Array.from(document.querySelectorAll('.jp-OutputArea')).find(a =>
