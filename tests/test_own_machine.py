@@ -1,6 +1,7 @@
 """The whole machine is the learner's (issue #31): a second, independently written implementation of every stage,
 checked and saved with ``your_turn`` as a learner's would be, loaded by ``my_pieces``, and counted call by call
-through lessons 7-9's machines: the hand-programmed copy machine, the NTM, and a few training steps."""
+through lessons 7-9's machines: the hand-programmed copy machine, the NTM, and a few training steps, and through
+the capstone's playground."""
 import importlib.util
 import sys
 import types
@@ -178,6 +179,23 @@ def test_lessons_7_to_9_run_on_the_learners_code_and_call_every_piece(learner, c
     run = train("copy", steps=3, controller_size=16, N=12, M=6, batch_size=4, eval_every=3, eval_size=8,
                 task_options={"max_length": 3}, progress=False, device="cpu", pieces=pieces)
     assert run.model.pieces is pieces and count["training_step"] == 3
+    assert all(count[name] > 0 for name in PIECE_NAMES), count
+
+
+def test_the_capstones_playground_trains_the_learners_machine(learner, capsys):
+    """Lesson 12's playground, on a task of the learner's own making (reverse copy), runs on every piece of theirs:
+    the NTM's stages and their training step."""
+    from ntm_course.experiments.playground import Session
+    module, count = learner
+    for name in PIECE_NAMES:
+        your_turn(name, getattr(module, name))
+    pieces = my_pieces(timing=False)
+    capsys.readouterr()
+    count.clear()
+    session = Session("reverse_copy", N=8, M=4, controller_size=8, batch_size=4, eval_size=4, chunk=3, seed=0,
+                      device="cpu", pieces=pieces)
+    session.run_steps(3)
+    assert session.step == 3 and count["training_step"] == 3
     assert all(count[name] > 0 for name in PIECE_NAMES), count
 
 

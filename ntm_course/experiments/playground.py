@@ -245,22 +245,22 @@ class Session:
         return count_parameters(self.model)
 
     def _update(self):
-        """One optimiser step on a fresh batch; returns ``(loss, bit errors)`` per sequence."""
+        """One optimiser step on a fresh batch, through the model's ``training_step`` piece (the learner's own when
+        they wrote one, else :func:`ntm_course.step.training_step`); returns ``(loss, bit errors)`` per sequence."""
         inputs, targets, mask = (t.to(self.device) for t in self.task.make(self.config["batch_size"],
                                                                             generator=self.data))
         self.model.train()
-        logits = self.model(inputs)
-        loss = bits_per_sequence(logits, targets, mask)
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(f"the loss is {loss.item()} at step {self.step + 1}; try a smaller lr")
-        self.optimizer.zero_grad()
-        loss.backward()
-        for p in self.model.parameters():
-            if p.grad is not None:
-                p.grad.clamp_(-self.config["grad_clip"], self.config["grad_clip"])
-        self.optimizer.step()
+        seen = {}
+
+        def loss_of():
+            seen["logits"] = self.model(inputs)
+            loss = bits_per_sequence(seen["logits"], targets, mask)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"the loss is {loss.item()} at step {self.step + 1}; try a smaller lr")
+            return loss
+        loss = self.model.pieces.training_step(self.model, self.optimizer, loss_of, self.config["grad_clip"])
         self.step += 1
-        return loss.item(), bit_errors(logits.detach(), targets, mask).item()
+        return float(loss), bit_errors(seen["logits"].detach(), targets, mask).item()
 
     def _chunk(self, n):
         """``n`` updates, then a history row and a fresh probe (the caller then calls the listeners, without the
