@@ -38,9 +38,9 @@ class Recipe:
     ``steps``: the NTM's updates. ``eval_every``: steps between the history's rows, scored on ``eval_size``
     held-out episodes (outside the clock).
 
-    The controller is small on purpose: with 32 units, four of six seeds learned lengths 1-10 perfectly but copied
-    only 13-87% of length 20, worse the longer they trained; a controller that cannot hold the sequence itself has
-    to use the memory, and a program on the memory does not depend on the length (``benchmarks/README.md``).
+    The controller is small on purpose: a larger one learned lengths 1-10 but not twice them on most seeds; one that
+    cannot hold the sequence itself has to use the memory, and a program on the memory does not depend on the
+    length (the measurements: ``benchmarks/README.md``).
     """
     max_length: int = 10
     N: int = 32
