@@ -53,7 +53,7 @@ class Recipe:
     lstm_size: int = 256
     lstm_layers: int = 1
     one_size_per_batch: bool = True
-    steps: int = 1200
+    steps: int = 1000
     eval_every: int = 50
     eval_size: int = 64
 
