@@ -3,7 +3,7 @@ as any it saw, and does the LSTM trained after it for the same CPU time fail the
 
     python benchmarks/live_copy.py [--seeds 0 1 ... 9] [--sets course einsum rolls matrix] [--set-seeds 0 1 2]
                                    [--steps S] [--seconds 60] [--checkpoints 800 1000] [--sequences 500]
-                                   [--out benchmarks/results]
+                                   [--no-baseline] [--out benchmarks/results]
 
 For each piece set and seed: :func:`ntm_course.experiments.live.live_copy` (the NTM on those pieces for the recipe's
 steps or ``--seconds`` CPU seconds, whichever comes first; then, for the course's pieces, the LSTM for as many CPU
@@ -26,6 +26,7 @@ import json
 import platform
 import statistics
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -164,7 +165,7 @@ def check_set(name):
 
 # ------------------------------------------------------------------ the measurement
 
-def measure(set_name, seed, sequences, steps=None, seconds=None, checkpoints=(), baseline=True):
+def measure(set_name, seed, sequences, steps=None, seconds=None, checkpoints=(), baseline=True, recipe=RECIPE):
     """One live run and its test: a result row. ``checkpoints``: earlier step counts at which the NTM is also
     tested at twice the training length (outside its clock), to see how many steps the recipe needs."""
     pieces = check_set(set_name)
@@ -179,7 +180,7 @@ def measure(set_name, seed, sequences, steps=None, seconds=None, checkpoints=(),
 
     wall = time.perf_counter()
     run = live_copy(pieces=None if set_name == "course" else pieces, steps=steps, seconds=seconds, seed=seed,
-                    progress=False, baseline=baseline, callback=test_early)
+                    progress=False, baseline=baseline, callback=test_early, recipe=recipe)
     wall = time.perf_counter() - wall
     row = {"set": set_name, "seed": seed, "wall_seconds": round(wall, 1)}
     for name, model in (("ntm", run.ntm), ("lstm", run.lstm)):
@@ -245,15 +246,20 @@ def main(argv=None):
     parser.add_argument("--checkpoints", type=int, nargs="*", default=[],
                         help="also test the NTM at twice the length after these many steps")
     parser.add_argument("--sequences", type=int, default=500)
+    parser.add_argument("--recipe", type=json.loads, default={},
+                        help="JSON: fields of the recipe to change, e.g. '{\"lr_drop_below\": 0.1}'")
+    parser.add_argument("--no-baseline", action="store_true", help="train no LSTM, not even beside the course's pieces")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
+    from dataclasses import replace
     from ntm_course.experiments.live import SECONDS
+    recipe = replace(RECIPE, **args.recipe)
     seconds = args.seconds if args.seconds is not None else SECONDS
     rows = []
     for set_name in args.sets:
         for seed in (args.seeds if set_name == "course" else args.set_seeds):
             row = measure(set_name, seed, args.sequences, args.steps, seconds, set(args.checkpoints),
-                          baseline=set_name == "course")
+                          baseline=set_name == "course" and not args.no_baseline, recipe=recipe)
             rows.append(row)
             print(json.dumps(row), flush=True)
     L = RECIPE.max_length
@@ -266,19 +272,14 @@ def main(argv=None):
                              "lstm_failed": sum(r.get("lstm_failed", False) for r in mine)}
     result = {"command": "python benchmarks/live_copy.py " + " ".join(argv if argv is not None else []),
               "machine": f"{platform.machine()}, {platform.processor() or platform.system()}",
-              "torch": torch.__version__, "seconds": seconds, "steps": args.steps or RECIPE.steps,
+              "torch": torch.__version__, "seconds": seconds, "steps": args.steps or recipe.steps,
               "sequences": args.sequences,
-              "recipe": dict(run_recipe()), "rows": rows, "summary": summary}
+              "recipe": asdict(recipe), "rows": rows, "summary": summary}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "live_copy.json").write_text(json.dumps(result, indent=1))
     (args.out / "live_copy.md").write_text(markdown(result))
     print(markdown(result))
     return result
-
-
-def run_recipe():
-    from dataclasses import asdict
-    return asdict(RECIPE)
 
 
 if __name__ == "__main__":

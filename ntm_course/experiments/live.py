@@ -34,7 +34,7 @@ class Recipe:
     ``max_length``: training lengths are 1 to ``max_length``, one length drawn for each batch of ``batch_size``
     (``one_size_per_batch``: a batch runs for ``2L + 1`` steps rather than for its longest episode's); the NTM has
     ``N`` rows of width ``M`` and an LSTM controller of ``controller_size``; the LSTM baseline ``lstm_layers`` of
-    ``lstm_size``. ``lr``, ``lr_halflife``, ``grad_clip_spikes``: as in :func:`~ntm_course.experiments.training.train`.
+    ``lstm_size``. ``lr``, ``lr_halflife``, ``grad_clip_spikes``, ``lr_drop_below``: as in :func:`~ntm_course.experiments.training.train`.
     ``steps``: the NTM's updates. ``eval_every``: steps between the history's rows, scored on ``eval_size``
     held-out episodes (outside the clock).
 
@@ -50,6 +50,7 @@ class Recipe:
     lr: float = 5e-3
     lr_halflife: float = None
     grad_clip_spikes: float = 2.0
+    lr_drop_below: float = None
     lstm_size: int = 256
     lstm_layers: int = 1
     one_size_per_batch: bool = True
@@ -63,6 +64,7 @@ class Recipe:
                            N=self.N, M=self.M, controller_size=self.controller_size, hidden_size=self.lstm_size,
                            num_layers=self.lstm_layers, batch_size=self.batch_size, lr=self.lr,
                            lr_halflife=self.lr_halflife, grad_clip_spikes=self.grad_clip_spikes,
+                           lr_drop_below=self.lr_drop_below,
                            one_size_per_batch=self.one_size_per_batch,
                            eval_every=self.eval_every, eval_size=self.eval_size)
 
