@@ -54,7 +54,7 @@ class Recipe:
     lstm_size: int = 256
     lstm_layers: int = 1
     one_size_per_batch: bool = True
-    steps: int = 1000
+    steps: int = 1200
     eval_every: int = 50
     eval_size: int = 64
 
