@@ -129,6 +129,7 @@ def test_the_recipe_trains_lengths_up_to_half_the_memory():
     assert 2 * RECIPE.max_length <= RECIPE.N     # twice the training length still fits in the memory
 
 
+@pytest.mark.slow
 def test_the_benchmark_writes_a_row_per_set_and_seed(tmp_path):
     """benchmarks/live_copy.py end to end on a tiny budget (3 steps): its three piece sets pass the lessons' checks,
     and it writes the JSON and the markdown it promises."""
