@@ -77,4 +77,5 @@ def test_second_code_cell_sets_seed_and_device(path):
     second = code_cells(path)[1].source
     assert SEED.search(second), f"{path.name}: the second code cell should seed the generators"
     assert DEVICE.search(second), f"{path.name}: the second code cell should pick the device (get_device())"
-    assert "captions.enable()" in second, f"{path.name}: the set-up cell should caption every figure (alt text)"
+    if path.parent.name == "notebooks":   # a lesson: every figure with its caption and alt text
+        assert "captions.enable()" in second, f"{path.name}: the set-up cell should caption every figure"
