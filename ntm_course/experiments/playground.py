@@ -260,6 +260,7 @@ class Session:
             return loss
         loss = self.model.pieces.training_step(self.model, self.optimizer, loss_of, self.config["grad_clip"])
         self.step += 1
+        loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
         return float(loss), bit_errors(seen["logits"].detach(), targets, mask).item()
 
     def _chunk(self, n):

@@ -217,8 +217,9 @@ def grade_all(args, assignments):
     grades, used_pages = {}, set()
     with GradingRun(box, jobs_n, args.seed) as run:
         jobs = [Job(box, limits, args.timeout, hide, slot) for slot in range(jobs_n)]
+        pool = ThreadPoolExecutor(max_workers=len(jobs))
         try:
-            for path, result in _graded(todo, assignments, jobs, args.timeout, run):
+            for path, result in _graded(todo, assignments, jobs, args.timeout, run, pool):
                 grades[path] = result
                 book.add(result)
                 if feedback is not None:
@@ -226,10 +227,15 @@ def grade_all(args, assignments):
                 print(f"graded {result.submission}: {points_text(result.points)}/{points_text(result.max_points)}",
                       flush=True)
         except KeyboardInterrupt:
+            run.stop.set()                                   # every running worker is killed, the rest cancelled
+            pool.shutdown(wait=True, cancel_futures=True)
             book.rewrite([k for k in book.rows if k not in submissions] + [p for p in submissions if p in book.rows])
             print(f"\ninterrupted: {len(grades)} of {len(todo)} submission(s) graded and kept in {args.csv}; "
                   "the same command grades the rest", file=sys.stderr)
             return 130
+        finally:
+            run.stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
     earlier = [k for k in book.rows if k not in submissions]
     book.rewrite(earlier + submissions)   # the final gradebook in a stable order: the same for any --jobs
     print(summary([grades[p] for p in todo]))
@@ -249,11 +255,10 @@ def _identify(path, assignments):
     return name
 
 
-def _graded(paths, assignments, jobs, timeout, run):
-    """``(path, Grade)`` for each of ``paths`` as it is graded, ``len(jobs)`` at a time: each grading holds
-    one of ``jobs`` (its slot, so its uid) while it runs. On Ctrl-C, pending gradings are cancelled and running
-    workers killed (``run.stop``) before the interrupt goes on: what was graded is kept, the rest is not
-    recorded (never as the student's fault)."""
+def _graded(paths, assignments, jobs, timeout, run, pool):
+    """``(path, Grade)`` for each of ``paths`` as it is graded in ``pool``, ``len(jobs)`` at a time: each grading
+    holds one of ``jobs`` (its slot, so its uid) while it runs. A grading the run's stop interrupted
+    (:class:`.runner.Interrupted`: its worker killed by the grader) is left out, never recorded as the student's."""
     free = queue.Queue()
     for job in jobs:
         free.put(job)
@@ -265,17 +270,10 @@ def _graded(paths, assignments, jobs, timeout, run):
         finally:
             free.put(job)
 
-    pool = ThreadPoolExecutor(max_workers=len(jobs))
     futures = {pool.submit(one, path): path for path in paths}
-    try:
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Interrupted:
-                continue
-            yield futures[future], result
-    except BaseException:
-        run.stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    for future in as_completed(futures):
+        try:
+            result = future.result()
+        except Interrupted:
+            continue
+        yield futures[future], result
