@@ -344,9 +344,12 @@ def test_ctrl_c_stops_at_once_keeps_what_was_graded_and_says_so_in_one_line(tmp_
     subs = [submission(tmp_path, f"right_{SHIFT}.ipynb", SHIFT, answered=("shift",))]
     subs += [submission(tmp_path, f"loop{i}_{SHIFT}.ipynb", SHIFT, replace={"shift": loop}) for i in range(3)]
     book = tmp_path / "book.csv"
+    # SIGINT as a terminal's Ctrl-C sends it: pytest-xdist's workers ignore it, and an ignored signal stays ignored
+    # in a child, so the grader is started with the default disposition restored
     proc = subprocess.Popen([sys.executable, "-m", "ntm_course_instructor.cli", "grade", *map(str, subs), "--csv",
                              str(book), "--jobs", "1", "--timeout", "120"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:
         if line.startswith("graded ") and "right_" in line:
             break
