@@ -348,7 +348,7 @@ def test_ctrl_c_stops_at_once_keeps_what_was_graded_and_says_so_in_one_line(tmp_
     # in a child, so the grader is started with the default disposition restored
     proc = subprocess.Popen([sys.executable, "-m", "ntm_course_instructor.cli", "grade", *map(str, subs), "--csv",
                              str(book), "--jobs", "1", "--timeout", "120"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"},
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:
         if line.startswith("graded ") and "right_" in line:
@@ -356,7 +356,12 @@ def test_ctrl_c_stops_at_once_keeps_what_was_graded_and_says_so_in_one_line(tmp_
     time.sleep(2)                                 # the first endless loop is running now
     proc.send_signal(signal.SIGINT)
     began = time.monotonic()
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:             # say where it hangs: faulthandler prints every thread's stack
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate()
+        pytest.fail("the grader went on after Ctrl-C; its threads:\n" + err[-6000:])
     assert time.monotonic() - began < 10
     assert proc.returncode == 130
     assert "Traceback" not in err
