@@ -35,7 +35,7 @@ import queue
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from ntm_course import syllabus
@@ -271,9 +271,14 @@ def _graded(paths, assignments, jobs, timeout, run, pool):
             free.put(job)
 
     futures = {pool.submit(one, path): path for path in paths}
-    for future in as_completed(futures):
-        try:
-            result = future.result()
-        except Interrupted:
-            continue
-        yield futures[future], result
+    pending = set(futures)
+    while pending:
+        # a short wait, again and again: Ctrl-C's signal may reach another thread, and the main thread runs
+        # Python's handler only when it wakes (a wait without a timeout would hold it until a grading ends)
+        done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: paths.index(futures[f])):
+            try:
+                result = future.result()
+            except Interrupted:
+                continue
+            yield futures[future], result
