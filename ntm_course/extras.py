@@ -55,3 +55,12 @@ def _missing(user, extra, module):
                          f"pip install '{EXTRAS[extra]}'", name=module)
     error.extra = extra
     return error
+
+
+def ipython_shell():
+    """The running IPython shell (a notebook's kernel), or None outside IPython or without it installed."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()

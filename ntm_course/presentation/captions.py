@@ -14,6 +14,8 @@ import base64
 import html
 import io
 
+from ..extras import ipython_shell
+
 
 CAPTION = "ntm_caption"   # the Figure attribute that holds a caption set by set_caption
 
@@ -117,12 +119,7 @@ def enable(shell=None):
     and under it (an HTML display beside the PNG); a lesson asks for it once, in its set-up cell. Returns whether
     it took effect (False outside IPython). ``shell``: the IPython shell (default: the running one)."""
     from matplotlib.figure import Figure
-    if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return False
-        shell = get_ipython()
+    shell = ipython_shell() if shell is None else shell
     if shell is None:
         return False
     shell.display_formatter.formatters["text/html"].for_type(Figure, lambda fig: Captioned(fig)._repr_html_())

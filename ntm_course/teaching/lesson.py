@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import syllabus
+from ..extras import ipython_shell
 from ..heads import split_head_params
 from ..pieces import LIBRARY, PieceError, Pieces
 from .practice import EXERCISES, check, reference
@@ -443,14 +444,9 @@ def show_piece_errors_short(shell=None):
     """In IPython (Jupyter), show a :class:`~ntm_course.pieces.PieceError` as its message alone, first and
     short, instead of at the bottom of a long traceback (``%tb`` still prints the whole traceback). Done when
     this module is imported in a notebook; returns True when a shell was found."""
+    shell = ipython_shell() if shell is None else shell
     if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return False
-        shell = get_ipython()
-        if shell is None:
-            return False
+        return False
     shell.set_custom_exc((PieceError,), _short)
     return True
 

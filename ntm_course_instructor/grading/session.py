@@ -33,7 +33,7 @@ class GradingRun:
         self.sandbox = sandbox
         self.seed = secrets.randbits(31) if seed is None else int(seed)
         self.stop = threading.Event()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()   # kit() draws the cases it needs while holding it
         self.folder = None
         self.kits, self.drawn = {}, {}
         self.uid_base, self.uid_lock = None, None
@@ -56,15 +56,15 @@ class GradingRun:
 
     def kit(self, assignment, checks):
         """``(folder, specs)``: the kit of ``assignment`` (a :class:`.assignments.Assignment`), built once."""
-        names = [c.name for c in checks if c.name in EXERCISES]
-        cases = self.cases(names)
         with self.lock:
             if assignment not in self.kits:
+                names = [c.name for c in checks if c.name in EXERCISES]
                 if self.folder is None:
                     self.folder = tempfile.mkdtemp(prefix="ntm-grade-kits-")
                     os.chmod(self.folder, 0o711)   # the fallback's worker user reads its kit through it
                 folder = tempfile.mkdtemp(prefix=f"{assignment}-", dir=self.folder)
-                specs = build_kit(folder, [EXERCISES[n] for n in names], cases, tools(checks.locked.values()))
+                specs = build_kit(folder, [EXERCISES[n] for n in names], self.cases(names),
+                                  tools(checks.locked.values()))
                 self.kits[assignment] = (folder, specs)
             return self.kits[assignment]
 
