@@ -21,11 +21,13 @@ stages, ``read`` and ``write``. So an NTM can run on the learner's own code. A p
 the step with a :class:`~ntm_course.pieces.PieceError` that names it.
 """
 import inspect
+import warnings
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
+from . import fused
 from .checks import check_same_device_dtype, check_tensor
 from .controller import make_controller
 from .heads import HEAD_PARAMS, HeadParams
@@ -198,7 +200,15 @@ class NTM(nn.Module):
     The state is reset at the start of every call (every episode starts from the initial state).
     Takes the same arguments as :class:`NTMCell`, ``pieces=`` included: ``NTM(9, 8, pieces=my_pieces())``
     is an NTM made of the learner's functions, and ``model.cell.pieces = ...`` swaps them in a trained one.
+
+    ``model.fast = True`` runs :meth:`forward` on the fused memory step (:mod:`ntm_course.fused`, the fast path)
+    where it applies: the library's pieces, on a CPU, in float32 or float64; elsewhere, and in :meth:`trace`, the
+    eager step runs. The two agree to rounding (1e-5 in float32). Off by default (the eager step is the
+    reference); ``ntm-course train`` and the playground turn it on. A plain attribute, like ``pieces``: not in
+    the ``state_dict``.
     """
+
+    fast = False
 
     def __init__(self, input_size, output_size, **cell_kwargs):
         super().__init__()
@@ -216,7 +226,50 @@ class NTM(nn.Module):
         self.cell.pieces = pieces
 
     def forward(self, x, generator=None):
+        if self.fast and self._fast_applies(x):
+            return self._fast_forward(x, generator)
         return self.trace(x, record=False, generator=generator)[0]
+
+    def _fast_applies(self, x):
+        """Whether :meth:`forward` can run the fused step on ``x``; warns once when it was asked for but cannot be
+        built here (the eager step then runs)."""
+        if set(self.cell.pieces.mine()) - {"training_step"} or not fused.supports(x):
+            return False
+        ok, why = fused.available()
+        if not ok and not getattr(self, "_warned", False):
+            self._warned = True
+            warnings.warn(f"model.fast: the fused step is not available, running the eager step ({why})",
+                          stacklevel=3)
+        return ok
+
+    def _fast_forward(self, x, generator):
+        """:meth:`forward` on the fused step: per time step the controller, one matrix product for every head's
+        raw parameters (write heads first, then read heads) and :func:`ntm_course.fused.memory_step`."""
+        cell = self.cell
+        state = self._initial_state(x, generator)
+        layers = [layer for layer in (cell.write_heads, cell.read_heads) if layer is not None]
+        weight = torch.cat([layer.fc.weight for layer in layers]).t()
+        bias = torch.cat([layer.fc.bias for layer in layers])
+        K, clip = cell.read_heads.sizes["s"], cell.read_heads.clip
+        memory, reads, w_read, w_write, controller = state
+        hs, all_reads = [], []
+        for x_t in x:
+            h, controller = cell.controller(torch.cat([x_t, reads.flatten(1)], dim=1), controller)
+            memory, reads, w_read, w_write = fused.memory_step(memory, torch.addmm(bias, h, weight), w_write, w_read,
+                                                               K, clip)
+            hs.append(h)
+            all_reads.append(reads)
+        return cell.readout(torch.stack(hs), torch.stack(all_reads))
+
+    def _initial_state(self, x, generator):
+        """The checks on ``x (T, B, input_size)`` (a ValueError naming it), then the cell's initial state."""
+        cell = self.cell
+        check_tensor("x", x, 3, "T, B, input_size", (None, None, cell.input_size))
+        if x.shape[0] == 0:
+            raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
+        state = cell.initial_state(x.shape[1], generator)
+        check_same_device_dtype(x=x, memory=state.memory)
+        return state
 
     def trace(self, x, record=True, generator=None):
         """Run the sequence; return ``(logits (T, B, out), trace)``.
@@ -234,11 +287,7 @@ class NTM(nn.Module):
         With ``record=False`` it is empty.
         """
         cell = self.cell
-        check_tensor("x", x, 3, "T, B, input_size", (None, None, cell.input_size))
-        if x.shape[0] == 0:
-            raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
-        state = cell.initial_state(x.shape[1], generator)
-        check_same_device_dtype(x=x, memory=state.memory)
+        state = self._initial_state(x, generator)
         hs, reads, steps = [], [], []
         try:
             for x_t in x:
