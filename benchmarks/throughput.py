@@ -1,4 +1,4 @@
-"""Training-step throughput of the NTM: this checkout's step next to an earlier revision's and an nn.LSTM.
+"""Training-step throughput of the NTM: the eager step and the fast path, next to an earlier revision's and an nn.LSTM.
 
 Measures sequences per second of a full training step (forward, loss, backward, Adam update):
 
@@ -8,15 +8,17 @@ Measures sequences per second of a full training step (forward, loss, backward, 
 - on priority-sort episodes (20 inputs, 16 outputs: 37 steps) at batch 32 in the paper's priority-sort
   configuration: a feed-forward controller of 512 units with 8 read and 8 write heads.
 
-Each NTM runs twice, as this checkout builds it and as the ``--baseline`` revision did (``git archive`` of
-its ``ntm_course`` into a temporary folder, imported as ``ntm_course_baseline``), all in one process, the
-measurements interleaved round by round so that a busy machine slows every contender alike. On a CPU the
-clock is the process's CPU time. Prints a table of the best round of each, with the ratios.
+The NTM runs three ways: as the ``--baseline`` revision built it (``git archive`` of its ``ntm_course`` into a
+temporary folder, imported as ``ntm_course_baseline``), as this checkout builds it with the eager step (the
+reference), and with this checkout's fast path (``model.fast = True``: the fused memory step of
+:mod:`ntm_course.fused`, where it applies). All in one process, the measurements interleaved round by round so
+that a busy machine slows every contender alike. On a CPU the clock is the process's CPU time. Prints a table of
+the median round of each, with the ratios, and how long the fused step took to build (its first use on a
+machine; it is then cached on disk).
 
-``--compile`` adds a third NTM, this checkout's with its step compiled (``model.cell.step =
-torch.compile(model.cell.step)``), measured in the same rounds, and a second table: its throughput against the
-eager step and ``nn.LSTM``, and how long its first step took (compiling; much shorter with inductor's cache on
-disk from an earlier run).
+``--compile`` adds this checkout's NTM with its step compiled (``model.cell.step = torch.compile(model.cell.step)``),
+measured in the same rounds, and a second table: its throughput against the eager step and ``nn.LSTM``, and how
+long its first step took (compiling; much shorter with inductor's cache on disk from an earlier run).
 
     python benchmarks/throughput.py [--seconds 6] [--rounds 3] [--threads 1] [--baseline 37c01b6] [--device cpu]
                                     [--compile]
@@ -24,6 +26,7 @@ disk from an earlier run).
 import argparse
 import importlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -35,7 +38,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ntm_course import get_device
+from ntm_course import fused, get_device
 from ntm_course.experiments.checkpoints import RENAMED
 from ntm_course.experiments.config import build_model, make_config
 from ntm_course.experiments.tasks import bits_per_sequence, copy_batch, priority_sort_batch
@@ -111,14 +114,15 @@ def rate(step, batch_size, seconds, device):
 
 
 def contenders(baseline, batch, options, device, lstm=True, compiled=False):
-    """name -> training step: the baseline revision's NTM, this checkout's NTM, (for copy) an nn.LSTM and (with
-    ``compiled``) this checkout's NTM with its step compiled."""
+    """name -> training step: the baseline revision's NTM, this checkout's NTM eager and fast, (for copy) an nn.LSTM
+    and (with ``compiled``) this checkout's NTM with its step compiled."""
     steps = {}
-    models = [("before", baseline), ("now", None)] + ([("compiled", None)] if compiled else [])
+    models = [("before", baseline), ("eager", None), ("fast", None)] + ([("compiled", None)] if compiled else [])
     for name, training in models:
         torch.manual_seed(0)
         if training is None:
             model = build_model(make_config(**options))
+            model.fast = name == "fast"
             if name == "compiled":
                 model.cell.step = torch.compile(model.cell.step)
         else:
@@ -133,12 +137,12 @@ def contenders(baseline, batch, options, device, lstm=True, compiled=False):
 
 
 def measure(steps, batch_size, seconds, rounds, device):
-    """Interleaved rounds; the best round of each contender (the least disturbed by other work)."""
-    best = dict.fromkeys(steps, 0.0)
+    """Interleaved rounds; the median round of each contender."""
+    rates = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
-            best[name] = max(best[name], rate(step, batch_size, seconds / rounds, device))
-    return best
+            rates[name].append(rate(step, batch_size, seconds / rounds, device))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def per_lstm(rates, name):
@@ -149,7 +153,7 @@ def per_lstm(rates, name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="time per contender and setting (default 6)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as in every benchmark)")
     parser.add_argument("--baseline", default=BEFORE, help=f"the git revision to compare with, or a folder holding its ntm_course (default {BEFORE})")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
@@ -161,13 +165,20 @@ def main():
         parser.error("--seconds, --rounds, --threads and every batch size must be positive")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else get_device()
+    start = time.perf_counter()
+    built = fused.available()
+    build_seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as folder:
         baseline = import_revision(args.baseline, folder)
         print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} thread(s); 'before' is revision "
-              f"{args.baseline}; sequences per {'second' if device.type == 'cuda' else 'CPU second'}, the best of "
-              f"{args.rounds} interleaved rounds\n")
-        print("| setting | batch | NTM before | NTM now | nn.LSTM(100) | now / before | before / LSTM | now / LSTM |")
-        print("|---|---|---|---|---|---|---|---|")
+              f"{args.baseline}; sequences per {'second' if device.type == 'cuda' else 'CPU second'}, the median of "
+              f"{args.rounds} interleaved rounds")
+        fast = (f"the fused step, {build_seconds:.1f} s to build it (or load it from the cache)" if built[0]
+                else f"not available ({built[1]}): the eager step runs")
+        print(f"fast path: {fast}{'' if device.type == 'cpu' else ' (CPU only: here the eager step runs)'}\n")
+        print("| setting | batch | NTM before | NTM eager | NTM fast | nn.LSTM(100) | eager / before | fast / eager "
+              "| eager / LSTM | fast / LSTM |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         compiled_rows = []
         seeded = torch.Generator().manual_seed
         settings = [("copy, length 20", batch_size, copy_batch(batch_size, 20, 20, generator=seeded(0)),
@@ -181,15 +192,16 @@ def main():
             lstm = options["task"] == "copy"
             steps = contenders(baseline, batch, options, device, lstm, args.compile)
             r = measure(steps, batch_size, args.seconds, args.rounds, device)
-            print(f"| {setting} | {batch_size} | {r['before']:.1f} | {r['now']:.1f} | "
-                  f"{format(r['nn.LSTM'], '.1f') if lstm else ''} | {r['now'] / r['before']:.2f} | "
-                  f"{per_lstm(r, 'before')} | {per_lstm(r, 'now')} |", flush=True)
+            print(f"| {setting} | {batch_size} | {r['before']:.1f} | {r['eager']:.1f} | {r['fast']:.1f} | "
+                  f"{format(r['nn.LSTM'], '.1f') if lstm else ''} | {r['eager'] / r['before']:.2f} | "
+                  f"{r['fast'] / r['eager']:.2f} | {per_lstm(r, 'eager')} | {per_lstm(r, 'fast')} |", flush=True)
             if args.compile:
-                compiled_rows.append(f"| {setting} | {batch_size} | {r['now']:.1f} | {r['compiled']:.1f} | "
-                                     f"{r['compiled'] / r['now']:.2f} | {per_lstm(r, 'compiled')} | "
+                compiled_rows.append(f"| {setting} | {batch_size} | {r['eager']:.1f} | {r['compiled']:.1f} | "
+                                     f"{r['compiled'] / r['eager']:.2f} | {per_lstm(r, 'compiled')} | "
                                      f"{steps['compiled'].first_seconds:.1f} |")
         if compiled_rows:
-            print("\n| setting | batch | NTM now | NTM compiled | compiled / now | compiled / LSTM | first step (s) |")
+            print("\n| setting | batch | NTM eager | NTM compiled | compiled / eager | compiled / LSTM "
+                  "| first step (s) |")
             print("|---|---|---|---|---|---|---|")
             print("\n".join(compiled_rows))
 

@@ -31,6 +31,9 @@ FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC")
 # -ffast-math, which may link code that flushes every denormal in the whole process to zero. Where the compiler
 # refuses them (an older one, another architecture), the plain FLAGS build.
 TUNED = ("-march=native", "-fno-math-errno", "-fno-trapping-math", "-fassociative-math", "-fno-signed-zeros")
+VECTOR_MATH = ("-fopenmp-simd", "-DNTM_VECTOR_MATH")              # glibc's vector exp and log (libmvec)
+BUILDS = ((FLAGS + TUNED + VECTOR_MATH, ("-lmvec",)), (FLAGS + TUNED, ()), (FLAGS, ()))
+"""The builds tried in turn, ``(flags, libraries)``: the first that compiles is kept."""
 EPS2 = 1e-16   # the cosine similarity's eps (1e-8), squared, as ntm_course.addressing uses it
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
@@ -79,7 +82,8 @@ def build(force=False):
     a changed source, compiler or machine (a home folder shared by several) builds its own.
     """
     compiler, version = _compiler()
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), *FLAGS, *TUNED, version, _cpu()]).encode()).hexdigest()[:16]
+    recipe = [SOURCE.read_text(), *(" ".join(flags + libraries) for flags, libraries in BUILDS), version, _cpu()]
+    key = hashlib.sha256("\0".join(recipe).encode()).hexdigest()[:16]
     target = cache_dir() / f"memory_step-{key}.so"
     if target.exists() and not force:
         return target
@@ -87,9 +91,9 @@ def build(force=False):
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as folder:     # compile aside, then rename: atomic
             built = Path(folder) / target.name
-            for flags in (FLAGS + TUNED, FLAGS):
-                done = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(built)], capture_output=True,
-                                      text=True, timeout=300)
+            for flags, libraries in BUILDS:
+                done = subprocess.run([compiler, *flags, str(SOURCE), *libraries, "-o", str(built)],
+                                      capture_output=True, text=True, timeout=300)
                 if done.returncode == 0:
                     break
             else:

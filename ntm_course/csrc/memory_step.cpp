@@ -13,7 +13,25 @@
 #include <limits>
 #include <vector>
 
+#if defined(NTM_VECTOR_MATH)   // glibc's vector maths (libmvec, -lmvec): loops of exp and log take 8 at a time
+extern "C" {
+#pragma omp declare simd notinbranch
+float expf(float);
+#pragma omp declare simd notinbranch
+float logf(float);
+#pragma omp declare simd notinbranch
+double exp(double);
+#pragma omp declare simd notinbranch
+double log(double);
+}
+#endif
+
 namespace {
+
+inline float vexp(float x) { return expf(x); }
+inline double vexp(double x) { return exp(x); }
+inline float vlog(float x) { return logf(x); }
+inline double vlog(double x) { return log(x); }
 
 struct Shape {
     int64_t N, M, K, W, R, Pw, Pr, P, S;
@@ -25,13 +43,13 @@ Shape make_shape(int64_t N, int64_t M, int64_t K, int64_t W, int64_t R, double c
     s.Pr = M + K + 3;
     s.Pw = s.Pr + 2 * M;
     s.P = W * s.Pw + R * s.Pr;
-    s.S = 2 * N + W * (6 * N + s.Pw) + R * (6 * N + s.Pr);   // row norms of both memories, then each head's block
+    s.S = 2 * N + W * (7 * N + s.Pw) + R * (7 * N + s.Pr);   // row norms of both memories, then each head's block
     return s;
 }
 
 // Where head h's block starts in a batch element's work (the write heads first, then the read heads).
 inline int64_t head_offset(const Shape& s, int64_t h) {
-    return 2 * s.N + (h < s.W ? h * (6 * s.N + s.Pw) : s.W * (6 * s.N + s.Pw) + (h - s.W) * (6 * s.N + s.Pr));
+    return 2 * s.N + (h < s.W ? h * (7 * s.N + s.Pw) : s.W * (7 * s.N + s.Pw) + (h - s.W) * (7 * s.N + s.Pr));
 }
 
 template <typename T> T softplus(T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }   // torch's threshold 20
@@ -41,19 +59,23 @@ template <typename T> T clamp(T x, T c) { return std::min(std::max(x, -c), c); }
 // Offset k's shift as a rotation in [0, N): row i's weight comes from row i - o_k (mod N) = i + back(k) (mod N).
 inline int64_t back(int64_t k, int64_t K, int64_t N) { int64_t r = -(k - K / 2) % N; return r < 0 ? r + N : r; }
 
-template <typename T> void softmax(const T* z, T* out, int64_t n) {
-    T top = -std::numeric_limits<T>::infinity();
-    for (int64_t i = 0; i < n; ++i) top = std::max(top, z[i]);
-    T sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += (out[i] = std::exp(z[i] - top));
-    for (int64_t i = 0; i < n; ++i) out[i] /= sum;
+template <typename T> void softmax(const T* __restrict__ z, T* __restrict__ out, int64_t n) {
+    T top = -std::numeric_limits<T>::infinity(), sum = 0;
+#pragma omp simd reduction(max : top)
+    for (int64_t i = 0; i < n; ++i) top = z[i] > top ? z[i] : top;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = vexp(z[i] - top);
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < n; ++i) sum += out[i];
+    const T scale = T(1) / sum;
+    for (int64_t i = 0; i < n; ++i) out[i] *= scale;
 }
 
 // A head's block of the work array: its intermediate weightings, then its activated parameters (raw's layout).
 template <typename T> struct Head {
-    T *dot, *sim, *wc, *wg, *ws, *p, *act;
+    T *dot, *sim, *wc, *wg, *ws, *lw, *p, *act;     // lw: log max(ws, tiny)
     Head(T* block, int64_t N) : dot(block), sim(block + N), wc(block + 2 * N), wg(block + 3 * N), ws(block + 4 * N),
-                                p(block + 5 * N), act(block + 6 * N) {}
+                                lw(block + 5 * N), p(block + 6 * N), act(block + 7 * N) {}
 };
 
 template <typename T> void activate(const T* raw, T* act, const Shape& s, bool write) {
@@ -118,7 +140,8 @@ template <typename T> void row_dots(const T* __restrict__ mem, const T* __restri
 template <typename T> void row_norms(const T* mem, T* nm2, const Shape& s) { row_dots<T>(mem, nullptr, nm2, s); }
 
 // Eqs. 5-9 for one head: content (cosine, beta, softmax), interpolation, shift, sharpening -> w (N).
-template <typename T> void address(const T* mem, const T* nm2, Head<T> h, const T* w_prev, T* w, const Shape& s) {
+template <typename T> void address(const T* __restrict__ mem, const T* __restrict__ nm2, Head<T> h,
+                                   const T* __restrict__ w_prev, T* __restrict__ w, const Shape& s) {
     const int64_t N = s.N, M = s.M, K = s.K;
     const T* key = h.act;
     const T beta = h.act[M], g = h.act[M + 1], gamma = h.act[M + 2 + K];
@@ -137,14 +160,18 @@ template <typename T> void address(const T* mem, const T* nm2, Head<T> h, const 
         for (int64_t i = 0; i < N; ++i) h.ws[i] += shift[k] * h.wg[i + r < N ? i + r : i + r - N];
     }
     const T tiny = std::numeric_limits<T>::min();
-    for (int64_t i = 0; i < N; ++i) z[i] = gamma * std::log(std::max(h.ws[i], tiny));
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) h.lw[i] = vlog(h.ws[i] > tiny ? h.ws[i] : tiny);
+    for (int64_t i = 0; i < N; ++i) z[i] = gamma * h.lw[i];
     softmax(z.data(), h.p, N);
     for (int64_t i = 0; i < N; ++i) w[i] = h.ws[i] > 0 ? h.p[i] : T(0);
 }
 
 // The backward of address(): gw (N, d loss / d w) -> adds to gmem (N, M), writes gact (key .. gamma) and gw_prev.
-template <typename T> void address_backward(const T* mem, const T* nm2, Head<T> h, const T* w_prev, const T* gw,
-                                            T* gmem, T* gact, T* gw_prev, const Shape& s) {
+template <typename T> void address_backward(const T* __restrict__ mem, const T* __restrict__ nm2, Head<T> h,
+                                            const T* __restrict__ w_prev, const T* __restrict__ gw,
+                                            T* __restrict__ gmem, T* __restrict__ gact, T* __restrict__ gw_prev,
+                                            const Shape& s) {
     const int64_t N = s.N, M = s.M, K = s.K;
     const T* key = h.act;
     const T beta = h.act[M], g = h.act[M + 1], gamma = h.act[M + 2 + K];
@@ -156,7 +183,7 @@ template <typename T> void address_backward(const T* mem, const T* nm2, Head<T> 
     T ggamma = 0;
     for (int64_t i = 0; i < N; ++i) {
         gz[i] = h.p[i] * ((h.ws[i] > 0 ? gw[i] : T(0)) - dot);
-        ggamma += gz[i] * std::log(std::max(h.ws[i], tiny));
+        ggamma += gz[i] * h.lw[i];
     }
     for (int64_t i = 0; i < N; ++i) gz[i] = h.ws[i] >= tiny ? gz[i] * gamma / h.ws[i] : T(0);   // now d/d ws
     for (int64_t k = 0; k < K; ++k) {                              // shift: ws(i) = sum_k s_k wg(i - o_k)
@@ -239,10 +266,13 @@ template <typename T> void forward(const Shape& s, int64_t B, const T* mem0, con
             activate(rw + W * s.Pw + h * s.Pr, head.act, s, false);
             T* w = wr + (b * R + h) * N;
             address(m1, wk + N, head, wr_prev + (b * R + h) * N, w, s);
-            T* r = reads + (b * R + h) * M;
+            T* __restrict__ r = reads + (b * R + h) * M;
+            const T* __restrict__ m = m1;
             std::fill(r, r + M, T(0));
-            for (int64_t i = 0; i < N; ++i)
-                for (int64_t j = 0; j < M; ++j) r[j] += w[i] * m1[i * M + j];
+            for (int64_t i = 0; i < N; ++i) {
+                const T wi = w[i];
+                for (int64_t j = 0; j < M; ++j) r[j] += wi * m[i * M + j];
+            }
         }
     }
 }
@@ -265,13 +295,14 @@ template <typename T> void backward(const Shape& s, int64_t B, const T* mem0, co
         auto head = [&](int64_t h) { return Head<T>(const_cast<T*>(wk) + head_offset(s, h), N); };
         for (int64_t h = 0; h < W; ++h) act_w[h] = head(h).act;
         for (int64_t h = 0; h < R; ++h) {                          // the reads, then the read heads' addressing
-            const T* w = wr + (b * R + h) * N;
-            const T* gr = g_reads + (b * R + h) * M;
+            const T* __restrict__ w = wr + (b * R + h) * N;
+            const T* __restrict__ gr = g_reads + (b * R + h) * M;
+            T* __restrict__ g1 = gm1.data();
             for (int64_t i = 0; i < N; ++i) {
                 T sum = g_wr[(b * R + h) * N + i];
                 for (int64_t j = 0; j < M; ++j) {
                     sum += gr[j] * m1[i * M + j];
-                    gm1[i * M + j] += w[i] * gr[j];
+                    g1[i * M + j] += w[i] * gr[j];
                 }
                 gw[i] = sum;
             }
@@ -285,21 +316,23 @@ template <typename T> void backward(const Shape& s, int64_t B, const T* mem0, co
         before[0] = 1;
         after[W] = 1;
         if (W == 1) {                                              // one write head: M_t = M_{t-1} (1 - w e) + w a
-            const T* __restrict__ e = act_w[0] + E;
-            const T* __restrict__ a = e + M;
-            T* __restrict__ ge = grw + E;
-            T* __restrict__ gadd = ge + M;
-            const T* __restrict__ g1 = gm1.data();
-            T* __restrict__ g0 = gm0;
+            const T *e = act_w[0] + E, *a = e + M;
+            T *ge = grw + E, *gadd = ge + M;
             for (int64_t i = 0; i < N; ++i) {
                 const T w = ww[b * N + i];
+                const T* g1 = gm1.data() + i * M;
+                const T* m = m0 + i * M;
+                T* g0 = gm0 + i * M;
                 T sum = 0;
+#pragma GCC ivdep
                 for (int64_t j = 0; j < M; ++j) {
-                    const T g = g1[i * M + j], m = m0[i * M + j];
-                    g0[i * M + j] = g * (T(1) - w * e[j]);
-                    sum += g * (a[j] - e[j] * m);
-                    ge[j] -= g * w * m;
-                    gadd[j] += g * w;
+                    g0[j] = g1[j] * (T(1) - w * e[j]);
+                    sum += g1[j] * (a[j] - e[j] * m[j]);
+                }
+#pragma GCC ivdep
+                for (int64_t j = 0; j < M; ++j) {
+                    ge[j] -= g1[j] * w * m[j];
+                    gadd[j] += g1[j] * w;
                 }
                 gwrite[i] = sum;
             }
