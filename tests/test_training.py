@@ -8,6 +8,7 @@ import torch
 
 from ntm_course.experiments import state as state_module, training
 from ntm_course.experiments.config import COUNT, ModelConfig, TrainConfig, build_model, make_config
+from ntm_course.experiments.tasks import TASKS
 from ntm_course.experiments.training import (LearningRate, SpikeClip, TrainingDiverged, TrainResult,
                                              learning_rate, load_checkpoint, load_model, train)
 from ntm_course.teaching.cli import main
@@ -273,7 +274,7 @@ def test_spike_clip_scales_a_spike_down_to_k_times_the_recent_median():
     for _ in range(200):
         clip([_gradient(1.0)])
     assert len(clip.norms) == SpikeClip.WINDOW       # a window of the last 100
-    off = SpikeClip(make_config("copy"))
+    off = SpikeClip(make_config("copy", grad_clip_spikes=None))     # copy's default (2) turned off
     big = _gradient(1e6)
     off([big])
     assert off.norms == [] and torch.linalg.vector_norm(big.grad).item() == pytest.approx(1e6)
@@ -396,17 +397,33 @@ def test_every_option_but_a_path_has_a_range_or_choices():
 @pytest.mark.parametrize("bad", ["-1", "nan", "x"])
 def test_cli_rejects_a_bad_number_in_one_line_naming_the_option(name, bad, no_training, capsys):
     flag = "--" + name.replace("_", "-")
+    # an option that may be None (by default, or turning off a task's default) also takes "off"
+    off = " or off" if name in OPTIONAL else ""
     assert usage_error(capsys, [flag, bad]) == [
         "usage: ntm-course train TASK [options]",
-        f"ntm-course train: error: argument {flag}: must be {NUMERIC.get(name, COUNT)[2]}, got '{bad}'"]
+        f"ntm-course train: error: argument {flag}: must be {NUMERIC.get(name, COUNT)[2]}{off}, got '{bad}'"]
     assert no_training == []
+
+
+OPTIONAL = {f.name for f in fields(TrainConfig) if f.default is None} | {
+    name for task in TASKS.values() for name in task.train_defaults}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONAL - {"init_from"}))
+def test_cli_off_turns_an_optional_number_off(name, no_training):
+    """``off`` is None: copy's default spike clip (2) is turned off so, and the lr default is copy's own unless given."""
+    assert main(["train", "copy", "--" + name.replace("_", "-"), "OFF"]) == 0
+    assert no_training[0][name] is None
+    if name == "grad_clip_spikes":
+        assert make_config("copy", **{k: v for k, v in no_training[0].items() if k in NUMERIC})[name] is None
+        assert make_config("copy")[name] == 2.0 and make_config("ngrams")[name] is None
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--steps", "-5"], "argument --steps: must be an integer >= 1, got '-5'"),
     (["--batch-size", "0"], "argument --batch-size: must be an integer >= 1, got '0'"),
     (["--steps", "2.5"], "argument --steps: must be an integer >= 1, got '2.5'"),
-    (["--lr", "inf"], "argument --lr: must be a finite number > 0, got 'inf'"),
+    (["--lr", "inf"], "argument --lr: must be a finite number > 0 or off, got 'inf'"),
     (["--grad-clip", "0"], "argument --grad-clip: must be a finite number > 0, got '0'"),
     (["--shift-width", "4"], "argument --shift-width: must be an odd integer >= 1, got '4'"),
     (["--num-read-heads", "0"], "argument --num-read-heads: must be an integer >= 1, got '0'"),
@@ -424,10 +441,11 @@ def test_cli_passes_values_at_the_ends_of_their_ranges_on(no_training, capsys):
                  "--no-progress"]) == 0
     assert main(["train", "copy", "--seed", "0"]) == 0
     assert no_training == [
-        dict(checkpoint=None, resume=None, history_path=None, progress=False, device=None, compile=False, steps=1,
-             num_write_heads=0, shift_width=1, seed=2 ** 32 - 1, lr=1e-3, curriculum=True, one_size_per_batch=False,
-             model="lstm"),
-        dict(checkpoint=None, resume=None, history_path=None, progress=True, device=None, compile=False, seed=0)]
+        dict(checkpoint=None, resume=None, history_path=None, progress=False, device=None, compile=False, fast=True,
+             steps=1, num_write_heads=0, shift_width=1, seed=2 ** 32 - 1, lr=1e-3, curriculum=True,
+             one_size_per_batch=False, model="lstm"),
+        dict(checkpoint=None, resume=None, history_path=None, progress=True, device=None, compile=False, fast=True,
+             seed=0)]
     assert capsys.readouterr().out == "{}\n{}\n"
 
 
@@ -506,7 +524,7 @@ def compiled(monkeypatch):
 
 
 def test_compile_traces_the_step_with_the_same_numbers_and_gives_back_an_uncompiled_model(compiled):
-    plain = train("copy", steps=6, **TINY)
+    plain = train("copy", steps=6, fast=False, **TINY)       # the eager step, which compile compiles
     fast = train("copy", steps=6, compile=True, **TINY)
     assert fast.history == [{**r, "seconds": fast.history[i]["seconds"]} for i, r in enumerate(plain.history)]
     assert all(torch.equal(x, y) for x, y in zip(weights(plain.model).values(), weights(fast.model).values()))

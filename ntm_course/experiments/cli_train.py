@@ -13,15 +13,22 @@ BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True,
                  "false": False, "no": False, "off": False, "0": False}
 
 
-def _number(name, check):
+OFF = "off"
+"""What an option that may be None (``--grad-clip-spikes``, ``--lr-halflife``, ...) takes to be None: ``off``, to
+turn off a task's default (copy's ``grad_clip_spikes=2``)."""
+
+
+def _number(name, check, optional=False):
     """An argparse ``type`` for option ``name``: its value, or a usage error saying what it must be.
 
     ``check``: ``(type, test, what the test asks)``, the field's range
-    (:func:`ntm_course.experiments.config.option`)."""
+    (:func:`ntm_course.experiments.config.option`); ``optional``: the field may be None, which ``off`` gives."""
     kind, test, wanted = check
 
     def convert(text):
-        error = argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        if optional and text.lower() == OFF:
+            return OFF
+        error = argparse.ArgumentTypeError(f"must be {wanted}{' or off' if optional else ''}, got {text!r}")
         try:
             value = kind(text)
         except ValueError:
@@ -63,20 +70,26 @@ def add_arguments(parser):
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.add_argument("--compile", action="store_true",
                         help="run the NTM's step compiled by torch.compile (faster once compiled; opt-in)")
+    parser.add_argument("--no-fast", dest="fast", action="store_false",
+                        help="run the eager step, the reference, not the fused one (the fast path, on a CPU; "
+                             "the two agree to rounding, so a seed's numbers differ between them)")
     parser.add_argument("--threads", type=_number("threads", COUNT),
                         help="torch CPU threads for this run (1 is fastest for small models; restored afterwards)")
     parser.add_argument("--task-option", action="append", default=[], metavar="NAME=INT",
                         help="an argument of the task's generator, e.g. max_length=10 (repeatable)")
     for f in _options():
         flag, doc = "--" + f.name.replace("_", "-"), f.metadata["doc"]
-        about = f"{doc + '; ' if doc else ''}default {f.default}"
+        by_task = "".join(f", {task}: {spec.train_defaults[f.name]}" for task, spec in sorted(TASKS.items())
+                          if f.name in spec.train_defaults)
+        about = f"{doc + '; ' if doc else ''}default {f.default}{by_task}"
         if isinstance(f.default, bool):
             parser.add_argument(flag, type=_boolean, default=None, metavar="BOOL", help=about)
         elif f.metadata["choices"]:
             parser.add_argument(flag, choices=f.metadata["choices"], default=None, help=about)
         elif f.metadata["check"]:
-            parser.add_argument(flag, type=_number(f.name, f.metadata["check"]), default=None,
-                                help=f"{f.metadata['check'][2]}: {about}")
+            optional = f.default is None or bool(by_task)
+            parser.add_argument(flag, type=_number(f.name, f.metadata["check"], optional), default=None,
+                                help=f"{f.metadata['check'][2]}{' or off' if optional else ''}: {about}")
         else:
             parser.add_argument(flag, default=None, help=about)
 
@@ -84,7 +97,8 @@ def add_arguments(parser):
 def train_options(args):
     """The keyword arguments of :func:`~ntm_course.experiments.training.train` the command line set: the config
     fields given and ``task_options`` from ``--task-option NAME=INT``; a SystemExit naming a bad one."""
-    options = {f.name: getattr(args, f.name) for f in _options() if getattr(args, f.name) is not None}
+    options = {f.name: None if getattr(args, f.name) == OFF else getattr(args, f.name) for f in _options()
+               if getattr(args, f.name) is not None}
     if args.task_option:
         try:
             options["task_options"] = {k: int(v) for k, v in (o.split("=", 1) for o in args.task_option)}

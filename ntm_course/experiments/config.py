@@ -122,9 +122,11 @@ def defaults(config_class):
 
 def make_config(task, task_options=None, **options):
     """The full configuration of a run: ``task``, ``task_options`` and every field of :class:`ModelConfig` and
-    :class:`TrainConfig`, defaults overridden by ``options``. An unknown option (or an old name, see
+    :class:`TrainConfig`, defaults overridden by the task's best-known options (its
+    :attr:`~ntm_course.experiments.tasks.Task.train_defaults`: copy's ``lr=5e-3, grad_clip_spikes=2``), then by
+    ``options`` (``grad_clip_spikes=None`` turns copy's off). An unknown option (or an old name, see
     :data:`~ntm_course.experiments.checkpoints.RENAMED`) or a value out of range is a ValueError naming it."""
-    get_task(task)
+    options = {**get_task(task).train_defaults, **options}
     model_names, train_names = defaults(ModelConfig), defaults(TrainConfig)
     unknown = sorted(set(options) - set(model_names) - set(train_names))
     if unknown:

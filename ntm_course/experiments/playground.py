@@ -195,6 +195,8 @@ class Session:
         max_steps: the thread stops by itself after this many updates (``None``: when stopped).
         eval_size: held-out episodes scored after each chunk. device: default :func:`ntm_course.get_device`.
         pieces: a :class:`~ntm_course.pieces.Pieces` (``my_pieces()``): the NTM runs on the learner's functions.
+        fast: train on the fused memory step (``model.fast``, :mod:`ntm_course.fused`) where it applies: the
+            library's pieces, on a CPU (about 3x the eager step's speed; the learner's own pieces run eagerly).
 
     ``status`` is ``"ready"``, ``"running"``, ``"paused"``, ``"stopped"``, ``"finished"`` (``max_steps`` reached) or
     ``"failed"`` (``error`` holds the exception, e.g. :class:`~ntm_course.experiments.state.TrainingDiverged`).
@@ -202,7 +204,7 @@ class Session:
 
     def __init__(self, task="copy", metric=None, controller="lstm", controller_size=32, N=16, M=8, num_read_heads=1,
                  num_write_heads=1, lr=3e-3, batch_size=16, grad_clip=10.0, seed=0, chunk=10, max_steps=None,
-                 eval_size=64, device=None, pieces=None):
+                 eval_size=64, device=None, pieces=None, fast=True):
         self.task = playground_task(task, metric)
         for name, value in (("chunk", chunk), ("batch_size", batch_size), ("eval_size", eval_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -226,6 +228,7 @@ class Session:
             model = NTM(self.task.input_size, self.task.output_size, pieces=pieces,
                         **{k: self.config[k] for k in MODEL_OPTIONS})
         self.model = model.to(self.device)
+        self.model.fast = fast
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=float(lr))
         self.data = torch.Generator().manual_seed(seed)
         self.held_out = Batch(*self.task.make(eval_size, generator=torch.Generator().manual_seed(HELD_OUT_SEED)))

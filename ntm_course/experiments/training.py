@@ -30,11 +30,17 @@ rather than for its longest episode's. With ``init_from`` a new model starts fro
 (:func:`warm_start`): repeat copy, say, from the shipped copy model, which already knows how to write a
 sequence and read it back once.
 
+On a CPU the NTM trains on the fast path (``fast=True``, the default; ``--no-fast`` for the eager step, the
+reference): its memory step fused into one C++ call forward and one backward (:mod:`ntm_course.fused`, compiled
+on first use in about 3 seconds and cached), about 3x the eager step's speed. Where there is no C++ compiler, a
+GPU or the learner's own pieces, the eager step runs.
+
 With ``compile=True`` (``--compile``) the NTM's step runs compiled by ``torch.compile``: faster once compiled,
 after a compilation the first time on a machine (inductor keeps what it compiled on disk); opt-in, for long runs
 (its speed-up: ``benchmarks/README.md``).
 
-Reproducible: the same seed gives the same numbers on CPU (compiled, the same numbers as other compiled runs:
+Reproducible: the same seed gives the same numbers on CPU (fast or eager, the same numbers as other such runs;
+compiled, the same numbers as other compiled runs:
 compiled kernels round differently from eager ones), and a run resumed from a checkpoint continues
 exactly as the uninterrupted run would (the checkpoint holds the weights, the optimiser, the data
 generator's and torch's random states, the curriculum level, the learning-rate drop, the recent gradient norms
@@ -77,7 +83,7 @@ class TrainResult(NamedTuple):
 
 
 def train(task="copy", checkpoint=None, resume=None, history_path=None, progress=True, device=None,
-          callback=None, pieces=None, compile=False, **options):
+          callback=None, pieces=None, compile=False, fast=True, **options):
     """Train a model on ``task``; return a :class:`TrainResult` ``(model, history, config)``.
 
     Args:
@@ -96,6 +102,10 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
             training and evaluation; the model returned runs it uncompiled again. Not saved in the checkpoint
             (a run may resume with or without it). A ValueError for ``model="lstm"``; :class:`CompileFailed`
             when ``torch.compile`` cannot compile it (no C++ compiler, say).
+        fast: run the NTM on the fused memory step (``model.fast``, :mod:`ntm_course.fused`) where it applies: the
+            library's pieces on a CPU (not with ``compile``, which compiles the eager step). On by default; its
+            numbers agree with the eager step's to rounding, so a seed gives the same numbers with the same
+            ``fast``. Not saved in the checkpoint (a run may resume either way); the model returned has it off.
         options: any field of :class:`~ntm_course.experiments.config.ModelConfig` (the model's constructor
             arguments) and :class:`~ntm_course.experiments.config.TrainConfig`, and ``task_options`` (a dict of
             arguments for the task's generator, e.g. ``{"max_length": 10}``). ``warmup_steps=W`` raises the
@@ -120,7 +130,8 @@ def train(task="copy", checkpoint=None, resume=None, history_path=None, progress
     saved = load_checkpoint(resume) if resume is not None else None
     config = _run_config(task, saved, options)
     with rng_isolated(config["seed"]):      # the model's initialisation draws from forked, seeded generators
-        return _train(config, saved, checkpoint, history_path, progress, device, callback, pieces, compile)
+        return _train(config, saved, checkpoint, history_path, progress, device, callback, pieces, compile,
+                      fast and not compile)
 
 
 def _run_config(task, saved, options):
@@ -134,13 +145,14 @@ def _run_config(task, saved, options):
     return make_config(**{**saved["config"], **options})
 
 
-def _train(config, saved, checkpoint, history_path, progress, device, callback, pieces, compile):
+def _train(config, saved, checkpoint, history_path, progress, device, callback, pieces, compile, fast):
     """The loop of :func:`train`, run inside isolated random states: update, evaluate every ``eval_every``
     steps (a history row, the checkpoint), stop at ``steps``, ``target_errors`` or ``max_minutes``."""
     c = SimpleNamespace(**config)
     device = torch.device(device) if device is not None else get_device()
     spec = get_task(c.task)
     state = TrainState.start(config, device, pieces, warm=saved is None)
+    state.model.fast = fast and isinstance(state.model, NTM)
     failures = _compile_step(state.model, config) if compile else ()   # the exceptions that mean it failed
     held_out = batch_to(spec.make(c.eval_size, **c.task_options,
                                   generator=torch.Generator().manual_seed(c.seed + 1_000_000)), device)
@@ -179,6 +191,7 @@ def _train(config, saved, checkpoint, history_path, progress, device, callback, 
         bar.close()
         if compile:
             del state.model.cell.step          # the instance's compiled step: the class's own runs again
+    state.model.fast = False
     state.model.eval()
     return TrainResult(state.model, state.history, config)
 
@@ -224,7 +237,7 @@ def run(args):
         try:
             result = train(args.task, checkpoint=args.checkpoint, resume=args.resume,
                            history_path=args.history_path, progress=args.progress, device=args.device,
-                           compile=args.compile, **options)
+                           compile=args.compile, fast=args.fast, **options)
         except (TrainingDiverged, CompileFailed, ValueError) as error:
             print(f"error: {error}")
             return 1

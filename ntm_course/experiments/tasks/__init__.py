@@ -45,7 +45,10 @@ class Task(NamedTuple):
     (``None``: the task has no size range);
     generalisation: ``(label, kwargs)`` test settings beyond the training distribution;
     floor: ``(label, estimator)``, an estimator ``(inputs, targets) -> probabilities`` that no model can beat
-    on average, scored beside the model (N-grams: the Bayes-optimal estimator), or ``None``.
+    on average, scored beside the model (N-grams: the Bayes-optimal estimator), or ``None``;
+    train_defaults: the training options whose best-known value for this task differs from
+    :class:`~ntm_course.experiments.config.TrainConfig`'s default (copy: the recipe that converged on 20 of 20
+    seeds, ``benchmarks/README.md``); :func:`~ntm_course.experiments.config.make_config` starts from them.
     """
     make: Callable
     input_size: int
@@ -54,6 +57,7 @@ class Task(NamedTuple):
     size: tuple = None
     generalisation: tuple = ()
     floor: tuple = None
+    train_defaults: dict = {}
 
 
 TASKS = {
@@ -61,7 +65,8 @@ TASKS = {
         copy_batch, copy.INPUT_SIZE, copy.OUTPUT_SIZE,
         ExplorerSize("sequence length", 1, 120, 20, lambda n: dict(min_length=n, max_length=n)),
         ("min_length", "max_length", 2),
-        tuple((f"length {L}", dict(min_length=L, max_length=L)) for L in (10, 20, 30, 50, 80, 120))),
+        tuple((f"length {L}", dict(min_length=L, max_length=L)) for L in (10, 20, 30, 50, 80, 120)),
+        train_defaults={"lr": 5e-3, "grad_clip_spikes": 2.0}),
     # repeat copy's curriculum grows the repeats from 1 (plain copy): the NTM learns to copy once, then to go back
     "repeat_copy": Task(
         repeat_copy_batch, repeat_copy.INPUT_SIZE, repeat_copy.OUTPUT_SIZE,
