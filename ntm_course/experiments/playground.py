@@ -434,10 +434,10 @@ class Session:
         return path
 
     @classmethod
-    def load(cls, path, task=None, metric=None, device=None, pieces=None):
+    def load(cls, path, task=None, metric=None, device=None, pieces=None, fast=True):
         """A session that goes on from a saved one exactly as the saved one would have (same weights, optimiser,
-        data and history). ``task``: needed when the run was on the learner's own generator (functions are not
-        saved): the same generator again."""
+        data and history; with the same ``fast``). ``task``: needed when the run was on the learner's own generator
+        (functions are not saved): the same generator again."""
         run = _read(path)
         saved = run["playground"]
         if task is None:
@@ -454,7 +454,7 @@ class Session:
                       controller_size=c["controller_size"], N=c["N"], M=c["M"], num_read_heads=c["num_read_heads"],
                       num_write_heads=c["num_write_heads"], lr=c["lr"], batch_size=c["batch_size"],
                       grad_clip=c["grad_clip"], seed=c["seed"], chunk=saved.get("chunk", 10), device=device,
-                      pieces=pieces)
+                      pieces=pieces, fast=fast)
         session.model.load_state_dict(run["model"])
         session.optimizer.load_state_dict(run["optimizer"])
         session.data.set_state(run["data"])
