@@ -110,6 +110,8 @@ def _declare(lib):
     for suffix in SUFFIX.values():
         getattr(lib, f"ntm_forward_{suffix}").argtypes = [i64] * 6 + [f64] * 2 + [ptr] * 9
         getattr(lib, f"ntm_backward_{suffix}").argtypes = [i64] * 6 + [f64] * 2 + [ptr] * 16
+        getattr(lib, f"ntm_lstm_forward_{suffix}").argtypes = [i64] * 2 + [ptr] * 4
+        getattr(lib, f"ntm_lstm_backward_{suffix}").argtypes = [i64] * 2 + [ptr] * 7
     return lib
 
 
@@ -170,6 +172,35 @@ class _MemoryStep(torch.autograd.Function):
             memory.shape[0], N, M, K, W, R, clip, EPS2,
             *_ptrs(memory, new, raw, ww_prev, wr_prev, wr, ww, work, g_memory, g_reads, g_wr, g_ww, *outs))
         return (*outs, None)
+
+
+class _LSTMCell(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, gates, c_prev):
+        gates, c_prev = gates.contiguous(), c_prev.contiguous()
+        h, c = torch.empty_like(c_prev), torch.empty_like(c_prev)
+        getattr(library(), f"ntm_lstm_forward_{SUFFIX[gates.dtype]}")(*c.shape, *_ptrs(gates, c_prev, h, c))
+        ctx.save_for_backward(gates, c_prev, c)
+        return h, c
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g_h, g_c):
+        gates, c_prev, c = ctx.saved_tensors
+        g_gates, g_c_prev = torch.empty_like(gates), torch.empty_like(c_prev)
+        getattr(library(), f"ntm_lstm_backward_{SUFFIX[gates.dtype]}")(
+            *c.shape, *_ptrs(gates, c_prev, c, g_h.contiguous(), g_c.contiguous(), g_gates, g_c_prev))
+        return g_gates, g_c_prev
+
+
+def lstm_cell(gates, c_prev):
+    """The pointwise part of an LSTM cell, fused: ``gates (B, 4H)`` (``x W_ih^T + b_ih + h W_hh^T + b_hh``, in
+    torch's order: input, forget, cell, output) and ``c_prev (B, H)`` -> ``(h, c)``, each ``(B, H)``::
+
+        c = sigmoid(f) * c_prev + sigmoid(i) * tanh(g),    h = sigmoid(o) * tanh(c)
+
+    what :class:`torch.nn.LSTMCell` computes after its two matrix products (a CPU tensor, float32 or float64)."""
+    return _LSTMCell.apply(gates, c_prev)
 
 
 def memory_step(memory, raw, ww_prev, wr_prev, K, clip=20.0):

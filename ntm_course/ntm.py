@@ -29,7 +29,7 @@ from torch import nn
 
 from . import fused
 from .checks import check_same_device_dtype, check_tensor
-from .controller import make_controller
+from .controller import LSTMController, make_controller
 from .heads import HEAD_PARAMS, HeadParams
 from .memory import InitialMemory
 from .pieces import LIBRARY, PieceError, Pieces
@@ -243,8 +243,9 @@ class NTM(nn.Module):
         return ok
 
     def _fast_forward(self, x, generator):
-        """:meth:`forward` on the fused step: per time step the controller, one matrix product for every head's
-        raw parameters (write heads first, then read heads) and :func:`ntm_course.fused.memory_step`."""
+        """:meth:`forward` on the fused step: per time step the controller (a one-layer LSTM as one matrix product
+        and :func:`ntm_course.fused.lstm_cell`), one matrix product for every head's raw parameters (write heads
+        first, then read heads) and :func:`ntm_course.fused.memory_step`."""
         cell = self.cell
         state = self._initial_state(x, generator)
         layers = [layer for layer in (cell.write_heads, cell.read_heads) if layer is not None]
@@ -252,9 +253,19 @@ class NTM(nn.Module):
         bias = torch.cat([layer.fc.bias for layer in layers])
         K, clip = cell.read_heads.sizes["s"], cell.read_heads.clip
         memory, reads, w_read, w_write, controller = state
+        lstm = cell.controller.cells[0] if isinstance(cell.controller, LSTMController) \
+            and len(cell.controller.cells) == 1 else None
+        if lstm is not None:      # [x, r, h] (W_ih W_hh)^T + b_ih + b_hh: the gates in one product
+            lstm_weight, lstm_bias = torch.cat([lstm.weight_ih, lstm.weight_hh], dim=1).t(), lstm.bias_ih + lstm.bias_hh
         hs, all_reads = [], []
         for x_t in x:
-            h, controller = cell.controller(torch.cat([x_t, reads.flatten(1)], dim=1), controller)
+            if lstm is None:
+                h, controller = cell.controller(torch.cat([x_t, reads.flatten(1)], dim=1), controller)
+            else:
+                ((h, c),) = controller
+                gates = torch.addmm(lstm_bias, torch.cat([x_t, reads.flatten(1), h], dim=1), lstm_weight)
+                h, c = fused.lstm_cell(gates, c)
+                controller = ((h, c),)
             memory, reads, w_read, w_write = fused.memory_step(memory, torch.addmm(bias, h, weight), w_write, w_read,
                                                                K, clip)
             hs.append(h)

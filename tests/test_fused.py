@@ -211,3 +211,32 @@ def test_supports_only_cpu_float32_and_float64():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert not fused.supports(torch.zeros(1, device="meta"))
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-6)])
+def test_the_fused_lstm_cell_is_torchs_lstm_cell(dtype, tol):
+    """The gates from one product of [x, h] with [W_ih W_hh], then fused.lstm_cell: torch's LSTMCell, values and
+    gradients (of the weights, x and both states)."""
+    torch.manual_seed(3)
+    cell = torch.nn.LSTMCell(7, 5).to(dtype)
+    x, h0, c0 = (torch.randn(3, n, dtype=dtype, requires_grad=True) for n in (7, 5, 5))
+    results = []
+    for run in ("torch", "fused"):
+        if run == "torch":
+            h, c = cell(x, (h0, c0))
+        else:
+            gates = torch.addmm(cell.bias_ih + cell.bias_hh, torch.cat([x, h0], 1),
+                                torch.cat([cell.weight_ih, cell.weight_hh], 1).t())
+            h, c = fused.lstm_cell(gates, c0)
+        (h.sin().sum() + (c * c).sum()).backward()
+        results.append([h.detach(), c.detach()] + [t.grad.clone() for t in (x, h0, c0, *cell.parameters())])
+        for t in (x, h0, c0, *cell.parameters()):
+            t.grad = None
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=tol, rtol=tol)
+
+
+def test_the_fused_lstm_cell_passes_gradcheck():
+    g = torch.Generator().manual_seed(4)
+    gates, c = (torch.randn(2, n, generator=g, dtype=torch.float64, requires_grad=True) for n in (12, 3))
+    assert torch.autograd.gradcheck(fused.lstm_cell, (gates, c))

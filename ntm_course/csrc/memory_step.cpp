@@ -23,6 +23,10 @@ float logf(float);
 double exp(double);
 #pragma omp declare simd notinbranch
 double log(double);
+#pragma omp declare simd notinbranch
+float tanhf(float);
+#pragma omp declare simd notinbranch
+double tanh(double);
 }
 #endif
 
@@ -31,6 +35,8 @@ namespace {
 inline float vexp(float x) { return expf(x); }
 inline double vexp(double x) { return exp(x); }
 inline float vlog(float x) { return logf(x); }
+inline float vtanh(float x) { return tanhf(x); }
+inline double vtanh(double x) { return tanh(x); }
 inline double vlog(double x) { return log(x); }
 
 struct Shape {
@@ -363,6 +369,42 @@ template <typename T> void backward(const Shape& s, int64_t B, const T* mem0, co
     }
 }
 
+// The LSTM cell's pointwise part, after its matrix products: gates (B, 4H) in torch's order (input, forget, cell,
+// output), c_prev (B, H) -> h, c (B, H): c = sigmoid(f) c_prev + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c).
+template <typename T> void lstm_forward(int64_t B, int64_t H, const T* gates, const T* c_prev, T* h, T* c) {
+    for (int64_t b = 0; b < B; ++b) {
+        const T *x = gates + b * 4 * H, *cp = c_prev + b * H;
+        T *hb = h + b * H, *cb = c + b * H;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) {
+            const T i = T(1) / (T(1) + vexp(-x[j])), f = T(1) / (T(1) + vexp(-x[H + j]));
+            const T g = vtanh(x[2 * H + j]), o = T(1) / (T(1) + vexp(-x[3 * H + j]));
+            cb[j] = f * cp[j] + i * g;
+            hb[j] = o * vtanh(cb[j]);
+        }
+    }
+}
+
+template <typename T> void lstm_backward(int64_t B, int64_t H, const T* gates, const T* c_prev, const T* c,
+                                         const T* g_h, const T* g_c, T* g_gates, T* g_c_prev) {
+    for (int64_t b = 0; b < B; ++b) {
+        const T *x = gates + b * 4 * H, *cp = c_prev + b * H, *cb = c + b * H, *gh = g_h + b * H, *gc = g_c + b * H;
+        T *gx = g_gates + b * 4 * H, *gcp = g_c_prev + b * H;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) {
+            const T i = T(1) / (T(1) + vexp(-x[j])), f = T(1) / (T(1) + vexp(-x[H + j]));
+            const T g = vtanh(x[2 * H + j]), o = T(1) / (T(1) + vexp(-x[3 * H + j]));
+            const T tc = vtanh(cb[j]);
+            const T dc = gc[j] + gh[j] * o * (T(1) - tc * tc);
+            gx[j] = dc * g * i * (T(1) - i);
+            gx[H + j] = dc * cp[j] * f * (T(1) - f);
+            gx[2 * H + j] = dc * i * (T(1) - g * g);
+            gx[3 * H + j] = gh[j] * tc * o * (T(1) - o);
+            gcp[j] = dc * f;
+        }
+    }
+}
+
 }  // namespace
 
 extern "C" {
@@ -387,7 +429,18 @@ int64_t ntm_work_size(int64_t N, int64_t M, int64_t K, int64_t W, int64_t R) {
                     g_mem1, g_reads, g_wr, g_ww, g_mem0, g_raw, g_ww_prev, g_wr_prev);                           \
     }
 
+#define NTM_LSTM_ENTRY_POINTS(T, SUFFIX)                                                                             \
+    void ntm_lstm_forward_##SUFFIX(int64_t B, int64_t H, const T* gates, const T* c_prev, T* h, T* c) {           \
+        lstm_forward<T>(B, H, gates, c_prev, h, c);                                                              \
+    }                                                                                                            \
+    void ntm_lstm_backward_##SUFFIX(int64_t B, int64_t H, const T* gates, const T* c_prev, const T* c,            \
+                                    const T* g_h, const T* g_c, T* g_gates, T* g_c_prev) {                       \
+        lstm_backward<T>(B, H, gates, c_prev, c, g_h, g_c, g_gates, g_c_prev);                                   \
+    }
+
 NTM_ENTRY_POINTS(float, f32)
+NTM_LSTM_ENTRY_POINTS(float, f32)
+NTM_LSTM_ENTRY_POINTS(double, f64)
 NTM_ENTRY_POINTS(double, f64)
 
 }  // extern "C"
