@@ -6,9 +6,9 @@ from pathlib import Path
 import torch
 
 import ntm_course
+from ntm_course import fused
 from ntm_course.extras import EXTRAS
 from ntm_course.teaching import cli, doctor
-
 
 COURSE = str(Path(ntm_course.__file__).resolve().parent)
 
@@ -91,4 +91,12 @@ def test_the_command_prints_every_line(tmp_path, monkeypatch, capsys):
     assert lines[4].startswith("ntm-course-instructor (the instructor's tools, a separate distribution): installed")
     assert [line.split(" (")[0] for line in lines[5:8]] == [f"extra {e!r}" for e in EXTRAS]
     assert any(line.startswith("Jupyter kernel 'python3'") for line in lines)
+    assert f"fast path: the fused memory step, built at {fused.build()}; training runs it on a CPU" in lines
     assert lines[-2:] == [f"your saved pieces: {tmp_path} (read)", "advice: a stand-in advice"]
+
+
+def test_the_fast_path_line_says_why_it_is_not_available(monkeypatch):
+    monkeypatch.setattr(fused, "available", lambda: (False, "no C++ compiler: 'c++' is not on PATH"))
+    assert doctor.fast_path() == {"available": False, "why": "no C++ compiler: 'c++' is not on PATH", "library": None}
+    assert "fast path: not available, training runs the eager step (no C++ compiler: 'c++' is not on PATH)" in \
+        doctor.report()

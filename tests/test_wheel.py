@@ -125,6 +125,7 @@ def test_the_wheel_carries_the_lessons_exercises_and_shipped_models(built):
     shipped = ROOT / "ntm_course" / "experiments" / "pretrained"
     models = [p.name for p in shipped.iterdir() if p.suffix in (".pt", ".json")]
     assert models and {f"ntm_course/experiments/pretrained/{name}" for name in models} <= names
+    assert "ntm_course/csrc/memory_step.cpp" in names                 # the fast path's source, compiled on first use
     assert not [n for n in names if "solutions" in n]                 # the instructor's answers stay out
     with tarfile.open(sdist) as archive:                            # the sdist carries them for its own build
         assert {f"ntm_course-0.1.0/{f.as_posix()}" for f in course_files(ROOT)} <= set(archive.getnames())

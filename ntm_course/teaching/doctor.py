@@ -8,11 +8,13 @@
     extra 'lessons' (pip install 'ntm-course[lessons]'): installed
     extra 'grading' (pip install 'ntm-course-instructor'): not installed: no release or grade (the instructor's ...
     ...
+    fast path: the fused memory step, built at /home/me/.cache/ntm-course/memory_step-....so; training runs it on a CPU
     Jupyter kernel 'python3' (the one the lessons ask for): /home/me/venv/bin/python, which imports this ntm_course
     your saved pieces: /home/me/.ntm_course/mine (read, shift)
 
 Each line comes from a function here that returns data (:func:`python`, :func:`torch_build`, :func:`device`,
-:func:`extras`, :func:`kernels`, :func:`saved_pieces`, :func:`cpu_torch_advice`); the command only prints them.
+:func:`extras`, :func:`fast_path`, :func:`kernels`, :func:`saved_pieces`, :func:`cpu_torch_advice`); the command
+only prints them.
 A torch built for CUDA on a machine without a GPU gets a last line: how to install torch's CPU build instead
 (the CUDA build's libraries are gigabytes the course never uses there).
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from .. import device as _device
+from .. import device as _device, fused
 from ..extras import EXTRAS
 from .lesson import mine_dir
 
@@ -157,6 +159,13 @@ def cpu_torch_advice(cuda=None, gpu=None):
             f"environment, install it first, then the course)")
 
 
+def fast_path():
+    """``{"available", "why", "library"}``: whether the fused memory step (:mod:`ntm_course.fused`, the fast path
+    training runs on a CPU) is built here (building it if needed), why not, and the compiled library's path."""
+    ok, why = fused.available()
+    return {"available": ok, "why": why, "library": str(fused.build()) if ok else None}
+
+
 def report():
     """The command's lines."""
     build, instructor = torch_build(), _installed("ntm-course-instructor")
@@ -171,6 +180,9 @@ def report():
         state = "installed" if extra["installed"] else \
             f"not installed (missing {', '.join(extra['missing'])}): {extra['disables']}"
         lines.append(f"extra {extra['extra']!r} (pip install '{extra['requirement']}'): {state}")
+    fast = fast_path()
+    lines.append(f"fast path: the fused memory step, built at {fast['library']}; training runs it on a CPU"
+                 if fast["available"] else f"fast path: not available, training runs the eager step ({fast['why']})")
     found = kernels()
     if found is None:
         lines.append("Jupyter kernels: jupyter_client is not installed (the 'lessons' extra brings it)")
