@@ -1,6 +1,7 @@
 """The benchmark scripts run end to end on a tiny setting, writing into a temporary folder. Their numbers are not
 checked here: the benchmarks measure, the tests do not time."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,9 @@ def test_throughput_compares_a_baseline_folder_with_this_checkout(tmp_path):
     settings = [row[:2] for row in rows]
     assert settings == [["copy, length 20", "2"], ["priority sort, feed-forward 512, 8 + 8 heads", "32"]]
     figures = [float(cell) for row in rows for cell in row[2:] if cell]
-    assert len(figures) == 6 + 3 and all(f > 0 for f in figures)
+    assert len(figures) == 8 + 5 and all(f > 0 for f in figures)     # before, eager, fast (, nn.LSTM), ratios
+    assert re.search(r"fast path: the fused step, \d+\.\d s \(wall clock\) to compile it on a machine's first use",
+                     out)
 
 
 def test_copy_convergence_records_every_seed_and_a_median_only_when_reached(tmp_path):
