@@ -11,8 +11,7 @@ in float32, values and gradients (``tests/test_fused.py``).
 The C++ file needs no torch headers: on first use it is compiled with the system's C++ compiler (``$CXX`` or
 ``c++``, about 2 seconds) into a cache folder (``$NTM_COURSE_CACHE``, else ``~/.cache/ntm-course``), keyed by
 the source, the flags and the compiler, and loaded with :mod:`ctypes`. Without a compiler :func:`available`
-says why, and the NTM runs the eager step. CPU only (float32 and float64); on a GPU the eager step runs. The
-memory step splits the batch over torch's CPU threads (``torch.get_num_threads()``, the caller's setting).
+says why, and the NTM runs the eager step. CPU only (float32 and float64); on a GPU the eager step runs.
 """
 import ctypes
 import hashlib
@@ -27,7 +26,7 @@ from pathlib import Path
 import torch
 
 SOURCE = Path(__file__).with_name("csrc") / "memory_step.cpp"
-FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC", "-pthread")
+FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC")
 # Tuned for this machine's CPU (its vector instructions), and sums reassociated so that they vectorize; never
 # -ffast-math, which may link code that flushes every denormal in the whole process to zero. Where the compiler
 # refuses them (an older one, another architecture), the plain FLAGS build.
@@ -109,8 +108,8 @@ def _declare(lib):
     i64, f64, ptr = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p
     lib.ntm_work_size.argtypes, lib.ntm_work_size.restype = [i64] * 5, i64
     for suffix in SUFFIX.values():
-        getattr(lib, f"ntm_forward_{suffix}").argtypes = [i64] * 7 + [f64] * 2 + [ptr] * 9
-        getattr(lib, f"ntm_backward_{suffix}").argtypes = [i64] * 7 + [f64] * 2 + [ptr] * 16
+        getattr(lib, f"ntm_forward_{suffix}").argtypes = [i64] * 6 + [f64] * 2 + [ptr] * 9
+        getattr(lib, f"ntm_backward_{suffix}").argtypes = [i64] * 6 + [f64] * 2 + [ptr] * 16
         getattr(lib, f"ntm_lstm_forward_{suffix}").argtypes = [i64] * 2 + [ptr] * 4
         getattr(lib, f"ntm_lstm_backward_{suffix}").argtypes = [i64] * 2 + [ptr] * 7
     return lib
@@ -157,7 +156,7 @@ class _MemoryStep(torch.autograd.Function):
         reads, wr, ww = memory.new_empty(B, R, M), memory.new_empty(B, R, N), memory.new_empty(B, W, N)
         work = memory.new_empty(B, lib.ntm_work_size(N, M, K, W, R))
         getattr(lib, f"ntm_forward_{SUFFIX[memory.dtype]}")(
-            torch.get_num_threads(), B, N, M, K, W, R, clip, EPS2, *_ptrs(memory, raw, ww_prev, wr_prev, new, reads, wr, ww, work))
+            B, N, M, K, W, R, clip, EPS2, *_ptrs(memory, raw, ww_prev, wr_prev, new, reads, wr, ww, work))
         ctx.save_for_backward(memory, new, raw, ww_prev, wr_prev, wr, ww, work)
         ctx.dims = dims
         return new, reads, wr, ww
@@ -170,7 +169,7 @@ class _MemoryStep(torch.autograd.Function):
         g_memory, g_reads, g_wr, g_ww = (g.contiguous() for g in (g_memory, g_reads, g_wr, g_ww))
         outs = [torch.empty_like(t) for t in (memory, raw, ww_prev, wr_prev)]
         getattr(library(), f"ntm_backward_{SUFFIX[memory.dtype]}")(
-            torch.get_num_threads(), memory.shape[0], N, M, K, W, R, clip, EPS2,
+            memory.shape[0], N, M, K, W, R, clip, EPS2,
             *_ptrs(memory, new, raw, ww_prev, wr_prev, wr, ww, work, g_memory, g_reads, g_wr, g_ww, *outs))
         return (*outs, None)
 

@@ -240,19 +240,3 @@ def test_the_fused_lstm_cell_passes_gradcheck():
     g = torch.Generator().manual_seed(4)
     gates, c = (torch.randn(2, n, generator=g, dtype=torch.float64, requires_grad=True) for n in (12, 3))
     assert torch.autograd.gradcheck(fused.lstm_cell, (gates, c))
-
-
-def test_the_batch_split_over_threads_gives_the_same_numbers():
-    """Each batch element is computed on its own, so 3 threads give exactly what one gives; the caller's thread
-    count is left as it was."""
-    before = torch.get_num_threads()
-    results = []
-    for n in (1, 3):
-        torch.set_num_threads(n)
-        xs = inputs(7, 9, 4, 3, 2, 2, torch.float32, seed=5)
-        outs = fused.memory_step(*xs, 3, 20.0)
-        sum((o * o).sum() for o in outs).backward()
-        results.append([o.detach() for o in outs] + [x.grad for x in xs])
-        assert torch.get_num_threads() == n
-    torch.set_num_threads(before)
-    assert all(torch.equal(a, b) for a, b in zip(*results))

@@ -2,7 +2,7 @@
 // every head, forward and backward, in one call each. The reference is ntm_course/step.py (composed_step on the
 // library's functions, ntm_course/heads.py's activations); ntm_course/fused.py loads this file (built on first use)
 // and wraps it in a torch.autograd.Function. Plain C++ on contiguous arrays, no torch headers: it compiles in
-// seconds. One batch element at a time, the batch split over the caller's torch threads.
+// seconds. One batch element at a time, one thread.
 //
 // Shapes (row-major, contiguous): memory (B, N, M); raw (B, W*Pw + R*Pr): the write heads' raw controller outputs,
 // then the read heads', each in the layout of heads.py (key M, beta, g, s K, gamma, then erase M, add M for a write
@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <thread>
 #include <vector>
 
 #if defined(NTM_VECTOR_MATH)   // glibc's vector maths (libmvec, -lmvec): loops of exp and log take 8 at a time
@@ -234,11 +233,10 @@ template <typename T> void address_backward(const T* __restrict__ mem, const T* 
     gact[M + 2 + K] = ggamma;
 }
 
-// The batch elements b0 .. b1 - 1 (each is independent of the others).
-template <typename T> void forward(const Shape& s, int64_t b0, int64_t b1, const T* mem0, const T* raw, const T* ww_prev,
+template <typename T> void forward(const Shape& s, int64_t B, const T* mem0, const T* raw, const T* ww_prev,
                                    const T* wr_prev, T* mem1, T* reads, T* wr, T* ww, T* work) {
     const int64_t N = s.N, M = s.M, W = s.W, R = s.R, NM = N * M, E = M + 3 + s.K;   // E: erase's offset
-    for (int64_t b = b0; b < b1; ++b) {
+    for (int64_t b = 0; b < B; ++b) {
         const T* m0 = mem0 + b * NM;
         T* m1 = mem1 + b * NM;
         T* wk = work + b * s.S;
@@ -285,14 +283,14 @@ template <typename T> void forward(const Shape& s, int64_t b0, int64_t b1, const
     }
 }
 
-template <typename T> void backward(const Shape& s, int64_t b0, int64_t b1, const T* mem0, const T* mem1, const T* raw,
+template <typename T> void backward(const Shape& s, int64_t B, const T* mem0, const T* mem1, const T* raw,
                                     const T* ww_prev, const T* wr_prev, const T* wr, const T* ww, const T* work,
                                     const T* g_mem1, const T* g_reads, const T* g_wr, const T* g_ww,
                                     T* g_mem0, T* g_raw, T* g_ww_prev, T* g_wr_prev) {
     const int64_t N = s.N, M = s.M, W = s.W, R = s.R, NM = N * M, E = M + 3 + s.K;
     std::vector<T> gm1(NM), gw(N), before(W + 1), after(W + 1), gwrite(W * N);
     std::vector<const T*> act_w(W);
-    for (int64_t b = b0; b < b1; ++b) {
+    for (int64_t b = 0; b < B; ++b) {
         const T* m0 = mem0 + b * NM;
         const T* m1 = mem1 + b * NM;
         const T* wk = work + b * s.S;
@@ -407,15 +405,6 @@ template <typename T> void lstm_backward(int64_t B, int64_t H, const T* gates, c
     }
 }
 
-// fn(b0, b1) on `threads` slices of the batch at once (the caller's torch thread count), one of them on this thread.
-template <typename F> void parallel(int64_t B, int64_t threads, F fn) {
-    const int64_t n = std::max<int64_t>(1, std::min(threads, B));
-    std::vector<std::thread> pool;
-    for (int64_t t = 1; t < n; ++t) pool.emplace_back(fn, t * B / n, (t + 1) * B / n);
-    fn(0, B / n);
-    for (auto& thread : pool) thread.join();
-}
-
 }  // namespace
 
 extern "C" {
@@ -425,24 +414,19 @@ int64_t ntm_work_size(int64_t N, int64_t M, int64_t K, int64_t W, int64_t R) {
 }
 
 #define NTM_ENTRY_POINTS(T, SUFFIX)                                                                                  \
-    void ntm_forward_##SUFFIX(int64_t threads, int64_t B, int64_t N, int64_t M, int64_t K, int64_t W, int64_t R, \
-                              double clip, double eps2, const T* mem0, const T* raw, const T* ww_prev,           \
-                              const T* wr_prev, T* mem1, T* reads, T* wr, T* ww, T* work) {                      \
-        const Shape s = make_shape(N, M, K, W, R, clip, eps2);                                                   \
-        parallel(B, threads, [&](int64_t b0, int64_t b1) {                                                       \
-            forward<T>(s, b0, b1, mem0, raw, ww_prev, wr_prev, mem1, reads, wr, ww, work);                       \
-        });                                                                                                      \
+    void ntm_forward_##SUFFIX(int64_t B, int64_t N, int64_t M, int64_t K, int64_t W, int64_t R, double clip,     \
+                              double eps2, const T* mem0, const T* raw, const T* ww_prev, const T* wr_prev,      \
+                              T* mem1, T* reads, T* wr, T* ww, T* work) {                                        \
+        forward<T>(make_shape(N, M, K, W, R, clip, eps2), B, mem0, raw, ww_prev, wr_prev, mem1, reads, wr, ww,   \
+                   work);                                                                                        \
     }                                                                                                            \
-    void ntm_backward_##SUFFIX(int64_t threads, int64_t B, int64_t N, int64_t M, int64_t K, int64_t W,           \
-                               int64_t R, double clip, double eps2, const T* mem0, const T* mem1, const T* raw,  \
-                               const T* ww_prev, const T* wr_prev, const T* wr, const T* ww, const T* work,      \
-                               const T* g_mem1, const T* g_reads, const T* g_wr, const T* g_ww, T* g_mem0,       \
-                               T* g_raw, T* g_ww_prev, T* g_wr_prev) {                                           \
-        const Shape s = make_shape(N, M, K, W, R, clip, eps2);                                                   \
-        parallel(B, threads, [&](int64_t b0, int64_t b1) {                                                       \
-            backward<T>(s, b0, b1, mem0, mem1, raw, ww_prev, wr_prev, wr, ww, work, g_mem1, g_reads, g_wr, g_ww, \
-                        g_mem0, g_raw, g_ww_prev, g_wr_prev);                                                    \
-        });                                                                                                      \
+    void ntm_backward_##SUFFIX(int64_t B, int64_t N, int64_t M, int64_t K, int64_t W, int64_t R, double clip,    \
+                               double eps2, const T* mem0, const T* mem1, const T* raw, const T* ww_prev,        \
+                               const T* wr_prev, const T* wr, const T* ww, const T* work, const T* g_mem1,       \
+                               const T* g_reads, const T* g_wr, const T* g_ww, T* g_mem0, T* g_raw,              \
+                               T* g_ww_prev, T* g_wr_prev) {                                                     \
+        backward<T>(make_shape(N, M, K, W, R, clip, eps2), B, mem0, mem1, raw, ww_prev, wr_prev, wr, ww, work,   \
+                    g_mem1, g_reads, g_wr, g_ww, g_mem0, g_raw, g_ww_prev, g_wr_prev);                           \
     }
 
 #define NTM_LSTM_ENTRY_POINTS(T, SUFFIX)                                                                             \
