@@ -1,17 +1,19 @@
-"""The fast path: the NTM's memory step fused into one C++ call forward and one backward.
+"""The fast path: the NTM's step fused into a few C++ calls, forward and backward.
 
-The eager step (:func:`ntm_course.step.memory_step` after :func:`ntm_course.heads.split_head_params`) is about a
-hundred small torch operations per time step, forward and backward, and on a CPU their dispatch, not their
-arithmetic, is most of a training step's time. :func:`memory_step` does the same work (every head's activations,
-addressing, the write and the reads) in one call of ``csrc/memory_step.cpp``, with a hand-written backward in
-another; :class:`~ntm_course.ntm.NTM` runs it when ``model.fast`` is on (``ntm-course train`` and the playground
-turn it on). The eager step stays the reference, and the step learners' own pieces run: the two agree to 1e-5
-in float32, values and gradients (``tests/test_fused.py``).
+The eager step (:func:`ntm_course.step.memory_step` after :func:`ntm_course.heads.split_head_params`, and torch's
+LSTM cell) is about a hundred small torch operations per time step, forward and backward, and on a CPU their
+dispatch, not their arithmetic, is most of a training step's time. :func:`memory_step` does the memory step's
+work (every head's activations, addressing, the write and the reads) in one call of ``csrc/memory_step.cpp``,
+with a hand-written backward in another; :func:`lstm_cell` does an LSTM cell's pointwise part.
+:class:`~ntm_course.ntm.NTM` runs them when ``model.fast`` is on (``ntm-course train`` and the playground turn it
+on). The eager step stays the reference, and the step learners' own pieces run: the two agree to 1e-5 in float32,
+values and gradients (``tests/test_fused.py``).
 
 The C++ file needs no torch headers: on first use it is compiled with the system's C++ compiler (``$CXX`` or
-``c++``, about 2 seconds) into a cache folder (``$NTM_COURSE_CACHE``, else ``~/.cache/ntm-course``), keyed by
-the source, the flags and the compiler, and loaded with :mod:`ctypes`. Without a compiler :func:`available`
-says why, and the NTM runs the eager step. CPU only (float32 and float64); on a GPU the eager step runs.
+``c++``, about 3 seconds) into a cache folder (``$NTM_COURSE_CACHE``, else ``~/.cache/ntm-course``), keyed by
+the source, the flags, the compiler and the CPU, and loaded with :mod:`ctypes`. Without a compiler
+:func:`available` says why, and the NTM runs the eager step. CPU only (float32 and float64), on one thread; on a
+GPU the eager step runs.
 """
 import ctypes
 import hashlib
@@ -223,7 +225,3 @@ def memory_step(memory, raw, ww_prev, wr_prev, K, clip=20.0):
     B, N, M = memory.shape
     W, R = ww_prev.shape[1], wr_prev.shape[1]
     return _MemoryStep.apply(memory, raw, ww_prev, wr_prev, (N, M, K, W, R, float("inf") if clip is None else clip))
-
-
-if __name__ == "__main__":      # python -m ntm_course.fused: build it now and say where it is
-    print(build())

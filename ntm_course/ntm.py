@@ -226,7 +226,7 @@ class NTM(nn.Module):
         self.cell.pieces = pieces
 
     def forward(self, x, generator=None):
-        if self.fast and self._fast_applies(x):
+        if self.fast and isinstance(x, torch.Tensor) and self._fast_applies(x):
             return self._fast_forward(x, generator)
         return self.trace(x, record=False, generator=generator)[0]
 

@@ -156,6 +156,14 @@ def test_a_learners_training_step_alone_keeps_the_fast_path(monkeypatch):
     assert len(calls) == 3
 
 
+def test_the_fast_ntm_checks_its_input_as_the_eager_one_does():
+    _, fast = models(N=8, M=4)
+    for bad, message in (([[0.0] * 9]], "x must be a torch.Tensor"), (torch.zeros(3, 2, 7), r"x must have shape"),
+                         (torch.zeros(0, 2, 9), "x must hold at least one time step")):
+        with pytest.raises(ValueError, match=message):
+            fast(bad)
+
+
 def test_fast_is_a_plain_attribute_not_in_the_state_dict():
     eager, fast = models(N=8, M=4)
     assert eager.fast is False and fast.fast is True

@@ -2,7 +2,8 @@
 // every head, forward and backward, in one call each. The reference is ntm_course/step.py (composed_step on the
 // library's functions, ntm_course/heads.py's activations); ntm_course/fused.py loads this file (built on first use)
 // and wraps it in a torch.autograd.Function. Plain C++ on contiguous arrays, no torch headers: it compiles in
-// seconds. One batch element at a time, one thread.
+// seconds. One batch element at a time, one thread. At the end, an LSTM cell's pointwise part (lstm_forward,
+// lstm_backward), the rest of the NTM's step that the fast path fuses.
 //
 // Shapes (row-major, contiguous): memory (B, N, M); raw (B, W*Pw + R*Pr): the write heads' raw controller outputs,
 // then the read heads', each in the layout of heads.py (key M, beta, g, s K, gamma, then erase M, add M for a write
