@@ -158,7 +158,7 @@ def test_a_learners_training_step_alone_keeps_the_fast_path(monkeypatch):
 
 def test_the_fast_ntm_checks_its_input_as_the_eager_one_does():
     _, fast = models(N=8, M=4)
-    for bad, message in (([[0.0] * 9]], "x must be a torch.Tensor"), (torch.zeros(3, 2, 7), r"x must have shape"),
+    for bad, message in (([[0.0] * 9], "x must be a torch.Tensor"), (torch.zeros(3, 2, 7), "x must have shape"),
                          (torch.zeros(0, 2, 9), "x must hold at least one time step")):
         with pytest.raises(ValueError, match=message):
             fast(bad)
