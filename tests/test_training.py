@@ -405,8 +405,13 @@ def test_cli_rejects_a_bad_number_in_one_line_naming_the_option(name, bad, no_tr
     assert no_training == []
 
 
-OPTIONAL = {f.name for f in fields(TrainConfig) if f.default is None} | {
-    name for task in TASKS.values() for name in task.train_defaults}
+OPTIONAL = {f.name for f in fields(TrainConfig) if f.default is None}
+
+
+def test_every_task_default_is_in_its_options_range():
+    for name, task in TASKS.items():
+        make_config(name)                                   # a ValueError if a default were out of range
+        assert set(task.train_defaults) <= {f.name for f in fields(TrainConfig)}, name
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONAL - {"init_from"}))
@@ -423,7 +428,8 @@ def test_cli_off_turns_an_optional_number_off(name, no_training):
     (["--steps", "-5"], "argument --steps: must be an integer >= 1, got '-5'"),
     (["--batch-size", "0"], "argument --batch-size: must be an integer >= 1, got '0'"),
     (["--steps", "2.5"], "argument --steps: must be an integer >= 1, got '2.5'"),
-    (["--lr", "inf"], "argument --lr: must be a finite number > 0 or off, got 'inf'"),
+    (["--lr", "inf"], "argument --lr: must be a finite number > 0, got 'inf'"),
+    (["--lr", "off"], "argument --lr: must be a finite number > 0, got 'off'"),
     (["--grad-clip", "0"], "argument --grad-clip: must be a finite number > 0, got '0'"),
     (["--shift-width", "4"], "argument --shift-width: must be an odd integer >= 1, got '4'"),
     (["--num-read-heads", "0"], "argument --num-read-heads: must be an integer >= 1, got '0'"),

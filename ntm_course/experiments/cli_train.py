@@ -87,7 +87,7 @@ def add_arguments(parser):
         elif f.metadata["choices"]:
             parser.add_argument(flag, choices=f.metadata["choices"], default=None, help=about)
         elif f.metadata["check"]:
-            optional = f.default is None or bool(by_task)
+            optional = f.default is None          # None (off) is in its range: off turns a task's default off
             parser.add_argument(flag, type=_number(f.name, f.metadata["check"], optional), default=None,
                                 help=f"{f.metadata['check'][2]}{' or off' if optional else ''}: {about}")
         else:
