@@ -88,7 +88,8 @@ def test_fused_backward_passes_gradcheck(shape):
 
 
 def test_the_clip_bounds_the_raw_outputs_as_the_eager_step_does():
-    """Raw values beyond the clip (here 1.5) are clamped, and get no gradient; without a clip (None) they act in full."""
+    """Raw values beyond the clip (here 1.5) are clamped and get no gradient; without a clip (None) they act in
+    full."""
     for clip in (1.5, None):
         (fast_out, fast_grad), (ref_out, ref_grad) = both((2, 6, 4, 3, 1, 1), torch.float64, seed=3, clip=clip)
         for a, b in zip(fast_out + fast_grad, ref_out + ref_grad):

@@ -416,7 +416,7 @@ def test_every_task_default_is_in_its_options_range():
 
 @pytest.mark.parametrize("name", sorted(OPTIONAL - {"init_from"}))
 def test_cli_off_turns_an_optional_number_off(name, no_training):
-    """``off`` is None: copy's default spike clip (2) is turned off so, and the lr default is copy's own unless given."""
+    """``off`` is None: copy's default spike clip (2) is turned off so; the lr default is copy's own unless given."""
     assert main(["train", "copy", "--" + name.replace("_", "-"), "OFF"]) == 0
     assert no_training[0][name] is None
     if name == "grad_clip_spikes":
