@@ -135,3 +135,33 @@ def test_loading_a_model_leaves_the_callers_generator_alone():
     before = torch.get_rng_state()
     load_pretrained("copy", device="cpu")
     assert torch.equal(torch.get_rng_state(), before)
+
+
+@pytest.mark.parametrize("name", sorted(set(available()) - {"failures"}))
+def test_every_recorded_command_runs_with_todays_options_and_its_last_stage_gives_the_shipped_config(name):
+    """The records are the way to reproduce a model: every stage's command must parse with today's ``ntm-course
+    train`` (its options spell out what changed since: copy's old defaults, ``--no-fast``), and the options of the
+    last stage, with today's defaults, must be the shipped model's configuration (a default changed under a recorded
+    command would show here)."""
+    import argparse
+    import shlex
+
+    from ntm_course.experiments.cli_train import add_arguments, train_options
+    from ntm_course.experiments.config import make_config
+
+    info = json.loads((HERE / f"{name}.json").read_text())
+    stages = [stage["command"] for stage in info.get("stages") or [info]]
+    assert " && ".join(stages) == info["command"]
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    add_arguments(parser)
+    parsed = [parser.parse_args(shlex.split(command)[shlex.split(command).index("--") + 1:]) for command in stages]
+    last = parsed[-1]
+    options = {k: v for k, v in train_options(last).items() if k != "init_from"}
+    config = make_config(last.task, **options)
+    shipped = load_pretrained(name, device="cpu").config
+    # a time limit that did not stop the run (it made all its steps) does not change the model
+    unbound = {"init_from"} | ({"max_minutes"} if info["steps"] == shipped["steps"] else set())
+    differ = {k: (config[k], shipped[k]) for k in config if k in shipped and k not in unbound and config[k] != shipped[k]}
+    assert not differ, f"{name}: the recorded command gives {differ} (config, shipped)"
+    assert all(args.fast is False for args in parsed if args.device != "cuda" and args.model != "lstm"), \
+        f"{name}: a CPU stage recorded before the fast path must say --no-fast"
