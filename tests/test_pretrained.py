@@ -161,7 +161,8 @@ def test_every_recorded_command_runs_with_todays_options_and_its_last_stage_give
     shipped = load_pretrained(name, device="cpu").config
     # a time limit that did not stop the run (it made all its steps) does not change the model
     unbound = {"init_from"} | ({"max_minutes"} if info["steps"] == shipped["steps"] else set())
-    differ = {k: (config[k], shipped[k]) for k in config if k in shipped and k not in unbound and config[k] != shipped[k]}
+    differ = {k: (config[k], shipped[k]) for k in config
+              if k in shipped and k not in unbound and config[k] != shipped[k]}
     assert not differ, f"{name}: the recorded command gives {differ} (config, shipped)"
     assert all(args.fast is False for args in parsed if args.device != "cuda" and args.model != "lstm"), \
         f"{name}: a CPU stage recorded before the fast path must say --no-fast"
