@@ -26,7 +26,7 @@ import json
 import platform
 import statistics
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -251,7 +251,6 @@ def main(argv=None):
     parser.add_argument("--no-baseline", action="store_true", help="train no LSTM, not even beside the course's pieces")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
-    from dataclasses import replace
     from ntm_course.experiments.live import SECONDS
     recipe = replace(RECIPE, **args.recipe)
     seconds = args.seconds if args.seconds is not None else SECONDS

@@ -76,9 +76,10 @@ def _cpu():
                                      "")
 
 
-def build(force=False):
-    """Compile ``csrc/memory_step.cpp`` into the cache (unless it is there already, or ``force``); return the
-    library's path. Raises :class:`FastPathUnavailable` with the compiler's message when it cannot.
+def build(force=False, cache=None):
+    """Compile ``csrc/memory_step.cpp`` into the cache (``cache``, default :func:`cache_dir`), unless it is there
+    already or ``force``; return the library's path. Raises :class:`FastPathUnavailable` with the compiler's
+    message when it cannot.
 
     The file's name is a hash of the source, the flags, the compiler's version and the CPU's instruction set, so
     a changed source, compiler or machine (a home folder shared by several) builds its own.
@@ -86,7 +87,7 @@ def build(force=False):
     compiler, version = _compiler()
     recipe = [SOURCE.read_text(), *(" ".join(flags + libraries) for flags, libraries in BUILDS), version, _cpu()]
     key = hashlib.sha256("\0".join(recipe).encode()).hexdigest()[:16]
-    target = cache_dir() / f"memory_step-{key}.so"
+    target = Path(cache or cache_dir()) / f"memory_step-{key}.so"
     if target.exists() and not force:
         return target
     try:
@@ -106,7 +107,10 @@ def build(force=False):
     return target
 
 
-def _declare(lib):
+def _load(path):
+    """The library at ``path``, its functions' argument types declared; ``lib.path`` says where it is."""
+    lib = ctypes.CDLL(str(path))
+    lib.path = path
     i64, f64, ptr = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p
     lib.ntm_work_size.argtypes, lib.ntm_work_size.restype = [i64] * 5, i64
     for suffix in SUFFIX.values():
@@ -118,11 +122,12 @@ def _declare(lib):
 
 
 def library():
-    """The loaded library (built on first use); :class:`FastPathUnavailable` when it cannot be."""
+    """The loaded library (built on first use; its file is ``library().path``); :class:`FastPathUnavailable` when it
+    cannot be."""
     with _lock:
         if "lib" not in _loaded and "error" not in _loaded:
             try:
-                _loaded["lib"] = _declare(ctypes.CDLL(str(build())))
+                _loaded["lib"] = _load(build())
             except (FastPathUnavailable, OSError) as error:
                 _loaded["error"] = str(error)
     if "error" in _loaded:

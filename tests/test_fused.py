@@ -180,6 +180,8 @@ def test_the_build_is_cached_and_a_changed_machine_or_source_builds_its_own(tmp_
     monkeypatch.setattr(fused, "_cpu", lambda: "another cpu")
     assert fused.build() != first                                             # another instruction set
     assert list(tmp_path.iterdir()) and not [p for p in tmp_path.iterdir() if p.is_dir()]   # no temp folder left
+    elsewhere = fused.build(cache=tmp_path / "elsewhere")                     # an explicit cache folder
+    assert elsewhere.parent == tmp_path / "elsewhere" and elsewhere.name == fused.build().name
 
 
 def test_without_a_compiler_the_fast_ntm_warns_once_and_runs_the_eager_step(tmp_path):

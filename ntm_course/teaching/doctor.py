@@ -28,8 +28,8 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__
-from .. import device as _device, fused
+from .. import __version__, fused
+from .. import device as _device
 from ..extras import EXTRAS
 from .lesson import mine_dir
 
@@ -163,7 +163,7 @@ def fast_path():
     """``{"available", "why", "library"}``: whether the fused memory step (:mod:`ntm_course.fused`, the fast path
     training runs on a CPU) is built here (building it if needed), why not, and the compiled library's path."""
     ok, why = fused.available()
-    return {"available": ok, "why": why, "library": str(fused.build()) if ok else None}
+    return {"available": ok, "why": why, "library": str(fused.library().path) if ok else None}
 
 
 def report():
